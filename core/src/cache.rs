@@ -1,0 +1,138 @@
+//! The client cache reducer (snapshot.md §6): one keyed map of a project's entries, fed by frames.
+//!
+//! Pure and shared: the browser app runs it on every socket frame and poll, and the server's
+//! tests run the very same code to check what a client would end up with.
+
+use crate::entry::Entry;
+use crate::ids::{ProjectId, WorkspaceId};
+use crate::wire::{Cursor, Frame};
+use std::collections::HashMap;
+
+#[derive(Clone, Debug)]
+pub struct SnapshotCache {
+    project_id: ProjectId,
+    cursor: Option<Cursor>,
+    entries: HashMap<WorkspaceId, Entry>,
+}
+
+/// What applying one frame did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// A `full` replaced every entry.
+    Baseline,
+    Upserted(WorkspaceId),
+    Removed(WorkspaceId),
+    /// Already seen (seq not newer than the cursor): ignored.
+    Duplicate,
+    /// The frame cannot be applied on top of what the cache holds; the client must fetch a
+    /// `full` (reconnect without `since`, or poll the snapshot route).
+    ResyncNeeded(ResyncReason),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResyncReason {
+    /// A delta arrived before any baseline.
+    NoBaseline,
+    /// The server restarted: its seq numbers mean nothing against ours.
+    EpochChanged,
+    /// A `full` of another project arrived on this project's stream.
+    ForeignProject,
+}
+
+impl SnapshotCache {
+    pub fn new(project_id: ProjectId) -> Self {
+        Self {
+            project_id,
+            cursor: None,
+            entries: HashMap::new(),
+        }
+    }
+
+    pub fn project_id(&self) -> &ProjectId {
+        &self.project_id
+    }
+
+    /// What to send as `since` when reconnecting.
+    pub fn cursor(&self) -> Option<&Cursor> {
+        self.cursor.as_ref()
+    }
+
+    pub fn get(&self, id: &WorkspaceId) -> Option<&Entry> {
+        self.entries.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in the one order every view uses (newest first, then id).
+    pub fn ordered(&self) -> Vec<&Entry> {
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_by(|a, b| Entry::project_order(a, b));
+        entries
+    }
+
+    pub fn apply(&mut self, frame: Frame) -> Applied {
+        let cursor = frame.cursor();
+        match frame {
+            Frame::Full {
+                project_id,
+                entries,
+                ..
+            } => {
+                if project_id != self.project_id {
+                    return Applied::ResyncNeeded(ResyncReason::ForeignProject);
+                }
+                self.entries = entries
+                    .into_iter()
+                    .filter(|e| !e.raw.status.is_hidden())
+                    .map(|e| (e.workspace_id.clone(), e))
+                    .collect();
+                self.cursor = Some(cursor);
+                Applied::Baseline
+            }
+            Frame::Changed { entry, .. } => {
+                // A hidden entry, or one that moved to another project, leaves these views.
+                let visible_here =
+                    !entry.raw.status.is_hidden() && entry.raw.project_id == self.project_id;
+                self.apply_delta(cursor, |entries| {
+                    let id = entry.workspace_id.clone();
+                    if !visible_here {
+                        entries.remove(&id);
+                        Applied::Removed(id)
+                    } else {
+                        entries.insert(id.clone(), *entry);
+                        Applied::Upserted(id)
+                    }
+                })
+            }
+            Frame::Removed { workspace_id, .. } => self.apply_delta(cursor, |entries| {
+                entries.remove(&workspace_id);
+                Applied::Removed(workspace_id)
+            }),
+        }
+    }
+
+    fn apply_delta(
+        &mut self,
+        cursor: Cursor,
+        change: impl FnOnce(&mut HashMap<WorkspaceId, Entry>) -> Applied,
+    ) -> Applied {
+        let Some(current) = &self.cursor else {
+            return Applied::ResyncNeeded(ResyncReason::NoBaseline);
+        };
+        if current.epoch != cursor.epoch {
+            return Applied::ResyncNeeded(ResyncReason::EpochChanged);
+        }
+        if cursor.seq <= current.seq {
+            return Applied::Duplicate;
+        }
+        let applied = change(&mut self.entries);
+        self.cursor = Some(cursor);
+        applied
+    }
+}

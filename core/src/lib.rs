@@ -1,0 +1,18 @@
+//! The pure heart of ff, shared by the server (native) and the browser app (wasm32).
+//!
+//! Nothing here performs I/O or reads a clock: every function is a function of its inputs, so the
+//! server and the client can never disagree about what a workspace's state means.
+
+pub mod api;
+pub mod cache;
+pub mod create;
+pub mod derive;
+pub mod drift;
+pub mod entry;
+pub mod enums;
+pub mod ids;
+pub mod merge;
+pub mod patch;
+pub mod pending;
+pub mod refname;
+pub mod wire;

@@ -1,0 +1,132 @@
+//! A partial update of an entry (R§2.2): absent, null and value are three different things.
+//!
+//! Non-nullable fields are `Option<T>` (absent or value); nullable ones are `Option<Option<T>>`
+//! (absent, null, or value), so `"prUrl": null` clears the field and counts as a write to its group.
+
+use crate::entry::{GitStats, SessionSummaries};
+use crate::enums::*;
+use crate::ids::{ProjectId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_with::rust::double_option;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Patch {
+    // workspace
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<ProjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<WorkspaceStatus>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub created_at: Option<Option<Timestamp>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub branch_name: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_had_sessions: Option<bool>,
+    // pr
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pr_url: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pr_number: Option<Option<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_state: Option<PrState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_ci_status: Option<CiStatus>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pr_review_state: Option<Option<ReviewDecision>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pr_updated_at: Option<Option<Timestamp>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_merge_conflict: Option<bool>,
+    // session
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_working: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pending_request_type: Option<Option<PendingRequestType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_summaries: Option<SessionSummaries>,
+    // ratchet
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_enabled: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub ratchet_dispatch_outcome: Option<Option<RatchetDispatchOutcome>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_dispatch_retry_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratchet_dispatch_stalled: Option<bool>,
+    // runScript
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_script_status: Option<RunScriptStatus>,
+    // reconciliation
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub git_stats: Option<Option<GitStats>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub last_activity_at: Option<Option<Timestamp>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_null_and_value_are_distinct() {
+        let absent: Patch = serde_json::from_str("{}").unwrap();
+        let null: Patch = serde_json::from_str(r#"{"prUrl": null}"#).unwrap();
+        let value: Patch = serde_json::from_str(r#"{"prUrl": "https://x/pull/1"}"#).unwrap();
+        assert_eq!(absent.pr_url, None);
+        assert_eq!(null.pr_url, Some(None));
+        assert_eq!(value.pr_url, Some(Some("https://x/pull/1".to_owned())));
+        for patch in [absent, null, value] {
+            let json = serde_json::to_string(&patch).unwrap();
+            assert_eq!(serde_json::from_str::<Patch>(&json).unwrap(), patch);
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<Patch>(r#"{"prUrll": null}"#).unwrap_err();
+        assert!(err.to_string().contains("prUrll"), "{err}");
+    }
+}

@@ -1,0 +1,63 @@
+//! The command line (api.md §4–§5): flags win over environment variables, which win over defaults.
+
+use crate::config::{Config, ConfigError};
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ff",
+    version,
+    about = "A local command center for parallel AI coding agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, start everything and print the URL.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Bind address; loopback unless you mean to expose ff.
+    #[arg(long, env = "FF_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// HTTP port; 0 picks any free port (the chosen URL is printed).
+    #[arg(long, env = "FF_PORT", default_value_t = 7700)]
+    pub port: u16,
+    /// Directory for the SQLite database and logs [default: $XDG_DATA_HOME/ff or ~/.local/share/ff].
+    #[arg(long, env = "FF_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database location [default: sqlite://<data-dir>/ff.db].
+    #[arg(long, env = "FF_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where worktrees are created, as <dir>/<project-slug>/… [default: <data-dir>/worktrees].
+    #[arg(long, env = "FF_WORKTREE_DIR")]
+    pub worktree_dir: Option<PathBuf>,
+    /// Reconciliation cadence in milliseconds.
+    #[arg(long, env = "FF_RECONCILE_INTERVAL_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub reconcile_interval_ms: u64,
+    /// Collector coalescing window in milliseconds.
+    #[arg(long, env = "FF_COALESCE_WINDOW_MS", default_value_t = 150,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub coalesce_window_ms: u64,
+    /// Extra origins allowed on the API and socket, comma separated.
+    #[arg(long, env = "FF_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Tracing filter, e.g. `info` or `ff_server=debug` [env: FF_LOG, then RUST_LOG].
+    #[arg(long)]
+    pub log: Option<String>,
+}
+
+impl ServeArgs {
+    /// Resolves defaults that depend on the environment into a complete configuration.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        Config::resolve(self, |key| std::env::var(key).ok())
+    }
+}

@@ -1,0 +1,59 @@
+//! Errors as the API reports them: a status and `{"error": {"code", "message"}}` (api.md §1).
+
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ff_core::api::{ErrorBody, ErrorCode};
+
+#[derive(Debug)]
+pub struct AppError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        let status = match code {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::ValidationFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            body: ErrorBody::new(code, message),
+        }
+    }
+
+    /// An unexpected failure: logged in full, reported without internals.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!("{context}: {error}");
+        Self::new(
+            ErrorCode::Internal,
+            format!("{context}; see the server log"),
+        )
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// Unknown paths under `/api` answer in the API's error format, not with an HTML page.
+pub async fn api_not_found(uri: Uri) -> AppError {
+    AppError::new(
+        ErrorCode::NotFound,
+        format!("no API route at {}", uri.path()),
+    )
+}
