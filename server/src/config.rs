@@ -101,3 +101,94 @@ fn default_data_dir(env: &impl Fn(&str) -> Option<String>) -> Result<PathBuf, Co
         .ok_or(ConfigError::NoDataDir)?;
     Ok(PathBuf::from(home).join(".local/share/ff"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn resolve(flags: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let argv = ["ff", "serve"].iter().chain(flags);
+        let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command;
+        Config::resolve(args, |key| {
+            env.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let config = resolve(&[], &[("HOME", "/home/u")]).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:7700");
+        assert_eq!(config.data_dir, PathBuf::from("/home/u/.local/share/ff"));
+        assert_eq!(
+            config.database_url,
+            "sqlite:///home/u/.local/share/ff/ff.db"
+        );
+        assert_eq!(
+            config.worktree_dir,
+            PathBuf::from("/home/u/.local/share/ff/worktrees")
+        );
+        assert_eq!(config.reconcile_interval, Duration::from_secs(60));
+        assert_eq!(config.coalesce_window, Duration::from_millis(150));
+        assert!(config.allowed_origins.is_empty());
+        assert_eq!(config.log, "info");
+        assert!(config.is_loopback());
+    }
+
+    #[test]
+    fn xdg_data_home_wins_over_home_and_a_flag_wins_over_both() {
+        let env = [("HOME", "/home/u"), ("XDG_DATA_HOME", "/xdg")];
+        assert_eq!(
+            resolve(&[], &env).unwrap().data_dir,
+            PathBuf::from("/xdg/ff")
+        );
+        let flagged = resolve(&["--data-dir", "/d"], &env).unwrap();
+        assert_eq!(flagged.data_dir, PathBuf::from("/d"));
+        assert_eq!(flagged.database_url, "sqlite:///d/ff.db");
+    }
+
+    #[test]
+    fn no_home_and_no_flag_is_a_clear_error() {
+        let err = resolve(&[], &[("XDG_DATA_HOME", "")]).unwrap_err();
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+    }
+
+    #[test]
+    fn log_filter_comes_from_the_flag_then_ff_log_then_rust_log() {
+        let env = [("HOME", "/h"), ("FF_LOG", "debug"), ("RUST_LOG", "trace")];
+        assert_eq!(resolve(&["--log", "warn"], &env).unwrap().log, "warn");
+        assert_eq!(resolve(&[], &env).unwrap().log, "debug");
+        let without_ff_log = [("HOME", "/h"), ("RUST_LOG", "trace")];
+        assert_eq!(resolve(&[], &without_ff_log).unwrap().log, "trace");
+    }
+
+    #[test]
+    fn allowed_origins_are_parsed_and_normalized() {
+        let config = resolve(
+            &[
+                "--allowed-origins",
+                "https://Dev.Example:8443/,http://localhost:3000",
+            ],
+            &[("HOME", "/h")],
+        )
+        .unwrap();
+        let origins: Vec<&str> = config.allowed_origins.iter().map(Origin::as_str).collect();
+        assert_eq!(
+            origins,
+            ["https://dev.example:8443", "http://localhost:3000"]
+        );
+        for bad in ["example.com", "ftp://x", "http://x/path", "http://"] {
+            assert!(Origin::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_non_loopback_host_is_noticed() {
+        let config = resolve(&["--host", "0.0.0.0", "--port", "0"], &[("HOME", "/h")]).unwrap();
+        assert!(!config.is_loopback());
+        assert_eq!(config.addr.port(), 0);
+    }
+}

@@ -1,6 +1,7 @@
 //! Errors as the API reports them: a status and `{"error": {"code", "message"}}` (api.md §1).
 
-use axum::http::{StatusCode, Uri};
+use axum::extract::OriginalUri;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ff_core::api::{ErrorBody, ErrorCode};
@@ -51,7 +52,7 @@ impl IntoResponse for AppError {
 }
 
 /// Unknown paths under `/api` answer in the API's error format, not with an HTML page.
-pub async fn api_not_found(uri: Uri) -> AppError {
+pub async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
     AppError::new(
         ErrorCode::NotFound,
         format!("no API route at {}", uri.path()),

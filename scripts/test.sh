@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check: formatting, clippy, the tests of every crate
+# (per package, so `app` is never built with both `ssr` and `hydrate`), the wasm32 builds of
+# `core` and of `app` with `hydrate`, and the Playwright suite in system Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+scripts/setup.sh
+
+log=target/test-output.log
+mkdir -p target && : > "$log"
+run() { "$@" 2>&1 | tee -a "$log"; }
+
+step "formatting"
+cargo fmt --all --check
+
+step "building (debug site and server; also the wasm32 build of app with hydrate)"
+scripts/build.sh
+
+step "wasm32 build of core"
+cargo build --locked -p ff-core --target wasm32-unknown-unknown
+
+step "clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo clippy --locked -p ff-app --lib --target wasm32-unknown-unknown --no-default-features \
+  --features hydrate -- -D warnings
+
+step "tests: core"
+run cargo test --locked -p ff-core
+step "tests: app (ssr)"
+run cargo test --locked -p ff-app --features ssr
+step "tests: server"
+run cargo test --locked -p ff-server
+
+step "end-to-end tests (Playwright, system Chromium)"
+(cd end2end && CI="${CI:-}" npx playwright test) 2>&1 | tee -a "$log"
+
+# One closing line over every runner (cargo's per-binary lines, Playwright's totals), in the plain
+# form CI reads.
+echo
+awk '
+  /test result: / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+  /^ *[0-9]+ passed \(/ { p += $1 }
+  /^ *[0-9]+ failed$/ { f += $1 }
+  END { printf "all: %d passed, %d failed\n", p, f }
+' "$log"

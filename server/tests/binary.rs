@@ -1,0 +1,141 @@
+//! The real `ff` binary as a user runs it: flags, printed URL, signals, exit codes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const FF: &str = env!("CARGO_BIN_EXE_ff");
+
+fn ff(args: &[&str]) -> Output {
+    Command::new(FF).args(args).output().expect("ff runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn version_and_help() {
+    let version = ff(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("ff {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let help = ff(&["help", "serve"]);
+    assert!(help.status.success());
+    let help = text(&help.stdout);
+    for flag in [
+        "--host",
+        "--port",
+        "--data-dir",
+        "--database-url",
+        "--worktree-dir",
+        "--reconcile-interval-ms",
+        "--coalesce-window-ms",
+        "--allowed-origins",
+        "--log",
+        "FF_PORT",
+    ] {
+        assert!(help.contains(flag), "help lacks {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_clear_message() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["serve", "--port", "http"],
+            "invalid value 'http' for '--port",
+        ),
+        (
+            &["serve", "--host", "localhost:1"],
+            "invalid value 'localhost:1' for '--host",
+        ),
+        (
+            &["serve", "--allowed-origins", "example.com"],
+            "allowed origin \"example.com\"",
+        ),
+        (
+            &["serve", "--coalesce-window-ms", "0"],
+            "--coalesce-window-ms",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = ff(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn serve_prints_its_url_serves_and_stops_cleanly_on_sigterm() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(FF)
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data.path())
+        .env("FF_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("ff is running at ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status =
+        wait_with_timeout(&mut child, Duration::from_secs(10)).expect("ff exits after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn an_unusable_data_dir_fails_with_a_message_not_a_panic() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let out = Command::new(FF)
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(file.path().join("sub"))
+        .env("FF_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot create the data directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
