@@ -59,3 +59,119 @@ mod tests {
         );
     }
 }
+
+pub use resources::*;
+
+/// The resources of api.md §2, as the server sends them.
+mod resources {
+    use crate::enums::*;
+    use crate::ids::{ProjectId, Timestamp, WorkspaceId};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Project {
+        pub id: ProjectId,
+        pub name: String,
+        pub slug: String,
+        pub repo_path: String,
+        pub default_branch: String,
+        pub github_owner: Option<String>,
+        pub github_repo: Option<String>,
+        pub worktree_base_path: String,
+        pub setup_timeout_seconds: u32,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Workspace {
+        pub id: WorkspaceId,
+        pub project_id: ProjectId,
+        pub name: String,
+        pub description: Option<String>,
+        pub status: WorkspaceStatus,
+        pub creation_source: WorkspaceCreationSource,
+        pub branch_name: Option<String>,
+        pub worktree_path: Option<String>,
+        pub init_error_message: Option<String>,
+        pub init_started_at: Option<Timestamp>,
+        pub init_completed_at: Option<Timestamp>,
+        pub init_retry_count: u32,
+        pub github_issue_number: Option<u64>,
+        pub github_issue_url: Option<String>,
+        pub ratchet_enabled: bool,
+        pub has_had_sessions: bool,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct RunScriptInfo {
+        pub status: RunScriptStatus,
+        pub pid: Option<u32>,
+        pub port: Option<u16>,
+        pub started_at: Option<Timestamp>,
+        pub command: Option<String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct PrInfo {
+        pub pr_url: Option<String>,
+        pub pr_number: Option<u64>,
+        pub pr_state: PrState,
+        pub pr_ci_status: CiStatus,
+        pub pr_review_state: Option<ReviewDecision>,
+        pub pr_has_merge_conflict: bool,
+        pub pr_updated_at: Option<Timestamp>,
+    }
+
+    /// One workspace with everything its detail page shows.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct WorkspaceDetail {
+        #[serde(flatten)]
+        pub workspace: Workspace,
+        #[serde(flatten)]
+        pub pr: PrInfo,
+        pub init_output: String,
+        pub run_script: RunScriptInfo,
+        /// Why the last archive attempt was rolled back, if it was.
+        pub archive_error: Option<super::ErrorDetail>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct AddProject {
+        pub repo_path: String,
+        #[serde(default)]
+        pub name: Option<String>,
+    }
+
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct PatchProject {
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default)]
+        pub default_branch: Option<String>,
+        #[serde(default)]
+        pub setup_timeout_seconds: Option<u32>,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct RatchetToggle {
+        pub enabled: bool,
+    }
+
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ImportCounts {
+        pub projects: u64,
+        pub workspaces: u64,
+    }
+}

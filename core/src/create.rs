@@ -49,12 +49,12 @@ pub enum CreateWorkspaceRequest {
     },
 }
 
-/// A workspace name: trimmed, 1 to 200 characters.
+/// A name people read (a workspace or a project): trimmed, 1 to 200 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct WorkspaceName(String);
+pub struct DisplayName(String);
 
-impl WorkspaceName {
+impl DisplayName {
     pub fn parse(field: &'static str, text: &str) -> Result<Self, FieldError> {
         let trimmed = text.trim();
         let chars = trimmed.chars().count();
@@ -82,7 +82,7 @@ impl WorkspaceName {
     }
 }
 
-impl fmt::Display for WorkspaceName {
+impl fmt::Display for DisplayName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -155,7 +155,7 @@ impl WorkspaceSource {
 /// A validated create-workspace command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreateWorkspace {
-    pub name: WorkspaceName,
+    pub name: DisplayName,
     pub description: Option<String>,
     /// `None`: use the settings' default.
     pub ratchet_enabled: Option<bool>,
@@ -211,7 +211,7 @@ impl CreateWorkspaceRequest {
                 base_branch,
                 ratchet_enabled,
             } => Ok(CreateWorkspace {
-                name: WorkspaceName::parse("name", &name)?,
+                name: DisplayName::parse("name", &name)?,
                 description: description(desc)?,
                 ratchet_enabled,
                 source: WorkspaceSource::Manual {
@@ -226,8 +226,8 @@ impl CreateWorkspaceRequest {
             } => {
                 let branch = branch("branchName", &branch_name)?;
                 let name = match name {
-                    Some(name) => WorkspaceName::parse("name", &name)?,
-                    None => WorkspaceName::defaulted(branch.as_str()).ok_or_else(|| {
+                    Some(name) => DisplayName::parse("name", &name)?,
+                    None => DisplayName::defaulted(branch.as_str()).ok_or_else(|| {
                         FieldError::new(
                             "name",
                             format!("name is required: branchName {branch_name:?} is blank"),
@@ -249,8 +249,8 @@ impl CreateWorkspaceRequest {
             } => {
                 let issue = IssueRef::parse(issue_number, &issue_url)?;
                 let name = match name {
-                    Some(name) => WorkspaceName::parse("name", &name)?,
-                    None => WorkspaceName(format!("Issue #{issue_number}")),
+                    Some(name) => DisplayName::parse("name", &name)?,
+                    None => DisplayName(format!("Issue #{issue_number}")),
                 };
                 Ok(CreateWorkspace {
                     name,

@@ -1,7 +1,7 @@
 //! The create-workspace body of api.md §2: serde decides BAD_REQUEST, `parse` VALIDATION_FAILED.
 
 use ff_core::create::{
-    CreateWorkspace, CreateWorkspaceRequest, FieldError, WorkspaceName, WorkspaceSource,
+    CreateWorkspace, CreateWorkspaceRequest, DisplayName, FieldError, WorkspaceSource,
 };
 use ff_core::refname::BranchName;
 use serde_json::{json, Value};
@@ -125,7 +125,7 @@ fn the_documented_bodies_round_trip() {
 fn a_manual_request_parses_into_a_command() {
     let body = json!({"source": "MANUAL", "name": " Fix login ", "description": " d ", "baseBranch": "main", "ratchetEnabled": true});
     let expected = CreateWorkspace {
-        name: WorkspaceName::parse("name", "Fix login").unwrap(),
+        name: DisplayName::parse("name", "Fix login").unwrap(),
         description: Some("d".to_owned()),
         ratchet_enabled: Some(true),
         source: WorkspaceSource::Manual {

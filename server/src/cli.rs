@@ -20,6 +20,38 @@ pub struct Cli {
 pub enum Command {
     /// Migrate the database, start everything and print the URL.
     Serve(ServeArgs),
+    /// Export or import every project and workspace as one JSON document.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub action: BackupAction,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BackupAction {
+    /// Write the backup to a file, or to standard output.
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Import a backup file: everything in it is checked first, and any error imports nothing.
+    Import { file: PathBuf },
+}
+
+/// Where ff keeps its data.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database and logs [default: $XDG_DATA_HOME/ff or ~/.local/share/ff].
+    #[arg(long, env = "FF_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database location [default: sqlite://<data-dir>/ff.db].
+    #[arg(long, env = "FF_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -30,12 +62,8 @@ pub struct ServeArgs {
     /// HTTP port; 0 picks any free port (the chosen URL is printed).
     #[arg(long, env = "FF_PORT", default_value_t = 7700)]
     pub port: u16,
-    /// Directory for the SQLite database and logs [default: $XDG_DATA_HOME/ff or ~/.local/share/ff].
-    #[arg(long, env = "FF_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Database location [default: sqlite://<data-dir>/ff.db].
-    #[arg(long, env = "FF_DATABASE_URL")]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Where worktrees are created, as <dir>/<project-slug>/… [default: <data-dir>/worktrees].
     #[arg(long, env = "FF_WORKTREE_DIR")]
     pub worktree_dir: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! The effective configuration, with every default resolved and every value checked once.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, StorageArgs};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,13 +51,10 @@ impl Config {
         args: ServeArgs,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let data_dir = match args.data_dir {
-            Some(dir) => dir,
-            None => default_data_dir(&env)?,
-        };
-        let database_url = args
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ff.db").display()));
+        let Storage {
+            data_dir,
+            database_url,
+        } = Storage::resolve(args.storage, &env)?;
         let worktree_dir = args
             .worktree_dir
             .unwrap_or_else(|| data_dir.join("worktrees"));
@@ -92,6 +89,32 @@ impl Config {
     }
 }
 
+/// The data directory and the database in it.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+impl Storage {
+    pub fn resolve(
+        args: StorageArgs,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let data_dir = match args.data_dir {
+            Some(dir) => dir,
+            None => default_data_dir(env)?,
+        };
+        let database_url = args
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ff.db").display()));
+        Ok(Self {
+            data_dir,
+            database_url,
+        })
+    }
+}
+
 fn default_data_dir(env: &impl Fn(&str) -> Option<String>) -> Result<PathBuf, ConfigError> {
     if let Some(xdg) = env("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(xdg).join("ff"));
@@ -110,7 +133,9 @@ mod tests {
 
     fn resolve(flags: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let argv = ["ff", "serve"].iter().chain(flags);
-        let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command;
+        let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
+            unreachable!("parsed a serve command")
+        };
         Config::resolve(args, |key| {
             env.iter()
                 .find(|(k, _)| *k == key)

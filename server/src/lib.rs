@@ -1,15 +1,36 @@
 //! The ff server as a library, so that tests start exactly what `ff serve` starts, on port 0.
 
+pub mod backup;
 pub mod cli;
+mod clock;
 pub mod config;
 pub mod db;
+pub mod error;
+pub mod events;
+pub mod git;
 pub mod http;
+pub mod process;
+pub mod projects;
+pub mod run_script;
+pub mod settings;
+mod side;
 pub mod telemetry;
+pub mod workspaces;
 
 use anyhow::Context;
 use config::Config;
+use events::EventBus;
+use git::Git;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// Enough for bursts of many workspaces changing at once; a slower subscriber is told it lagged.
+const EVENT_BUS_CAPACITY: usize = 4096;
+/// Fetches may cross a network; everything else git does here is local and quick.
+const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Binds the configured address, prints the URL and serves until `shutdown` resolves.
 pub async fn serve(
@@ -57,7 +78,32 @@ impl App {
         if !http::assets::present() {
             tracing::error!("this binary was built without its browser assets; pages will not become interactive (build with scripts/build.sh)");
         }
-        let state = http::AppState::new(db);
+        let bus = EventBus::new(EVENT_BUS_CAPACITY);
+        let git = Git::new(GIT_TIMEOUT);
+        let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
+        let workspaces =
+            workspaces::Workspaces::new(db.clone(), bus.clone(), git, run_scripts.clone());
+        run_scripts
+            .recover()
+            .await
+            .context("cannot recover run scripts after a restart")?;
+        workspaces
+            .recover()
+            .await
+            .context("cannot recover workspaces after a restart")?;
+        let state = http::AppState {
+            leptos: http::leptos_options(),
+            projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
+            backup: backup::Backup::new(db.clone()),
+            trust: http::guard::Trust {
+                any_peer: !config.is_loopback(),
+                allowed_origins: Arc::from(config.allowed_origins.clone()),
+            },
+            db,
+            bus,
+            workspaces,
+            run_scripts,
+        };
         Ok(Self { config, state })
     }
 
@@ -68,14 +114,60 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server failed")?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")?;
+        self.state.workspaces.shutdown().await;
+        self.state.run_scripts.stop_all().await;
         self.state.db.close().await;
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");
         Ok(())
     }
+}
+
+/// `ff backup export|import` against the database in `storage`.
+pub async fn backup_command(
+    storage: config::Storage,
+    action: cli::BackupAction,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            storage.data_dir.display()
+        )
+    })?;
+    let db = db::connect(&storage.database_url).await?;
+    let backup = backup::Backup::new(db.clone());
+    let result = match action {
+        cli::BackupAction::Export { out } => {
+            let document = backup.export().await?;
+            let json = serde_json::to_string_pretty(&document)?;
+            match out {
+                Some(path) => std::fs::write(&path, json + "\n")
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    println!("{json}");
+                    Ok(())
+                }
+            }
+        }
+        cli::BackupAction::Import { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let counts = backup.import(&bytes).await?;
+            println!(
+                "imported {} project(s) and {} workspace(s)",
+                counts.projects, counts.workspaces
+            );
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

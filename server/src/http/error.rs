@@ -51,10 +51,39 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::error::DomainError> for AppError {
+    fn from(e: crate::error::DomainError) -> Self {
+        use crate::error::DomainError as D;
+        match e {
+            D::BadRequest(message) => Self::new(ErrorCode::BadRequest, message),
+            D::NotFound(message) => Self::new(ErrorCode::NotFound, message),
+            D::Conflict(message) => Self::new(ErrorCode::Conflict, message),
+            D::Invalid { message, .. } => Self::new(ErrorCode::ValidationFailed, message),
+            D::TooManyRetries(message) => Self::new(ErrorCode::TooManyRequests, message),
+            D::Database(e) => Self::internal("a database operation failed", e),
+            D::Internal(message) => {
+                tracing::error!("{message}");
+                Self::new(ErrorCode::Internal, message)
+            }
+        }
+    }
+}
+
 /// Unknown paths under `/api` answer in the API's error format, not with an HTML page.
 pub async fn api_not_found(OriginalUri(uri): OriginalUri) -> AppError {
     AppError::new(
         ErrorCode::NotFound,
         format!("no API route at {}", uri.path()),
     )
+}
+
+pub async fn api_method_not_allowed(
+    method: axum::http::Method,
+    OriginalUri(uri): OriginalUri,
+) -> AppError {
+    AppError::new(
+        ErrorCode::BadRequest,
+        format!("{method} is not supported on {}", uri.path()),
+    )
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
 }

@@ -1,16 +1,28 @@
 //! HTTP routes: the API, the embedded browser assets and the server-rendered pages.
 
 pub mod assets;
+mod backup;
 pub mod error;
+pub mod extract;
+pub mod guard;
 mod health;
+mod projects;
+mod workspaces;
 
+use crate::backup::Backup;
 use crate::db::Db;
+use crate::projects::Projects;
+use crate::run_script::RunScripts;
+use crate::workspaces::Workspaces;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use axum::routing::{post, put};
 use axum::Router;
+use guard::Trust;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
@@ -19,15 +31,28 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub bus: crate::events::EventBus,
     pub leptos: LeptosOptions,
+    pub projects: Projects,
+    pub workspaces: Workspaces,
+    pub run_scripts: RunScripts,
+    pub backup: Backup,
+    pub trust: Trust,
 }
 
-impl AppState {
-    pub fn new(db: Db) -> Self {
-        let leptos = LeptosOptions::builder().output_name("ff").build();
-        Self { db, leptos }
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("ff").build()
+}
+
+impl FromRef<AppState> for Trust {
+    fn from_ref(state: &AppState) -> Self {
+        state.trust.clone()
     }
 }
+
+/// Request bodies are capped (api.md §1); a backup may be larger.
+const BODY_LIMIT: usize = 1024 * 1024;
+const BACKUP_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
@@ -39,10 +64,61 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(ff_app::App);
     let options = state.leptos.clone();
     let shell = move || ff_app::shell(options.clone());
+    let api = Router::new()
+        .route("/projects", get(projects::list).post(projects::add))
+        .route(
+            "/projects/{project_id}",
+            get(projects::get)
+                .patch(projects::patch)
+                .delete(projects::delete),
+        )
+        .route(
+            "/projects/{project_id}/workspaces",
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route("/workspaces/{workspace_id}", get(workspaces::detail))
+        .route(
+            "/workspaces/{workspace_id}/archive",
+            post(workspaces::archive),
+        )
+        .route("/workspaces/{workspace_id}/retry", post(workspaces::retry))
+        .route(
+            "/workspaces/{workspace_id}/ratchet",
+            put(workspaces::set_ratchet),
+        )
+        .route(
+            "/workspaces/{workspace_id}/run-script",
+            get(workspaces::run_script),
+        )
+        .route(
+            "/workspaces/{workspace_id}/run-script/start",
+            post(workspaces::start_run_script),
+        )
+        .route(
+            "/workspaces/{workspace_id}/run-script/stop",
+            post(workspaces::stop_run_script),
+        )
+        .route(
+            "/workspaces/{workspace_id}/run-script/logs",
+            get(workspaces::run_script_logs),
+        )
+        .route(
+            "/backup",
+            get(backup::export)
+                .post(backup::import)
+                .layer(DefaultBodyLimit::max(BACKUP_BODY_LIMIT)),
+        )
+        .fallback(error::api_not_found)
+        .method_not_allowed_fallback(error::api_method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::trusted,
+        ));
     Router::new()
         .route("/healthz", get(health::health))
         .route("/pkg/{*file}", get(assets::serve))
-        .nest("/api", Router::new().fallback(error::api_not_found))
+        .nest("/api", api)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .leptos_routes(&state, routes, shell.clone())
         .fallback(not_found_page(shell))
         .layer(TraceLayer::new_for_http())

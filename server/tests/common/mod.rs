@@ -27,7 +27,9 @@ impl TestApp {
             data_dir.path().to_str().expect("utf-8 temp path"),
         ])
         .expect("valid flags");
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            unreachable!("parsed a serve command")
+        };
         let config = ff_server::config::Config::resolve(args, |_| None).expect("config");
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));

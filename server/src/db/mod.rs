@@ -1,4 +1,7 @@
 //! The SQLite database: created on first start (WAL from creation), migrated on every start.
+//! Each table has exactly one module that writes it; this module only opens the pool.
+
+pub mod codec;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -48,6 +51,12 @@ pub async fn connect(url: &str) -> Result<Db, DbError> {
             source,
         })?;
     Ok(pool)
+}
+
+/// A write transaction that reads first: `BEGIN IMMEDIATE` takes the write lock up front, so two
+/// read-then-write transactions serialize instead of failing on lock upgrade.
+pub async fn begin_write(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    db.begin_with("BEGIN IMMEDIATE").await
 }
 
 /// A cheap liveness query for `/healthz`.

@@ -1,0 +1,253 @@
+//! The backup document (domain.md §6), current and older versions, and the adapters between them.
+
+use crate::settings::Settings;
+use ff_core::enums::*;
+use ff_core::ids::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 2;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Document {
+    pub meta: Meta,
+    pub data: Data,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Meta {
+    pub exported_at: Timestamp,
+    pub app_version: String,
+    pub schema_version: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Data {
+    pub projects: Vec<ProjectBackup>,
+    pub workspaces: Vec<WorkspaceBackup>,
+    pub settings: Settings,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProjectBackup {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub repo_path: String,
+    pub default_branch: String,
+    pub github_owner: Option<String>,
+    pub github_repo: Option<String>,
+    pub worktree_base_path: String,
+    pub setup_timeout_seconds: u32,
+    pub archived_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A workspace with its side tables flattened under their own prefixes. Process state (pids,
+/// ports, run-script status) is not durable and is not carried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspaceBackup {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: WorkspaceStatus,
+    pub creation_source: WorkspaceCreationSource,
+    pub base_branch: Option<String>,
+    pub worktree_path: Option<String>,
+    pub branch_name: Option<String>,
+    pub is_auto_generated_branch: bool,
+    pub init_error_message: Option<String>,
+    pub init_output: String,
+    pub init_started_at: Option<Timestamp>,
+    pub init_completed_at: Option<Timestamp>,
+    pub init_retry_count: u32,
+    pub github_issue_number: Option<u64>,
+    pub github_issue_url: Option<String>,
+    pub has_had_sessions: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub pr_url: Option<String>,
+    pub pr_number: Option<u64>,
+    pub pr_state: PrState,
+    pub pr_ci_status: CiStatus,
+    pub pr_review_state: Option<ReviewDecision>,
+    pub pr_has_merge_conflict: bool,
+    pub pr_updated_at: Option<Timestamp>,
+    pub ratchet_enabled: bool,
+    pub ratchet_dispatch_outcome: Option<RatchetDispatchOutcome>,
+    pub ratchet_dispatch_retry_count: u32,
+    pub ratchet_dispatch_stalled: bool,
+    pub run_script_command: Option<String>,
+    pub run_script_cleanup_command: Option<String>,
+}
+
+/// Schema 1: before side tables and creation sources. Projects had no setup timeout, workspaces
+/// no creation source, ratchet, run-script commands or review state, and a run script could be
+/// recorded as `PAUSED`.
+pub mod v1 {
+    use super::*;
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Document {
+        pub meta: super::Meta,
+        pub data: Data,
+    }
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Data {
+        pub projects: Vec<Project>,
+        pub workspaces: Vec<Workspace>,
+    }
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Project {
+        pub id: String,
+        pub name: String,
+        pub slug: String,
+        pub repo_path: String,
+        pub default_branch: String,
+        pub github_owner: Option<String>,
+        pub github_repo: Option<String>,
+        pub worktree_base_path: String,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Workspace {
+        pub id: String,
+        pub project_id: String,
+        pub name: String,
+        pub description: Option<String>,
+        pub status: WorkspaceStatus,
+        pub worktree_path: Option<String>,
+        pub branch_name: Option<String>,
+        pub init_error_message: Option<String>,
+        pub init_started_at: Option<Timestamp>,
+        pub init_completed_at: Option<Timestamp>,
+        pub init_retry_count: u32,
+        pub github_issue_number: Option<u64>,
+        pub github_issue_url: Option<String>,
+        pub pr_url: Option<String>,
+        pub pr_number: Option<u64>,
+        pub pr_state: PrState,
+        pub pr_ci_status: CiStatus,
+        pub pr_updated_at: Option<Timestamp>,
+        /// Recorded but meaningless after a restore; `PAUSED` existed only in this version.
+        pub run_script_status: String,
+        pub has_had_sessions: bool,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
+
+    /// The explicit upgrade to the current schema: every new field gets the value a workspace
+    /// of that time behaved as having.
+    pub fn upgrade(old: Document) -> super::Document {
+        super::Document {
+            meta: super::Meta {
+                schema_version: SCHEMA_VERSION,
+                ..old.meta
+            },
+            data: super::Data {
+                projects: old.data.projects.into_iter().map(project).collect(),
+                workspaces: old.data.workspaces.into_iter().map(workspace).collect(),
+                settings: Settings {
+                    ratchet_enabled: false,
+                },
+            },
+        }
+    }
+
+    fn project(p: Project) -> ProjectBackup {
+        ProjectBackup {
+            id: p.id,
+            name: p.name,
+            slug: p.slug,
+            repo_path: p.repo_path,
+            default_branch: p.default_branch,
+            github_owner: p.github_owner,
+            github_repo: p.github_repo,
+            worktree_base_path: p.worktree_base_path,
+            setup_timeout_seconds: 300,
+            archived_at: None,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+
+    fn workspace(w: Workspace) -> WorkspaceBackup {
+        let creation_source = if w.github_issue_number.is_some() {
+            WorkspaceCreationSource::GithubIssue
+        } else {
+            WorkspaceCreationSource::Manual
+        };
+        WorkspaceBackup {
+            id: w.id,
+            project_id: w.project_id,
+            name: w.name,
+            description: w.description,
+            status: w.status,
+            creation_source,
+            base_branch: None,
+            worktree_path: w.worktree_path,
+            is_auto_generated_branch: false,
+            branch_name: w.branch_name,
+            init_error_message: w.init_error_message,
+            init_output: String::new(),
+            init_started_at: w.init_started_at,
+            init_completed_at: w.init_completed_at,
+            init_retry_count: w.init_retry_count,
+            github_issue_number: w.github_issue_number,
+            github_issue_url: w.github_issue_url,
+            has_had_sessions: w.has_had_sessions,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            pr_url: w.pr_url,
+            pr_number: w.pr_number,
+            pr_state: w.pr_state,
+            pr_ci_status: w.pr_ci_status,
+            pr_review_state: None,
+            pr_has_merge_conflict: false,
+            pr_updated_at: w.pr_updated_at,
+            ratchet_enabled: false,
+            ratchet_dispatch_outcome: None,
+            ratchet_dispatch_retry_count: 0,
+            ratchet_dispatch_stalled: false,
+            run_script_command: None,
+            run_script_cleanup_command: None,
+        }
+    }
+}
+
+/// Reads a document of any supported schema version, naming the path of the first bad value.
+pub fn parse(bytes: &[u8]) -> Result<Document, String> {
+    let value: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|e| format!("the backup is not a JSON object: {e}"))?;
+    let version = value
+        .get("meta")
+        .and_then(|m| m.get("schemaVersion"))
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("the backup has no meta.schemaVersion")?;
+    let value = serde_json::Value::Object(value);
+    match version {
+        1 => strict::<v1::Document>(value).map(v1::upgrade),
+        2 => strict::<Document>(value),
+        other => Err(format!(
+            "meta.schemaVersion {other} is not supported (this ff reads 1 to {SCHEMA_VERSION})"
+        )),
+    }
+}
+
+fn strict<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+}

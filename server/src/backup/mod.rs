@@ -1,0 +1,314 @@
+//! Backup and restore (domain.md §6): every durable field, one versioned JSON document. An import
+//! is checked whole, then written in one transaction; any error writes nothing.
+
+pub mod format;
+
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::{DomainError, DomainResult};
+use crate::projects;
+use crate::run_script;
+use crate::settings;
+use crate::side;
+use crate::workspaces::store::{self as workspace_store, WorkspaceRecord};
+use ff_core::api::{ImportCounts, PrInfo, Project, Workspace};
+use ff_core::create::DisplayName;
+use ff_core::enums::WorkspaceStatus;
+use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::naming::slug_candidates;
+use ff_core::refname::BranchName;
+use format::{Data, Document, Meta, ProjectBackup, WorkspaceBackup, SCHEMA_VERSION};
+use std::collections::HashSet;
+
+const IMPORTED_MID_SETUP: &str = "Imported before its setup finished; retry to continue";
+
+#[derive(Clone)]
+pub struct Backup {
+    db: Db,
+}
+
+impl Backup {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn export(&self) -> DomainResult<Document> {
+        let mut conn = self.db.acquire().await?;
+        let projects = projects::store::list_all(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(p, archived_at)| ProjectBackup {
+                id: p.id.to_string(),
+                name: p.name,
+                slug: p.slug,
+                repo_path: p.repo_path,
+                default_branch: p.default_branch,
+                github_owner: p.github_owner,
+                github_repo: p.github_repo,
+                worktree_base_path: p.worktree_base_path,
+                setup_timeout_seconds: p.setup_timeout_seconds,
+                archived_at,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            })
+            .collect();
+        let mut workspaces = Vec::new();
+        for record in workspace_store::all(&mut conn).await? {
+            let id = record.workspace.id.as_str().to_owned();
+            let pr = side::pr::get(&mut conn, &id).await?;
+            let ratchet = side::ratchet::get(&mut conn, &id).await?;
+            let run = run_script::store::get(&mut conn, &id).await?;
+            let w = record.workspace;
+            workspaces.push(WorkspaceBackup {
+                id,
+                project_id: w.project_id.to_string(),
+                name: w.name,
+                description: w.description,
+                status: w.status,
+                creation_source: w.creation_source,
+                base_branch: record.base_branch,
+                worktree_path: w.worktree_path,
+                branch_name: w.branch_name,
+                is_auto_generated_branch: record.is_auto_generated_branch,
+                init_error_message: w.init_error_message,
+                init_output: record.init_output,
+                init_started_at: w.init_started_at,
+                init_completed_at: w.init_completed_at,
+                init_retry_count: w.init_retry_count,
+                github_issue_number: w.github_issue_number,
+                github_issue_url: w.github_issue_url,
+                has_had_sessions: w.has_had_sessions,
+                created_at: w.created_at,
+                updated_at: w.updated_at,
+                pr_url: pr.pr_url,
+                pr_number: pr.pr_number,
+                pr_state: pr.pr_state,
+                pr_ci_status: pr.pr_ci_status,
+                pr_review_state: pr.pr_review_state,
+                pr_has_merge_conflict: pr.pr_has_merge_conflict,
+                pr_updated_at: pr.pr_updated_at,
+                ratchet_enabled: ratchet.enabled,
+                ratchet_dispatch_outcome: ratchet.dispatch_outcome,
+                ratchet_dispatch_retry_count: ratchet.dispatch_retry_count,
+                ratchet_dispatch_stalled: ratchet.dispatch_stalled,
+                run_script_command: run.as_ref().and_then(|r| r.info.command.clone()),
+                run_script_cleanup_command: run.and_then(|r| r.cleanup_command),
+            });
+        }
+        let settings = settings::get(&mut conn).await?;
+        Ok(Document {
+            meta: Meta {
+                exported_at: clock::now(),
+                app_version: env!("CARGO_PKG_VERSION").to_owned(),
+                schema_version: SCHEMA_VERSION,
+            },
+            data: Data {
+                projects,
+                workspaces,
+                settings,
+            },
+        })
+    }
+
+    /// Imports what is not there yet (by id) and reports how much was imported.
+    pub async fn import(&self, bytes: &[u8]) -> DomainResult<ImportCounts> {
+        let document = format::parse(bytes).map_err(DomainError::BadRequest)?;
+        validate(&document.data)?;
+        let mut tx = db::begin_write(&self.db).await?;
+        let mut known_projects: HashSet<String> = HashSet::new();
+        let mut counts = ImportCounts::default();
+        let mut plans = Vec::new();
+        for p in &document.data.projects {
+            if projects::store::exists(&mut tx, &p.id).await? {
+                known_projects.insert(p.id.clone());
+                continue;
+            }
+            if p.archived_at.is_none()
+                && projects::store::live_repo_taken(&mut tx, &p.repo_path).await?
+            {
+                // Its repository is already a live project; its workspaces have no home here.
+                continue;
+            }
+            let mut slug = None;
+            for candidate in slug_candidates(&p.slug).take(100) {
+                if !projects::store::slug_taken(&mut tx, &candidate).await? {
+                    slug = Some(candidate);
+                    break;
+                }
+            }
+            let slug = slug.ok_or_else(|| {
+                DomainError::Conflict(format!("no free slug for project {}", p.id))
+            })?;
+            plans.push((p, slug));
+            known_projects.insert(p.id.clone());
+        }
+        let mut new_workspaces = Vec::new();
+        for w in &document.data.workspaces {
+            if !known_projects.contains(&w.project_id)
+                && !projects::store::exists(&mut tx, &w.project_id).await?
+            {
+                return Err(DomainError::invalid(
+                    "data",
+                    format!("workspace {} belongs to project {}, which is neither in the backup nor in ff", w.id, w.project_id),
+                ));
+            }
+            if workspace_store::get(&mut tx, &w.id).await?.is_none() {
+                new_workspaces.push(w);
+            }
+        }
+        for (p, slug) in plans {
+            let project = Project {
+                id: ProjectId::new(p.id.clone()),
+                name: p.name.clone(),
+                slug,
+                repo_path: p.repo_path.clone(),
+                default_branch: p.default_branch.clone(),
+                github_owner: p.github_owner.clone(),
+                github_repo: p.github_repo.clone(),
+                worktree_base_path: p.worktree_base_path.clone(),
+                setup_timeout_seconds: p.setup_timeout_seconds,
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+            };
+            projects::store::restore(&mut tx, &project, p.archived_at).await?;
+            counts.projects += 1;
+        }
+        let now = clock::now();
+        for w in new_workspaces {
+            restore_workspace(&mut tx, w, now).await?;
+            counts.workspaces += 1;
+        }
+        settings::set(&mut tx, &document.data.settings, now).await?;
+        tx.commit().await?;
+        tracing::info!(
+            projects = counts.projects,
+            workspaces = counts.workspaces,
+            "backup imported"
+        );
+        Ok(counts)
+    }
+}
+
+/// Everything about the document that can be checked without the database.
+fn validate(data: &Data) -> DomainResult<()> {
+    let fail =
+        |path: String, message: String| DomainError::invalid("data", format!("{path}: {message}"));
+    let mut ids = HashSet::new();
+    for (i, p) in data.projects.iter().enumerate() {
+        let path = format!("data.projects[{i}]");
+        if p.id.trim().is_empty() || !ids.insert(p.id.as_str()) {
+            return Err(fail(path, format!("id {:?} is empty or not unique", p.id)));
+        }
+        DisplayName::parse("name", &p.name).map_err(|e| fail(format!("{path}.name"), e.message))?;
+        BranchName::parse(&p.default_branch).map_err(|e| {
+            fail(
+                format!("{path}.defaultBranch"),
+                format!("{:?} {e}", p.default_branch),
+            )
+        })?;
+        if !projects::SETUP_TIMEOUT_RANGE.contains(&p.setup_timeout_seconds) {
+            return Err(fail(
+                format!("{path}.setupTimeoutSeconds"),
+                "must be between 1 and 3600".into(),
+            ));
+        }
+        if p.slug.is_empty() || p.repo_path.is_empty() || p.worktree_base_path.is_empty() {
+            return Err(fail(
+                path,
+                "slug, repoPath and worktreeBasePath must not be empty".into(),
+            ));
+        }
+    }
+    for (i, w) in data.workspaces.iter().enumerate() {
+        let path = format!("data.workspaces[{i}]");
+        if w.id.trim().is_empty() || !ids.insert(w.id.as_str()) {
+            return Err(fail(path, format!("id {:?} is empty or not unique", w.id)));
+        }
+        DisplayName::parse("name", &w.name).map_err(|e| fail(format!("{path}.name"), e.message))?;
+        for (field, branch) in [
+            ("branchName", &w.branch_name),
+            ("baseBranch", &w.base_branch),
+        ] {
+            if let Some(branch) = branch {
+                BranchName::parse(branch)
+                    .map_err(|e| fail(format!("{path}.{field}"), format!("{branch:?} {e}")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn restore_workspace(
+    tx: &mut sqlx::SqliteConnection,
+    w: &WorkspaceBackup,
+    now: ff_core::ids::Timestamp,
+) -> DomainResult<()> {
+    // A setup or archive cannot continue on another machine (or after the fact): such
+    // workspaces come back as failed, ready to retry or archive.
+    let (status, error) = match w.status {
+        WorkspaceStatus::New | WorkspaceStatus::Provisioning | WorkspaceStatus::Archiving => {
+            (WorkspaceStatus::Failed, Some(IMPORTED_MID_SETUP.to_owned()))
+        }
+        status => (status, w.init_error_message.clone()),
+    };
+    let record = WorkspaceRecord {
+        workspace: Workspace {
+            id: WorkspaceId::new(w.id.clone()),
+            project_id: ProjectId::new(w.project_id.clone()),
+            name: w.name.clone(),
+            description: w.description.clone(),
+            status,
+            creation_source: w.creation_source,
+            branch_name: w.branch_name.clone(),
+            worktree_path: w.worktree_path.clone(),
+            init_error_message: error,
+            init_started_at: w.init_started_at,
+            init_completed_at: w.init_completed_at,
+            init_retry_count: w.init_retry_count,
+            github_issue_number: w.github_issue_number,
+            github_issue_url: w.github_issue_url.clone(),
+            ratchet_enabled: w.ratchet_enabled,
+            has_had_sessions: w.has_had_sessions,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+        },
+        base_branch: w.base_branch.clone(),
+        is_auto_generated_branch: w.is_auto_generated_branch,
+        init_script_pid: None,
+        init_output: w.init_output.clone(),
+        archive_previous_status: None,
+        archive_error: None,
+    };
+    workspace_store::restore(tx, &record).await?;
+    side::pr::insert(
+        tx,
+        &w.id,
+        &PrInfo {
+            pr_url: w.pr_url.clone(),
+            pr_number: w.pr_number,
+            pr_state: w.pr_state,
+            pr_ci_status: w.pr_ci_status,
+            pr_review_state: w.pr_review_state,
+            pr_has_merge_conflict: w.pr_has_merge_conflict,
+            pr_updated_at: w.pr_updated_at,
+        },
+    )
+    .await?;
+    let ratchet = side::ratchet::Ratchet {
+        enabled: w.ratchet_enabled,
+        dispatch_outcome: w.ratchet_dispatch_outcome,
+        dispatch_retry_count: w.ratchet_dispatch_retry_count,
+        dispatch_stalled: w.ratchet_dispatch_stalled,
+    };
+    side::ratchet::insert(tx, &w.id, &ratchet, now).await?;
+    run_script::store::insert(tx, &w.id, now).await?;
+    run_script::store::set_commands(
+        tx,
+        &w.id,
+        w.run_script_command.as_deref(),
+        w.run_script_cleanup_command.as_deref(),
+        now,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The in-process domain event bus (domain.md §5). Events are published only after the write
+//! they describe has committed; a subscriber that falls behind is told how much it missed.
+
+use ff_core::api::Workspace;
+use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
+use ff_core::ids::WorkspaceId;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+#[derive(Clone, Debug)]
+pub enum DomainEvent {
+    /// A workspace row was inserted (status NEW).
+    WorkspaceCreated { workspace: Arc<Workspace> },
+    /// A lifecycle transition; `workspace` is the row re-read after the commit.
+    WorkspaceStateChanged {
+        from: WorkspaceStatus,
+        to: WorkspaceStatus,
+        workspace: Arc<Workspace>,
+    },
+    RunScriptStatusChanged {
+        workspace_id: WorkspaceId,
+        from: RunScriptStatus,
+        to: RunScriptStatus,
+    },
+    RatchetToggled {
+        workspace_id: WorkspaceId,
+        enabled: bool,
+    },
+}
+
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<DomainEvent>,
+}
+
+/// The subscriber missed this many events and must resynchronize from the source of truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lagged(pub u64);
+
+pub struct Subscription {
+    receiver: broadcast::Receiver<DomainEvent>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+
+    pub fn publish(&self, event: DomainEvent) {
+        // No subscriber is not an error: the snapshot is rebuilt from the database anyway.
+        let _ = self.sender.send(event);
+    }
+
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            receiver: self.sender.subscribe(),
+        }
+    }
+}
+
+impl Subscription {
+    /// The next event, `Err(Lagged)` after an overflow, `None` once the bus is gone.
+    pub async fn next(&mut self) -> Option<Result<DomainEvent, Lagged>> {
+        match self.receiver.recv().await {
+            Ok(event) => Some(Ok(event)),
+            Err(broadcast::error::RecvError::Lagged(n)) => Some(Err(Lagged(n))),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toggled(n: u8) -> DomainEvent {
+        DomainEvent::RatchetToggled {
+            workspace_id: WorkspaceId::new(n.to_string()),
+            enabled: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn subscribers_see_events_in_order_and_are_told_when_they_lag() {
+        let bus = EventBus::new(2);
+        let mut fast = bus.subscribe();
+        let mut slow = bus.subscribe();
+        for n in 0..2 {
+            bus.publish(toggled(n));
+        }
+        for n in 0..2 {
+            let Some(Ok(DomainEvent::RatchetToggled { workspace_id, .. })) = fast.next().await
+            else {
+                panic!("expected event {n}");
+            };
+            assert_eq!(workspace_id.as_str(), n.to_string());
+        }
+        bus.publish(toggled(2));
+        assert_eq!(slow.next().await.unwrap().unwrap_err(), Lagged(1));
+        drop(bus);
+        assert!(matches!(slow.next().await, Some(Ok(_))));
+        assert!(matches!(slow.next().await, Some(Ok(_))));
+        assert!(slow.next().await.is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! Git, two ways: the `git` command for everything that writes (worktrees, commits), always with
+//! a timeout and separate arguments; libgit2 in-process for quick read-only inspection.
+
+pub mod inspect;
+
+use crate::process::{group_alive, signal_group};
+use nix::sys::signal::Signal;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+#[derive(Clone, Debug)]
+pub struct Git {
+    program: PathBuf,
+    timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("`{command}` did not finish within {seconds} s")]
+    Timeout { command: String, seconds: u64 },
+    #[error("`{command}` failed: {stderr}")]
+    Failed {
+        command: String,
+        code: Option<i32>,
+        stderr: String,
+    },
+}
+
+impl GitError {
+    /// What git printed on failure (empty for spawn errors and timeouts).
+    pub fn stderr(&self) -> &str {
+        match self {
+            Self::Failed { stderr, .. } => stderr,
+            _ => "",
+        }
+    }
+}
+
+impl Git {
+    pub fn new(timeout: Duration) -> Self {
+        Self::with_program("git", timeout)
+    }
+
+    /// Tests point this at a stand-in program to exercise timeouts and failures.
+    pub fn with_program(program: impl Into<PathBuf>, timeout: Duration) -> Self {
+        Self {
+            program: program.into(),
+            timeout,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs `git <args>` in `dir` and returns its trimmed stdout.
+    pub async fn run<I, S>(&self, dir: &Path, args: I) -> Result<String, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let command = std::iter::once(OsStr::new("git"))
+            .chain(args.iter().map(|a| a.as_os_str()))
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let child = Command::new(&self.program)
+            .args(&args)
+            .current_dir(dir)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| GitError::Spawn {
+                command: command.clone(),
+                source,
+            })?;
+        let pgid = child.id();
+        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Err(_) => {
+                // Hooks and helpers git started must not outlive it.
+                if let Some(pgid) = pgid.filter(|&p| group_alive(p)) {
+                    signal_group(pgid, Signal::SIGKILL);
+                }
+                Err(GitError::Timeout {
+                    command,
+                    seconds: self.timeout.as_secs(),
+                })
+            }
+            Ok(Err(source)) => Err(GitError::Spawn { command, source }),
+            Ok(Ok(output)) if output.status.success() => {
+                Ok(String::from_utf8_lossy(&output.stdout)
+                    .trim_end()
+                    .to_owned())
+            }
+            Ok(Ok(output)) => Err(GitError::Failed {
+                command,
+                code: output.status.code(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            }),
+        }
+    }
+
+    /// Whether `git <args>` exits 0; only spawn failures and timeouts are errors.
+    pub async fn succeeds<I, S>(&self, dir: &Path, args: I) -> Result<bool, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        match self.run(dir, args).await {
+            Ok(_) => Ok(true),
+            Err(GitError::Failed { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn output_is_returned_and_failures_carry_stderr() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Git::new(Duration::from_secs(10));
+        git.run(dir.path(), ["init", "-q"]).await.unwrap();
+        let inside = git
+            .run(dir.path(), ["rev-parse", "--is-inside-work-tree"])
+            .await;
+        assert_eq!(inside.unwrap(), "true");
+        let err = git
+            .run(dir.path(), ["rev-parse", "--verify", "no-such-ref"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                GitError::Failed {
+                    code: Some(128),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("git rev-parse --verify no-such-ref"),
+            "{err}"
+        );
+        assert!(!git
+            .succeeds(dir.path(), ["rev-parse", "--verify", "HEAD"])
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hung_git_times_out_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("slow-git");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nsleep 300 &\necho $! > \"$0.child\"\nwait\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let git = Git::with_program(&fake, Duration::from_millis(300));
+        let err = git.run(dir.path(), ["status"]).await.unwrap_err();
+        assert!(matches!(err, GitError::Timeout { .. }), "{err}");
+        let child: u32 = std::fs::read_to_string(dir.path().join("slow-git.child"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // SIGKILL is delivered at once but takes effect asynchronously.
+        let mut alive = true;
+        for _ in 0..100 {
+            alive = crate::process::process_alive(child);
+            if !alive {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!alive, "the hung git's child {child} survived");
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_spawn_error() {
+        let git = Git::with_program("/nonexistent/git", Duration::from_secs(1));
+        let err = git.run(Path::new("/"), ["status"]).await.unwrap_err();
+        assert!(matches!(err, GitError::Spawn { .. }), "{err}");
+    }
+}

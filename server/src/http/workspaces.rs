@@ -1,0 +1,114 @@
+use super::error::AppError;
+use super::extract::{ApiJson, ApiQuery};
+use super::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use ff_core::api::{RatchetToggle, RunScriptInfo, Workspace, WorkspaceDetail};
+use ff_core::create::CreateWorkspaceRequest;
+use ff_core::ids::{ProjectId, WorkspaceId};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    archived: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Path(project): Path<ProjectId>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<Workspace>>, AppError> {
+    Ok(Json(state.workspaces.list(&project, query.archived).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Path(project): Path<ProjectId>,
+    ApiJson(request): ApiJson<CreateWorkspaceRequest>,
+) -> Result<(StatusCode, Json<Workspace>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.workspaces.create(&project, request).await?),
+    ))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<Json<WorkspaceDetail>, AppError> {
+    Ok(Json(state.workspaces.detail(&id).await?))
+}
+
+pub async fn archive(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<StatusCode, AppError> {
+    state.workspaces.archive(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<StatusCode, AppError> {
+    state.workspaces.retry(&id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub async fn set_ratchet(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+    ApiJson(toggle): ApiJson<RatchetToggle>,
+) -> Result<Json<RatchetToggle>, AppError> {
+    let enabled = state.workspaces.set_ratchet(&id, toggle.enabled).await?;
+    Ok(Json(RatchetToggle { enabled }))
+}
+
+pub async fn run_script(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<Json<RunScriptInfo>, AppError> {
+    Ok(Json(state.run_scripts.status(&id).await?))
+}
+
+pub async fn start_run_script(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<(StatusCode, Json<RunScriptInfo>), AppError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.run_scripts.start(&id).await?),
+    ))
+}
+
+/// Stopping waits for a cleanup command and a grace period, so it continues in the background.
+pub async fn stop_run_script(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+) -> Result<StatusCode, AppError> {
+    state.run_scripts.status(&id).await?;
+    let run_scripts = state.run_scripts.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run_scripts.stop(&id).await {
+            tracing::error!(workspace = %id, "cannot stop the run script: {e}");
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    tail: Option<usize>,
+}
+
+pub async fn run_script_logs(
+    State(state): State<AppState>,
+    Path(id): Path<WorkspaceId>,
+    ApiQuery(query): ApiQuery<LogsQuery>,
+) -> Result<String, AppError> {
+    Ok(state.run_scripts.logs(&id, query.tail).await?)
+}

@@ -1,0 +1,218 @@
+//! Projects: local git repositories that workspaces are created from (domain.md §2).
+
+pub mod store;
+
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::{DomainError, DomainResult};
+use crate::git::inspect::{inspect, InspectError};
+use crate::workspaces;
+use ff_core::api::{AddProject, PatchProject, Project};
+use ff_core::create::DisplayName;
+use ff_core::ids::ProjectId;
+use ff_core::naming::{github_repo, slug_candidates, slugify, title_from_dir};
+use ff_core::refname::BranchName;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SETUP_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=3600;
+const DEFAULT_SETUP_TIMEOUT_SECONDS: u32 = 300;
+const INSPECT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_SLUG_ATTEMPTS: usize = 100;
+
+#[derive(Clone)]
+pub struct Projects {
+    db: Db,
+    worktree_dir: PathBuf,
+}
+
+impl Projects {
+    pub fn new(db: Db, worktree_dir: PathBuf) -> Self {
+        Self { db, worktree_dir }
+    }
+
+    pub async fn list(&self) -> DomainResult<Vec<Project>> {
+        Ok(store::list_live(&mut *self.db.acquire().await?).await?)
+    }
+
+    pub async fn get(&self, id: &ProjectId) -> DomainResult<Project> {
+        store::get_live(&mut *self.db.acquire().await?, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub async fn add(&self, request: AddProject) -> DomainResult<Project> {
+        let requested = repo_path(&request.repo_path)?;
+        let name = request
+            .name
+            .as_deref()
+            .map(|n| DisplayName::parse("name", n))
+            .transpose()?;
+        let facts = tokio::time::timeout(
+            INSPECT_TIMEOUT,
+            tokio::task::spawn_blocking(move || inspect(&requested)),
+        )
+        .await
+        .map_err(|_| DomainError::invalid("repoPath", "reading the repository took too long"))?
+        .map_err(|e| DomainError::Internal(format!("repository inspection failed: {e}")))?
+        .map_err(|e: InspectError| DomainError::invalid("repoPath", e.to_string()))?;
+        // Symlinked and relative spellings of one repository are one project.
+        let root = facts.root.canonicalize().unwrap_or(facts.root);
+        let root_text = root
+            .to_str()
+            .ok_or_else(|| DomainError::invalid("repoPath", "repoPath must be valid UTF-8"))?
+            .to_owned();
+        let dir_name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (owner, repo) = facts.origin_url.as_deref().and_then(github_repo).unzip();
+
+        let mut tx = db::begin_write(&self.db).await?;
+        if let Some(existing) = store::live_name_for_repo(&mut tx, &root_text).await? {
+            return Err(DomainError::Conflict(format!(
+                "{root_text} is already added as project \"{existing}\""
+            )));
+        }
+        let base_slug = slugify(&dir_name).unwrap_or_else(|| "project".to_owned());
+        let mut slug = None;
+        for (n, candidate) in slug_candidates(&base_slug)
+            .take(MAX_SLUG_ATTEMPTS)
+            .enumerate()
+        {
+            if !store::slug_taken(&mut tx, &candidate).await? {
+                slug = Some((n, candidate));
+                break;
+            }
+        }
+        let (suffix, slug) = slug.ok_or_else(|| {
+            DomainError::Conflict(format!("too many projects are named like {base_slug}"))
+        })?;
+        let name = match name {
+            Some(name) => name.as_str().to_owned(),
+            None => {
+                let title = Some(title_from_dir(&dir_name)).filter(|t| !t.is_empty());
+                let title = title.unwrap_or_else(|| slug.clone());
+                if suffix == 0 {
+                    title
+                } else {
+                    format!("{title} {}", suffix + 1)
+                }
+            }
+        };
+        let now = clock::now();
+        let project = Project {
+            id: ProjectId::new(clock::new_id()),
+            name,
+            worktree_base_path: self.worktree_dir.join(&slug).to_string_lossy().into_owned(),
+            slug,
+            repo_path: root_text,
+            default_branch: facts.default_branch,
+            github_owner: owner,
+            github_repo: repo,
+            setup_timeout_seconds: DEFAULT_SETUP_TIMEOUT_SECONDS,
+            created_at: now,
+            updated_at: now,
+        };
+        store::insert(&mut tx, &project).await?;
+        tx.commit().await?;
+        tracing::info!(project = %project.id, repo = %project.repo_path, "project added");
+        Ok(project)
+    }
+
+    pub async fn patch(&self, id: &ProjectId, patch: PatchProject) -> DomainResult<Project> {
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| DisplayName::parse("name", n))
+            .transpose()?;
+        let default_branch = patch
+            .default_branch
+            .as_deref()
+            .map(|b| {
+                BranchName::parse(b).map_err(|e| {
+                    DomainError::invalid(
+                        "defaultBranch",
+                        format!("defaultBranch {b:?} is not a valid git branch name: it {e}"),
+                    )
+                })
+            })
+            .transpose()?;
+        if let Some(seconds) = patch.setup_timeout_seconds {
+            if !SETUP_TIMEOUT_RANGE.contains(&seconds) {
+                return Err(DomainError::invalid(
+                    "setupTimeoutSeconds",
+                    format!("setupTimeoutSeconds must be between 1 and 3600, got {seconds}"),
+                ));
+            }
+        }
+        let mut tx = db::begin_write(&self.db).await?;
+        let mut project = store::get_live(&mut tx, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let before = project.clone();
+        if let Some(name) = name {
+            project.name = name.as_str().to_owned();
+        }
+        if let Some(branch) = default_branch {
+            project.default_branch = branch.as_str().to_owned();
+        }
+        if let Some(seconds) = patch.setup_timeout_seconds {
+            project.setup_timeout_seconds = seconds;
+        }
+        if project == before {
+            return Ok(project);
+        }
+        project.updated_at = clock::now();
+        store::update(&mut tx, &project).await?;
+        tx.commit().await?;
+        Ok(project)
+    }
+
+    /// Removes a project from ff. Its repository and branches are untouched.
+    pub async fn delete(&self, id: &ProjectId) -> DomainResult<()> {
+        let mut tx = db::begin_write(&self.db).await?;
+        store::get_live(&mut tx, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let live = workspaces::store::count_live_in_project(&mut tx, id.as_str()).await?;
+        if live > 0 {
+            return Err(DomainError::Conflict(format!(
+                "the project still has {live} live workspace(s); archive them first"
+            )));
+        }
+        store::archive(&mut tx, id.as_str(), clock::now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub fn not_found(id: &ProjectId) -> DomainError {
+    DomainError::NotFound(format!("no project with id {id}"))
+}
+
+/// The requested repository path: absolute, `~/` expanded.
+fn repo_path(text: &str) -> DomainResult<PathBuf> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid(
+            "repoPath",
+            "repoPath must not be empty",
+        ));
+    }
+    let path = match text.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(|home| Path::new(&home).join(rest))
+            .ok_or_else(|| {
+                DomainError::invalid("repoPath", "repoPath uses ~ but HOME is not set")
+            })?,
+        None => PathBuf::from(text),
+    };
+    if !path.is_absolute() {
+        return Err(DomainError::invalid(
+            "repoPath",
+            format!("repoPath must be an absolute path, got {text:?}"),
+        ));
+    }
+    Ok(path)
+}

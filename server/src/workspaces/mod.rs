@@ -1,0 +1,368 @@
+//! Workspaces (domain.md §3): creation from one of three sources, the lifecycle on real git
+//! worktrees, retry, archive, and recovery after a restart.
+
+mod archive;
+pub mod lifecycle;
+mod provision;
+pub mod store;
+
+use crate::clock;
+use crate::db::{self, Db};
+use crate::error::{DomainError, DomainResult};
+use crate::events::{DomainEvent, EventBus};
+use crate::git::Git;
+use crate::process::{group_alive, group_gone, terminate_group};
+use crate::projects;
+use crate::run_script::{self, RunScripts};
+use crate::side;
+use ff_core::api::{Workspace, WorkspaceDetail};
+use ff_core::create::{CreateWorkspaceRequest, WorkspaceSource};
+use ff_core::enums::WorkspaceStatus;
+use ff_core::ids::{ProjectId, WorkspaceId};
+use lifecycle::Lifecycle;
+use provision::{Provisioner, RESTART_MESSAGE};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Effect, NewWorkspace};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct Workspaces {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    bus: EventBus,
+    git: Git,
+    lifecycle: Lifecycle,
+    provisioner: Provisioner,
+    run_scripts: RunScripts,
+    /// Provisioning and archive work in flight, awaited at shutdown.
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+pub fn not_found(id: &WorkspaceId) -> DomainError {
+    DomainError::NotFound(format!("no workspace with id {id}"))
+}
+
+impl Workspaces {
+    pub fn new(db: Db, bus: EventBus, git: Git, run_scripts: RunScripts) -> Self {
+        let lifecycle = Lifecycle::new(db.clone(), bus.clone());
+        let shutdown = CancellationToken::new();
+        let provisioner =
+            Provisioner::new(db.clone(), git.clone(), lifecycle.clone(), shutdown.clone());
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                bus,
+                git,
+                lifecycle,
+                provisioner,
+                run_scripts,
+                tasks: TaskTracker::new(),
+                shutdown,
+            }),
+        }
+    }
+
+    pub async fn create(
+        &self,
+        project_id: &ProjectId,
+        request: CreateWorkspaceRequest,
+    ) -> DomainResult<Workspace> {
+        let command = request.parse()?;
+        let inner = &self.inner;
+        let mut tx = db::begin_write(&inner.db).await?;
+        projects::store::get_live(&mut tx, project_id.as_str())
+            .await?
+            .ok_or_else(|| projects::not_found(project_id))?;
+        let (base_branch, branch_name, issue) = match &command.source {
+            WorkspaceSource::Manual { base_branch } => {
+                (base_branch.as_ref().map(|b| b.as_str()), None, None)
+            }
+            WorkspaceSource::ResumeBranch { branch } => {
+                if let Some(other) =
+                    store::live_user_of_branch(&mut tx, project_id.as_str(), branch.as_str(), None)
+                        .await?
+                {
+                    return Err(DomainError::Conflict(format!(
+                        "branch {branch} is already checked out in workspace \"{other}\""
+                    )));
+                }
+                (None, Some(branch.as_str()), None)
+            }
+            WorkspaceSource::GithubIssue(issue) => (None, None, Some(issue)),
+        };
+        let ratchet = match command.ratchet_enabled {
+            Some(enabled) => enabled,
+            None => crate::settings::get(&mut tx).await?.ratchet_enabled,
+        };
+        let id = WorkspaceId::new(clock::new_id());
+        let now = clock::now();
+        store::insert(
+            &mut tx,
+            &NewWorkspace {
+                id: &id,
+                project_id,
+                name: command.name.as_str(),
+                description: command.description.as_deref(),
+                source: command.source.kind(),
+                base_branch,
+                branch_name,
+                github_issue_number: issue.map(|i| i.number),
+                github_issue_url: issue.map(|i| i.url.as_str()),
+                now,
+            },
+        )
+        .await?;
+        side::pr::insert(&mut tx, id.as_str(), &side::pr::empty()).await?;
+        side::ratchet::insert(
+            &mut tx,
+            id.as_str(),
+            &side::ratchet::Ratchet::new(ratchet),
+            now,
+        )
+        .await?;
+        run_script::store::insert(&mut tx, id.as_str(), now).await?;
+        tx.commit().await?;
+        let workspace = self.record(&id).await?.workspace;
+        inner.bus.publish(DomainEvent::WorkspaceCreated {
+            workspace: Arc::new(workspace.clone()),
+        });
+        tracing::info!(workspace = %id, project = %project_id, source = ?command.source.kind(), "workspace created");
+        self.provision_in_background(id);
+        Ok(workspace)
+    }
+
+    pub async fn list(
+        &self,
+        project_id: &ProjectId,
+        archived: bool,
+    ) -> DomainResult<Vec<Workspace>> {
+        let mut conn = self.inner.db.acquire().await?;
+        projects::store::get_live(&mut conn, project_id.as_str())
+            .await?
+            .ok_or_else(|| projects::not_found(project_id))?;
+        let records = store::list(&mut conn, project_id.as_str(), archived).await?;
+        Ok(records.into_iter().map(|r| r.workspace).collect())
+    }
+
+    pub async fn detail(&self, id: &WorkspaceId) -> DomainResult<WorkspaceDetail> {
+        let mut conn = self.inner.db.acquire().await?;
+        let record = store::get(&mut conn, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let pr = side::pr::get(&mut conn, id.as_str()).await?;
+        drop(conn);
+        let run_script = self.inner.run_scripts.status(id).await?;
+        Ok(WorkspaceDetail {
+            workspace: record.workspace,
+            pr,
+            init_output: record.init_output,
+            run_script,
+            archive_error: record
+                .archive_error
+                .as_deref()
+                .and_then(|text| serde_json::from_str(text).ok()),
+        })
+    }
+
+    /// Retries a failed setup (D§2.5): from scratch without a worktree, in the existing worktree
+    /// otherwise, or only the setup script of a READY workspace with a warning.
+    pub async fn retry(&self, id: &WorkspaceId) -> DomainResult<()> {
+        let record = self.record(id).await?;
+        let w = &record.workspace;
+        let (from, to, effect) = match (w.status, &w.worktree_path, &w.init_error_message) {
+            (WorkspaceStatus::Failed, None, _) => (WorkspaceStatus::Failed, WorkspaceStatus::New, Effect::RetryFromScratch),
+            (WorkspaceStatus::Failed, Some(_), _) | (WorkspaceStatus::Ready, Some(_), Some(_)) => {
+                (w.status, WorkspaceStatus::Provisioning, Effect::RetryProvisioning)
+            }
+            (status, ..) => {
+                return Err(DomainError::Conflict(format!(
+                    "only a failed workspace, or a ready one with a setup warning, can be retried; this one is {status:?}"
+                )))
+            }
+        };
+        if w.init_retry_count >= ff_core::lifecycle::MAX_INIT_RETRIES {
+            return Err(DomainError::TooManyRetries(format!(
+                "Maximum retry attempts ({}) exceeded",
+                ff_core::lifecycle::MAX_INIT_RETRIES
+            )));
+        }
+        self.inner
+            .lifecycle
+            .transition(id, from, to, effect)
+            .await?
+            .ok_or_else(|| {
+                DomainError::Conflict("the workspace changed state; try again".into())
+            })?;
+        self.provision_in_background(id.clone());
+        Ok(())
+    }
+
+    /// Starts archiving: the state change happens now (so a second archive is refused), the
+    /// cleanup in the background.
+    pub async fn archive(&self, id: &WorkspaceId) -> DomainResult<()> {
+        let from = self.record(id).await?.workspace.status;
+        if !matches!(from, WorkspaceStatus::Ready | WorkspaceStatus::Failed) {
+            return Err(DomainError::Conflict(format!(
+                "only a ready or failed workspace can be archived; this one is {from:?}"
+            )));
+        }
+        self.inner
+            .lifecycle
+            .transition(id, from, WorkspaceStatus::Archiving, Effect::StartArchiving)
+            .await?
+            .ok_or_else(|| {
+                DomainError::Conflict(
+                    "the workspace is already being archived or changed state".into(),
+                )
+            })?;
+        let this = self.clone();
+        let id = id.clone();
+        self.inner
+            .tasks
+            .spawn(async move { this.finish_archive(&id).await });
+        Ok(())
+    }
+
+    async fn finish_archive(&self, id: &WorkspaceId) {
+        if let Err(e) = self.try_finish_archive(id).await {
+            tracing::error!(workspace = %id, "archive failed: {e}");
+        }
+    }
+
+    async fn try_finish_archive(&self, id: &WorkspaceId) -> DomainResult<()> {
+        let inner = &self.inner;
+        let record = self.record(id).await?;
+        let previous = record
+            .archive_previous_status
+            .unwrap_or(WorkspaceStatus::Failed);
+        let project = projects::store::get_live(
+            &mut *inner.db.acquire().await?,
+            record.workspace.project_id.as_str(),
+        )
+        .await?
+        .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
+        let cleaned = match inner.run_scripts.stop(id).await {
+            Ok(()) => archive::remove_worktree(&inner.git, &record, &project).await,
+            Err(e) => Err(ff_core::api::ErrorDetail {
+                code: ff_core::api::ErrorCode::Internal,
+                message: format!("Cannot stop the run script: {e}"),
+            }),
+        };
+        match cleaned {
+            Ok(()) => {
+                inner
+                    .lifecycle
+                    .transition(
+                        id,
+                        WorkspaceStatus::Archiving,
+                        WorkspaceStatus::Archived,
+                        Effect::Archived,
+                    )
+                    .await?;
+                inner.run_scripts.forget(id);
+            }
+            Err(detail) => {
+                tracing::warn!(workspace = %id, "archive rolled back: {}", detail.message);
+                let error = serde_json::to_string(&detail)
+                    .map_err(|e| DomainError::Internal(e.to_string()))?;
+                inner
+                    .lifecycle
+                    .transition(
+                        id,
+                        WorkspaceStatus::Archiving,
+                        previous,
+                        Effect::ArchiveRolledBack { error },
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn set_ratchet(&self, id: &WorkspaceId, enabled: bool) -> DomainResult<bool> {
+        let mut tx = db::begin_write(&self.inner.db).await?;
+        let record = store::get(&mut tx, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        if record.workspace.status == WorkspaceStatus::Archived {
+            return Err(DomainError::Conflict("the workspace is archived".into()));
+        }
+        let changed =
+            side::ratchet::set_enabled(&mut tx, id.as_str(), enabled, clock::now()).await?;
+        tx.commit().await?;
+        if changed {
+            self.inner.bus.publish(DomainEvent::RatchetToggled {
+                workspace_id: id.clone(),
+                enabled,
+            });
+        }
+        Ok(enabled)
+    }
+
+    /// Startup recovery (domain.md §3): nothing is provisioning yet, so PROVISIONING rows were
+    /// interrupted (their setup process group is killed if it survived); NEW rows are provisioned;
+    /// ARCHIVING rows are finished or rolled back.
+    pub async fn recover(&self) -> DomainResult<()> {
+        let inner = &self.inner;
+        let mut conn = inner.db.acquire().await?;
+        let interrupted = store::in_states(&mut conn, &[WorkspaceStatus::Provisioning]).await?;
+        let archiving = store::in_states(&mut conn, &[WorkspaceStatus::Archiving]).await?;
+        let new = store::in_states(&mut conn, &[WorkspaceStatus::New]).await?;
+        drop(conn);
+        for record in interrupted {
+            let id = &record.workspace.id;
+            if let Some(pgid) = record.init_script_pid.filter(|&p| group_alive(p)) {
+                tracing::warn!(workspace = %id, pgid, "stopping a setup script left over from before the restart");
+                terminate_group(pgid, Duration::from_secs(5), group_gone(pgid)).await;
+            }
+            let effect = Effect::ProvisioningFailed {
+                message: RESTART_MESSAGE.to_owned(),
+            };
+            inner
+                .lifecycle
+                .transition(
+                    id,
+                    WorkspaceStatus::Provisioning,
+                    WorkspaceStatus::Failed,
+                    effect,
+                )
+                .await?;
+        }
+        for record in archiving {
+            let this = self.clone();
+            inner
+                .tasks
+                .spawn(async move { this.finish_archive(&record.workspace.id).await });
+        }
+        for record in new {
+            self.provision_in_background(record.workspace.id);
+        }
+        Ok(())
+    }
+
+    /// Interrupts setup scripts and waits for provisioning and archive work to wind down.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    fn provision_in_background(&self, id: WorkspaceId) {
+        let provisioner = self.inner.provisioner.clone();
+        self.inner
+            .tasks
+            .spawn(async move { provisioner.provision(id).await });
+    }
+
+    async fn record(&self, id: &WorkspaceId) -> DomainResult<store::WorkspaceRecord> {
+        store::get(&mut *self.inner.db.acquire().await?, id.as_str())
+            .await?
+            .ok_or_else(|| not_found(id))
+    }
+}
