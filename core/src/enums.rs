@@ -16,6 +16,13 @@ macro_rules! wire_enum {
         impl $name {
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
         }
+
+        /// The wire name, so messages read the way the API spells values.
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.serialize(f)
+            }
+        }
     };
 }
 
@@ -244,6 +251,16 @@ mod tests {
              FIXING_CI_FAILURES CHECKING_PR READY_TO_MERGE READY_FOR_REVIEW NO_SESSION_STARTED \
              READY_FOR_NEXT_PROMPT"
         );
+    }
+
+    #[test]
+    fn display_is_the_wire_name() {
+        assert_eq!(WorkspaceStatus::Archiving.to_string(), "ARCHIVING");
+        assert_eq!(
+            PendingRequestType::PlanApproval.to_string(),
+            "plan_approval"
+        );
+        assert_eq!(FieldGroup::RunScript.to_string(), "runScript");
     }
 
     #[test]

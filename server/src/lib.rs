@@ -107,6 +107,11 @@ impl App {
         Ok(Self { config, state })
     }
 
+    /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
+    pub fn events(&self) -> EventBus {
+        self.state.bus.clone()
+    }
+
     /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run(
         self,

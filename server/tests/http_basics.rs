@@ -13,7 +13,7 @@ async fn healthz_reports_ok_and_the_version() {
     let health: Health = response.json().await.unwrap();
     assert_eq!(health.status, "ok");
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -39,7 +39,7 @@ async fn the_first_load_is_fully_server_rendered() {
             "first load lacks {expected:?}:\n{html}"
         );
     }
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -75,7 +75,7 @@ async fn embedded_assets_are_served_with_types_and_revalidation() {
     }
     let missing = app.client.get(app.at("/pkg/nope.js")).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -90,7 +90,7 @@ async fn unknown_api_paths_answer_in_the_error_format() {
         "{}",
         body.error.message
     );
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -109,7 +109,7 @@ async fn unknown_pages_are_404_with_the_app_shell() {
         html.contains("/pkg/ff.js"),
         "the 404 page must still hydrate"
     );
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
@@ -126,14 +126,14 @@ async fn the_database_is_created_in_wal_mode_in_the_data_dir() {
         .unwrap();
     assert_eq!(mode, "wal");
     pool.close().await;
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
 }
 
 #[tokio::test]
 async fn shutdown_is_graceful() {
     let app = TestApp::spawn().await;
     let url = app.at("/healthz");
-    app.shutdown().await.unwrap();
+    app.shutdown().await;
     assert!(
         reqwest::get(url).await.is_err(),
         "still serving after shutdown"

@@ -77,7 +77,7 @@ impl RunScripts {
             .workspace;
         if workspace.status != WorkspaceStatus::Ready {
             return Err(DomainError::Conflict(format!(
-                "the workspace is {:?}; a run script needs a ready workspace",
+                "the workspace is {}; a run script needs a ready workspace",
                 workspace.status
             )));
         }
@@ -93,7 +93,7 @@ impl RunScripts {
         let from = self.record(id).await?.info.status;
         if from.is_active() {
             return Err(DomainError::Conflict(format!(
-                "the run script is already {from:?}"
+                "the run script is already {from}"
             )));
         }
         if !self

@@ -182,7 +182,7 @@ impl Workspaces {
             }
             (status, ..) => {
                 return Err(DomainError::Conflict(format!(
-                    "only a failed workspace, or a ready one with a setup warning, can be retried; this one is {status:?}"
+                    "only a failed workspace, or a ready one with a setup warning, can be retried; this one is {status}"
                 )))
             }
         };
@@ -209,7 +209,7 @@ impl Workspaces {
         let from = self.record(id).await?.workspace.status;
         if !matches!(from, WorkspaceStatus::Ready | WorkspaceStatus::Failed) {
             return Err(DomainError::Conflict(format!(
-                "only a ready or failed workspace can be archived; this one is {from:?}"
+                "only a ready or failed workspace can be archived; this one is {from}"
             )));
         }
         self.inner

@@ -1,8 +1,17 @@
-//! Starts the real application on port 0 with its own data directory, as `ff serve` would.
+//! Starts the real application on port 0 with its own data directory, as `ff serve` would, and
+//! builds real git repositories (with a bare `origin`) to point it at.
+#![allow(dead_code)] // each test binary uses its own part of these helpers
+
+pub mod repo;
 
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
+use ff_server::events::EventBus;
 use ff_server::App;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -11,13 +20,18 @@ pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
+    pub events: EventBus,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(tempfile::tempdir().expect("temp dir")).await
+    }
+
+    /// Starts on an existing data directory (a restart).
+    pub async fn spawn_in(data_dir: tempfile::TempDir) -> Self {
         let cli = Cli::try_parse_from([
             "ff",
             "serve",
@@ -34,6 +48,7 @@ impl TestApp {
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let app = App::start(config).await.expect("app starts");
+        let events = app.events();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run(listener, async {
             let _ = stopped.await;
@@ -42,6 +57,7 @@ impl TestApp {
             url,
             client: reqwest::Client::new(),
             data_dir,
+            events,
             stop: Some(stop),
             task: Some(task),
         }
@@ -51,11 +67,103 @@ impl TestApp {
         format!("{}{path}", self.url)
     }
 
-    /// Asks for a graceful shutdown and waits for it to finish.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.client.get(self.at(path)).send().await.expect("GET");
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.at(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// POST without a body (commands such as archive or retry).
+    pub async fn command(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, None).await
+    }
+
+    pub async fn add_project(&self, repo: &Path) -> String {
+        let (status, body) = self
+            .post("/api/projects", serde_json::json!({ "repoPath": repo }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().expect("project id").to_owned()
+    }
+
+    pub async fn create_workspace(&self, project: &str, body: Value) -> String {
+        let (status, created) = self
+            .post(&format!("/api/projects/{project}/workspaces"), body)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["status"], "NEW");
+        created["id"].as_str().expect("workspace id").to_owned()
+    }
+
+    pub async fn workspace(&self, id: &str) -> Value {
+        let (status, body) = self.get(&format!("/api/workspaces/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Polls the workspace until `done` holds (at most 30 s), and returns it.
+    pub async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let workspace = self.workspace(id).await;
+            if done(&workspace) {
+                return workspace;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "workspace never became {what}: {workspace:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
+        self.wait_for(id, status, |w| w["status"] == status).await
+    }
+
+    /// Asks for a graceful shutdown, waits for it, and hands back the data directory.
+    pub async fn shutdown(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.task.take().expect("running").await?
+        self.task
+            .take()
+            .expect("running")
+            .await
+            .expect("join")
+            .expect("clean shutdown");
+        self.data_dir
+    }
+}
+
+/// Waits (at most 10 s) until `check` holds.
+pub async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
