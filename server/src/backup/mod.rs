@@ -18,7 +18,7 @@ use ff_core::ids::{ProjectId, WorkspaceId};
 use ff_core::naming::slug_candidates;
 use ff_core::refname::BranchName;
 use format::{Data, Document, Meta, ProjectBackup, WorkspaceBackup, SCHEMA_VERSION};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 const IMPORTED_MID_SETUP: &str = "Imported before its setup finished; retry to continue";
 
@@ -115,19 +115,24 @@ impl Backup {
         let document = format::parse(bytes).map_err(DomainError::BadRequest)?;
         validate(&document.data)?;
         let mut tx = db::begin_write(&self.db).await?;
-        let mut known_projects: HashSet<String> = HashSet::new();
+        // Backup project id → the project its workspaces belong to here.
+        let mut homes: HashMap<String, String> = HashMap::new();
         let mut counts = ImportCounts::default();
         let mut plans = Vec::new();
         for p in &document.data.projects {
             if projects::store::exists(&mut tx, &p.id).await? {
-                known_projects.insert(p.id.clone());
+                homes.insert(p.id.clone(), p.id.clone());
                 continue;
             }
-            if p.archived_at.is_none()
-                && projects::store::live_repo_taken(&mut tx, &p.repo_path).await?
-            {
-                // Its repository is already a live project; its workspaces have no home here.
-                continue;
+            if p.archived_at.is_none() {
+                // The repository is already a project here under another id: its workspaces
+                // join that project instead of duplicating it.
+                if let Some(existing) =
+                    projects::store::live_id_for_repo(&mut tx, &p.repo_path).await?
+                {
+                    homes.insert(p.id.clone(), existing);
+                    continue;
+                }
             }
             let mut slug = None;
             for candidate in slug_candidates(&p.slug).take(100) {
@@ -140,20 +145,20 @@ impl Backup {
                 DomainError::Conflict(format!("no free slug for project {}", p.id))
             })?;
             plans.push((p, slug));
-            known_projects.insert(p.id.clone());
+            homes.insert(p.id.clone(), p.id.clone());
         }
         let mut new_workspaces = Vec::new();
-        for w in &document.data.workspaces {
-            if !known_projects.contains(&w.project_id)
-                && !projects::store::exists(&mut tx, &w.project_id).await?
-            {
-                return Err(DomainError::invalid(
+        for (i, w) in document.data.workspaces.iter().enumerate() {
+            let home = match homes.get(&w.project_id) {
+                Some(home) => home.clone(),
+                None if projects::store::exists(&mut tx, &w.project_id).await? => w.project_id.clone(),
+                None => return Err(DomainError::invalid(
                     "data",
-                    format!("workspace {} belongs to project {}, which is neither in the backup nor in ff", w.id, w.project_id),
-                ));
-            }
+                    format!("data.workspaces[{i}].projectId: workspace {} belongs to project {}, which is neither in the backup nor in ff", w.id, w.project_id),
+                )),
+            };
             if workspace_store::get(&mut tx, &w.id).await?.is_none() {
-                new_workspaces.push(w);
+                new_workspaces.push((w, home));
             }
         }
         for (p, slug) in plans {
@@ -174,8 +179,8 @@ impl Backup {
             counts.projects += 1;
         }
         let now = clock::now();
-        for w in new_workspaces {
-            restore_workspace(&mut tx, w, now).await?;
+        for (w, home) in new_workspaces {
+            restore_workspace(&mut tx, w, &home, now).await?;
             counts.workspaces += 1;
         }
         settings::set(&mut tx, &document.data.settings, now).await?;
@@ -241,6 +246,7 @@ fn validate(data: &Data) -> DomainResult<()> {
 async fn restore_workspace(
     tx: &mut sqlx::SqliteConnection,
     w: &WorkspaceBackup,
+    project_id: &str,
     now: ff_core::ids::Timestamp,
 ) -> DomainResult<()> {
     // A setup or archive cannot continue on another machine (or after the fact): such
@@ -254,7 +260,7 @@ async fn restore_workspace(
     let record = WorkspaceRecord {
         workspace: Workspace {
             id: WorkspaceId::new(w.id.clone()),
-            project_id: ProjectId::new(w.project_id.clone()),
+            project_id: ProjectId::new(project_id),
             name: w.name.clone(),
             description: w.description.clone(),
             status,

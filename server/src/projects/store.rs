@@ -148,13 +148,14 @@ pub async fn restore(
     .map(drop)
 }
 
-pub async fn live_repo_taken(
+pub async fn live_id_for_repo(
     conn: &mut SqliteConnection,
     repo_path: &str,
-) -> Result<bool, sqlx::Error> {
-    live_name_for_repo(conn, repo_path)
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM projects WHERE repo_path = ? AND archived_at IS NULL")
+        .bind(repo_path)
+        .fetch_optional(conn)
         .await
-        .map(|n| n.is_some())
 }
 
 /// Writes the editable fields of a live project.
