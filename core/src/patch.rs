@@ -106,9 +106,30 @@ pub struct Patch {
     pub last_activity_at: Option<Option<Timestamp>>,
 }
 
+/// Applies `$later`'s present fields over `$self`'s, field by field.
+macro_rules! absorb_fields {
+    ($self:ident, $later:ident; $($field:ident),+ $(,)?) => {
+        $(if $later.$field.is_some() { $self.$field = $later.$field; })+
+    };
+}
+
+impl Patch {
+    /// Merges a later patch into this one, the later value winning per field: a burst of writes
+    /// becomes one write with the last value of each field.
+    pub fn absorb(&mut self, later: Patch) {
+        absorb_fields!(self, later;
+            project_id, name, status, created_at, branch_name, has_had_sessions,
+            pr_url, pr_number, pr_state, pr_ci_status, pr_review_state, pr_updated_at,
+            has_merge_conflict, is_working, pending_request_type, session_summaries,
+            ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
+            ratchet_dispatch_stalled, run_script_status, git_stats, last_activity_at);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enums::RunScriptStatus;
 
     #[test]
     fn absent_null_and_value_are_distinct() {
@@ -122,6 +143,46 @@ mod tests {
             let json = serde_json::to_string(&patch).unwrap();
             assert_eq!(serde_json::from_str::<Patch>(&json).unwrap(), patch);
         }
+    }
+
+    #[test]
+    fn absorbing_keeps_the_last_value_of_each_field() {
+        let mut first = Patch {
+            name: Some("a".into()),
+            pr_url: Some(Some("u".into())),
+            run_script_status: Some(RunScriptStatus::Starting),
+            ..Patch::default()
+        };
+        first.absorb(Patch {
+            name: Some("b".into()),
+            pr_url: Some(None),
+            ..Patch::default()
+        });
+        assert_eq!(first.name.as_deref(), Some("b"));
+        assert_eq!(
+            first.pr_url,
+            Some(None),
+            "an explicit null is a value that wins"
+        );
+        assert_eq!(first.run_script_status, Some(RunScriptStatus::Starting));
+    }
+
+    #[test]
+    fn absorb_covers_every_field() {
+        // A patch with every field present must come out of an empty one whole.
+        let full: Patch = serde_json::from_value(serde_json::json!({
+            "projectId": "p", "name": "n", "status": "READY", "createdAt": "2026-01-01T00:00:00.000Z",
+            "branchName": "b", "hasHadSessions": true, "prUrl": "u", "prNumber": 1, "prState": "OPEN",
+            "prCiStatus": "SUCCESS", "prReviewState": "APPROVED", "prUpdatedAt": null,
+            "hasMergeConflict": true, "isWorking": true, "pendingRequestType": "user_question",
+            "sessionSummaries": [], "ratchetEnabled": true, "ratchetDispatchOutcome": "DIED",
+            "ratchetDispatchRetryCount": 2, "ratchetDispatchStalled": true, "runScriptStatus": "RUNNING",
+            "gitStats": null, "lastActivityAt": null
+        }))
+        .unwrap();
+        let mut empty = Patch::default();
+        empty.absorb(full.clone());
+        assert_eq!(empty, full);
     }
 
     #[test]

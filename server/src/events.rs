@@ -28,9 +28,16 @@ pub enum DomainEvent {
     },
 }
 
+/// An event with the moment it was published, right after its commit (push latency starts here).
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub event: DomainEvent,
+    pub at: std::time::Instant,
+}
+
 #[derive(Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<DomainEvent>,
+    sender: broadcast::Sender<Published>,
 }
 
 /// The subscriber missed this many events and must resynchronize from the source of truth.
@@ -38,7 +45,7 @@ pub struct EventBus {
 pub struct Lagged(pub u64);
 
 pub struct Subscription {
-    receiver: broadcast::Receiver<DomainEvent>,
+    receiver: broadcast::Receiver<Published>,
 }
 
 impl EventBus {
@@ -50,7 +57,10 @@ impl EventBus {
 
     pub fn publish(&self, event: DomainEvent) {
         // No subscriber is not an error: the snapshot is rebuilt from the database anyway.
-        let _ = self.sender.send(event);
+        let _ = self.sender.send(Published {
+            event,
+            at: std::time::Instant::now(),
+        });
     }
 
     pub fn subscribe(&self) -> Subscription {
@@ -63,8 +73,24 @@ impl EventBus {
 impl Subscription {
     /// The next event, `Err(Lagged)` after an overflow, `None` once the bus is gone.
     pub async fn next(&mut self) -> Option<Result<DomainEvent, Lagged>> {
+        self.next_published().await.map(|r| r.map(|p| p.event))
+    }
+
+    /// An event already waiting, without waiting for one (draining at shutdown).
+    pub fn try_next(&mut self) -> Option<Published> {
+        loop {
+            match self.receiver.try_recv() {
+                Ok(published) => return Some(published),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Like [`Self::next`], with the publication time.
+    pub async fn next_published(&mut self) -> Option<Result<Published, Lagged>> {
         match self.receiver.recv().await {
-            Ok(event) => Some(Ok(event)),
+            Ok(published) => Some(Ok(published)),
             Err(broadcast::error::RecvError::Lagged(n)) => Some(Err(Lagged(n))),
             Err(broadcast::error::RecvError::Closed) => None,
         }

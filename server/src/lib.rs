@@ -9,11 +9,13 @@ pub mod error;
 pub mod events;
 pub mod git;
 pub mod http;
+pub mod metrics;
 pub mod process;
 pub mod projects;
 pub mod run_script;
 pub mod settings;
 mod side;
+pub mod snapshot;
 pub mod telemetry;
 pub mod workspaces;
 
@@ -55,6 +57,16 @@ pub struct App {
 impl App {
     /// Prepares the data directory and database; nothing is served yet.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let snapshot =
+            snapshot::SnapshotConfig::new(config.coalesce_window, config.reconcile_interval);
+        Self::start_with(config, snapshot).await
+    }
+
+    /// Starts with explicit snapshot settings (tests and benchmarks tune them).
+    pub async fn start_with(
+        config: Config,
+        snapshot_config: snapshot::SnapshotConfig,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
@@ -79,6 +91,10 @@ impl App {
             tracing::error!("this binary was built without its browser assets; pages will not become interactive (build with scripts/build.sh)");
         }
         let bus = EventBus::new(EVENT_BUS_CAPACITY);
+        let metrics = metrics::Metrics::new();
+        // Subscribed before recovery, so that no event of the recovery is missed.
+        let snapshot =
+            snapshot::Snapshot::start(db.clone(), &bus, metrics.clone(), snapshot_config);
         let git = Git::new(GIT_TIMEOUT);
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
         let workspaces =
@@ -103,6 +119,9 @@ impl App {
             bus,
             workspaces,
             run_scripts,
+            snapshot,
+            metrics,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         };
         Ok(Self { config, state })
     }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod guard;
 mod health;
 mod projects;
+mod snapshot;
 mod workspaces;
 
 use crate::backup::Backup;
@@ -37,7 +38,11 @@ pub struct AppState {
     pub workspaces: Workspaces,
     pub run_scripts: RunScripts,
     pub backup: Backup,
+    pub snapshot: crate::snapshot::Snapshot,
+    pub metrics: crate::metrics::Metrics,
     pub trust: Trust,
+    /// Cancelled when the server begins to shut down: open sockets close with it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 pub fn leptos_options() -> LeptosOptions {
@@ -76,6 +81,7 @@ pub fn router(state: AppState) -> Router {
             "/projects/{project_id}/workspaces",
             get(workspaces::list).post(workspaces::create),
         )
+        .route("/projects/{project_id}/snapshot", get(snapshot::full))
         .route("/workspaces/{workspace_id}", get(workspaces::detail))
         .route(
             "/workspaces/{workspace_id}/archive",
@@ -114,8 +120,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::trusted,
         ));
+    let sockets = Router::new()
+        .route("/ws/snapshots", get(snapshot::socket))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::trusted,
+        ));
     Router::new()
         .route("/healthz", get(health::health))
+        .route("/metrics", get(snapshot::metrics))
+        .merge(sockets)
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

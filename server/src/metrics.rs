@@ -1,0 +1,141 @@
+//! Prometheus metrics (`/metrics`): every series is named `ff_…`. One registry per app, so
+//! tests running several apps in one process do not share counts.
+
+use prometheus::{
+    exponential_buckets, Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    /// Domain commit → frame handed to the socket.
+    pub push_latency: Histogram,
+    pub drift: IntCounterVec,
+    pub reconcile_duration: Histogram,
+    pub reconcile_passes: IntCounter,
+    pub reconcile_scanned: IntGauge,
+    pub reconcile_changed: IntCounter,
+    pub reconcile_removed: IntCounter,
+    pub git_stats_computed: IntCounter,
+    pub git_stats_failed: IntCounter,
+    pub sockets: IntGauge,
+    /// `full` frames sent to a client that asked to resume, by reason.
+    pub resyncs: IntCounterVec,
+    pub replay_hits: IntCounter,
+    pub overflow_closes: IntCounter,
+    pub entries: IntGauge,
+    pub frames_emitted: IntCounter,
+    pub collector_lag: IntCounter,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let seconds = |name: &str, help: &str, start: f64| {
+            let buckets = exponential_buckets(start, 2.0, 16).expect("valid buckets");
+            register(
+                &r,
+                Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+                    .expect("valid histogram"),
+            )
+        };
+        let counter = |name: &str, help: &str| {
+            register(&r, IntCounter::new(name, help).expect("valid counter"))
+        };
+        let gauge =
+            |name: &str, help: &str| register(&r, IntGauge::new(name, help).expect("valid gauge"));
+        let by = |name: &str, help: &str, label: &str| {
+            register(
+                &r,
+                IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid counter"),
+            )
+        };
+        Self {
+            push_latency: seconds(
+                "ff_snapshot_push_latency_seconds",
+                "Time from a domain commit to its snapshot frame being handed to a socket",
+                0.000_05,
+            ),
+            drift: by(
+                "ff_snapshot_drift_total",
+                "Fields reconciliation found out of date, by field group",
+                "group",
+            ),
+            reconcile_duration: seconds(
+                "ff_reconcile_duration_seconds",
+                "Duration of reconciliation passes",
+                0.001,
+            ),
+            reconcile_passes: counter(
+                "ff_reconcile_passes_total",
+                "Reconciliation passes completed",
+            ),
+            reconcile_scanned: gauge(
+                "ff_reconcile_workspaces",
+                "Workspaces scanned by the last reconciliation pass",
+            ),
+            reconcile_changed: counter(
+                "ff_reconcile_changed_total",
+                "Entries a reconciliation pass changed",
+            ),
+            reconcile_removed: counter(
+                "ff_reconcile_removed_total",
+                "Stale entries reconciliation removed",
+            ),
+            git_stats_computed: counter(
+                "ff_git_stats_computed_total",
+                "Git statistics computed in-process",
+            ),
+            git_stats_failed: counter(
+                "ff_git_stats_failed_total",
+                "Git statistics that failed or timed out",
+            ),
+            sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
+            resyncs: by(
+                "ff_snapshot_resyncs_total",
+                "Full snapshots sent to clients that asked to resume",
+                "reason",
+            ),
+            replay_hits: counter(
+                "ff_snapshot_replay_hits_total",
+                "Reconnects served from the replay buffer",
+            ),
+            overflow_closes: counter(
+                "ff_snapshot_overflow_closes_total",
+                "Sockets closed with 1013 because they fell behind",
+            ),
+            entries: gauge("ff_snapshot_entries", "Entries in the snapshot store"),
+            frames_emitted: counter(
+                "ff_snapshot_frames_total",
+                "Changed and removed frames the store emitted",
+            ),
+            collector_lag: counter(
+                "ff_collector_lag_total",
+                "Times the collector fell behind the event bus",
+            ),
+            registry: r,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,226 @@
+//! Diff statistics of a worktree (R§7.6 meaning), computed in-process with libgit2: changed
+//! files, added and deleted lines of the working tree against the merge base with
+//! `origin/<default>` (or `<default>`), and whether anything is uncommitted or untracked.
+//! Untracked files make `hasUncommitted` true but add no lines.
+
+use crate::git::Git;
+use ff_core::entry::GitStats;
+use git2::{DiffOptions, Repository, StatusOptions};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+pub fn compute(worktree: &Path, default_branch: &str) -> Result<GitStats, git2::Error> {
+    let repo = Repository::open(worktree)?;
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let merge_base = head.as_ref().and_then(|head| {
+        [
+            format!("refs/remotes/origin/{default_branch}"),
+            format!("refs/heads/{default_branch}"),
+        ]
+        .iter()
+        .find_map(|name| {
+            let other = repo.find_reference(name).ok()?.peel_to_commit().ok()?;
+            repo.merge_base(head.id(), other.id()).ok()
+        })
+    });
+    // Without a merge base (no default branch, or unrelated histories) the diff is against HEAD;
+    // in a repository without commits, against nothing.
+    let base_tree = match (merge_base, &head) {
+        (Some(base), _) => Some(repo.find_commit(base)?.tree()?),
+        (None, Some(head)) => Some(head.tree()?),
+        (None, None) => None,
+    };
+    let diff =
+        repo.diff_tree_to_workdir_with_index(base_tree.as_ref(), Some(&mut DiffOptions::new()))?;
+    let stats = diff.stats()?;
+    let mut status_options = StatusOptions::new();
+    status_options
+        .include_untracked(true)
+        .recurse_untracked_dirs(false)
+        .exclude_submodules(true);
+    let has_uncommitted = !repo.statuses(Some(&mut status_options))?.is_empty();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(GitStats {
+        total: count(stats.files_changed()),
+        additions: count(stats.insertions()),
+        deletions: count(stats.deletions()),
+        has_uncommitted,
+    })
+}
+
+/// [`compute`] off the async runtime, at most `limit.available_permits()` at a time, giving up
+/// after `timeout` (a stuck filesystem must not stall a reconciliation pass).
+pub async fn compute_bounded(
+    worktree: &Path,
+    default_branch: &str,
+    limit: &Arc<Semaphore>,
+    timeout: Duration,
+) -> Result<GitStats, String> {
+    let _permit = limit.acquire().await.map_err(|e| e.to_string())?;
+    let worktree = worktree.to_owned();
+    let branch = default_branch.to_owned();
+    let work = tokio::task::spawn_blocking(move || compute(&worktree, &branch));
+    match tokio::time::timeout(timeout, work).await {
+        Err(_) => Err(format!(
+            "git statistics took longer than {} ms",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) => Err(format!("git statistics failed: {e}")),
+        Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
+    }
+}
+
+/// The same statistics from the `git` command sequence of R§7.6 (status, merge-base, diff
+/// --numstat, diff --name-only): 4–5 processes per worktree. Kept as the reference that the
+/// in-process version is checked and measured against.
+pub async fn with_git_commands(
+    git: &Git,
+    worktree: &Path,
+    default_branch: &str,
+) -> Result<GitStats, String> {
+    let status = git
+        .run(worktree, ["status", "--porcelain"])
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut base = None;
+    for candidate in [
+        format!("origin/{default_branch}"),
+        default_branch.to_owned(),
+    ] {
+        if let Ok(found) = git.run(worktree, ["merge-base", "HEAD", &candidate]).await {
+            if !found.is_empty() {
+                base = Some(found);
+                break;
+            }
+        }
+    }
+    let base = base.unwrap_or_else(|| "HEAD".to_owned());
+    let numstat = git
+        .run(worktree, ["diff", "--numstat", &base])
+        .await
+        .unwrap_or_default();
+    let names = git
+        .run(worktree, ["diff", "--name-only", &base])
+        .await
+        .unwrap_or_default();
+    let (mut additions, mut deletions) = (0u32, 0u32);
+    for line in numstat.lines() {
+        let mut columns = line.split('\t');
+        additions += columns
+            .next()
+            .and_then(|c| c.parse::<u32>().ok())
+            .unwrap_or(0);
+        deletions += columns
+            .next()
+            .and_then(|c| c.parse::<u32>().ok())
+            .unwrap_or(0);
+    }
+    Ok(GitStats {
+        total: u32::try_from(names.lines().filter(|l| !l.is_empty()).count()).unwrap_or(u32::MAX),
+        additions,
+        deletions,
+        has_uncommitted: !status.trim().is_empty(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// A repository on `main` with a feature branch checked out in a worktree.
+    fn worktree() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        git(dir.path(), &["init", "-q", "repo"]);
+        std::fs::write(repo.join("a.txt"), "1\n2\n3\n").unwrap();
+        std::fs::write(repo.join("b.txt"), "b\n").unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "base"]);
+        let tree = dir.path().join("tree");
+        git(
+            &repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                tree.to_str().unwrap(),
+            ],
+        );
+        (dir, tree)
+    }
+
+    async fn both(tree: &Path) -> (GitStats, GitStats) {
+        let cli = with_git_commands(&Git::new(Duration::from_secs(10)), tree, "main")
+            .await
+            .unwrap();
+        (compute(tree, "main").unwrap(), cli)
+    }
+
+    #[tokio::test]
+    async fn a_clean_worktree_has_no_changes() {
+        let (_dir, tree) = worktree();
+        let (in_process, cli) = both(&tree).await;
+        assert_eq!(in_process, GitStats::default());
+        assert_eq!(in_process, cli);
+    }
+
+    #[tokio::test]
+    async fn committed_and_uncommitted_changes_count_and_untracked_files_only_mark_dirty() {
+        let (_dir, tree) = worktree();
+        std::fs::write(tree.join("a.txt"), "1\n2 changed\n3\n4\n").unwrap();
+        git(&tree, &["commit", "-q", "-am", "committed change"]);
+        std::fs::write(tree.join("b.txt"), "").unwrap();
+        std::fs::write(tree.join("new.txt"), "untracked\nlines\n").unwrap();
+        let (in_process, cli) = both(&tree).await;
+        assert_eq!(
+            in_process,
+            GitStats {
+                total: 2,
+                additions: 2,
+                deletions: 2,
+                has_uncommitted: true
+            }
+        );
+        assert_eq!(in_process, cli, "same meaning as the git command sequence");
+    }
+
+    #[tokio::test]
+    async fn a_missing_worktree_is_an_error_and_a_stuck_one_times_out() {
+        let err = compute(Path::new("/nonexistent/worktree"), "main").unwrap_err();
+        assert!(!err.message().is_empty());
+        let limit = Arc::new(Semaphore::new(1));
+        let (_dir, tree) = worktree();
+        let err = compute_bounded(&tree, "main", &limit, Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(err.contains("took longer"), "{err}");
+        assert!(
+            compute_bounded(&tree, "main", &limit, Duration::from_secs(10))
+                .await
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! Domain events and database rows as snapshot patches (R§6.1, HEAD rows that apply to ff).
+
+use crate::events::DomainEvent;
+use ff_core::api::Workspace;
+use ff_core::enums::WorkspaceStatus;
+use ff_core::ids::WorkspaceId;
+use ff_core::patch::Patch;
+
+/// What one event does to the snapshot.
+#[derive(Debug)]
+pub enum Action {
+    /// Merge the patch; `immediate` for changes that move a card on the board.
+    Patch { patch: Box<Patch>, immediate: bool },
+    /// The workspace left: drop its entry now.
+    Remove,
+}
+
+pub struct Mapped {
+    pub workspace_id: WorkspaceId,
+    pub action: Action,
+    pub source: &'static str,
+}
+
+/// The workspace-group fields of a row (plus its ratchet toggle): enough to seed an entry for a
+/// workspace the snapshot has not seen yet.
+pub fn row_patch(w: &Workspace) -> Patch {
+    Patch {
+        project_id: Some(w.project_id.clone()),
+        name: Some(w.name.clone()),
+        status: Some(w.status),
+        created_at: Some(Some(w.created_at)),
+        branch_name: Some(w.branch_name.clone()),
+        has_had_sessions: Some(w.has_had_sessions),
+        ratchet_enabled: Some(w.ratchet_enabled),
+        ..Patch::default()
+    }
+}
+
+pub fn map(event: &DomainEvent) -> Mapped {
+    match event {
+        DomainEvent::WorkspaceCreated { workspace } => Mapped {
+            workspace_id: workspace.id.clone(),
+            action: Action::Patch {
+                patch: Box::new(row_patch(workspace)),
+                immediate: true,
+            },
+            source: "event:workspace_created",
+        },
+        DomainEvent::WorkspaceStateChanged { to, workspace, .. } => Mapped {
+            workspace_id: workspace.id.clone(),
+            action: if *to == WorkspaceStatus::Archived {
+                Action::Remove
+            } else {
+                Action::Patch {
+                    patch: Box::new(row_patch(workspace)),
+                    immediate: true,
+                }
+            },
+            source: "event:workspace_state_changed",
+        },
+        DomainEvent::RunScriptStatusChanged {
+            workspace_id, to, ..
+        } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(Patch {
+                    run_script_status: Some(*to),
+                    ..Patch::default()
+                }),
+                immediate: false,
+            },
+            source: "event:run_script_status_changed",
+        },
+        DomainEvent::RatchetToggled {
+            workspace_id,
+            enabled,
+        } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(Patch {
+                    ratchet_enabled: Some(*enabled),
+                    ..Patch::default()
+                }),
+                immediate: true,
+            },
+            source: "event:ratchet_toggled",
+        },
+    }
+}

@@ -1,0 +1,308 @@
+//! Reconciliation (snapshot.md §5, R§7): the periodic authoritative rebuild of every entry from
+//! the database and git, which corrects whatever the events missed.
+
+use super::clock::WriteClock;
+use super::git_stats;
+use super::store::Store;
+use super::watch::MonitorInput;
+use crate::db::codec::{parse_enum, parse_opt_enum, parse_opt_time, parse_time, to_u32};
+use crate::db::Db;
+use crate::metrics::Metrics;
+use ff_core::drift::detect_drift;
+use ff_core::entry::{GitStats, SessionSummaries};
+use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::patch::Patch;
+use sqlx::FromRow;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug)]
+pub struct ReconcileConfig {
+    pub interval: Duration,
+    pub git_concurrency: usize,
+    pub git_timeout: Duration,
+}
+
+pub struct Reconciler {
+    pub db: Db,
+    pub store: Arc<Store>,
+    pub clock: Arc<WriteClock>,
+    pub metrics: Metrics,
+    pub config: ReconcileConfig,
+    /// Wakes the loop for a pass ahead of schedule.
+    pub now: Arc<Notify>,
+    pub monitor: mpsc::UnboundedSender<MonitorInput>,
+    git_limit: Arc<Semaphore>,
+}
+
+/// What one pass did (logged, and kept for tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    pub scanned: usize,
+    pub changed: usize,
+    pub drifted: usize,
+    pub removed: usize,
+    pub git_stats_computed: usize,
+}
+
+/// A live workspace with everything the snapshot needs from the database.
+#[derive(FromRow)]
+struct LiveRow {
+    id: String,
+    project_id: String,
+    name: String,
+    status: String,
+    created_at: String,
+    branch_name: Option<String>,
+    has_had_sessions: bool,
+    worktree_path: Option<String>,
+    default_branch: String,
+    pr_url: Option<String>,
+    pr_number: Option<i64>,
+    pr_state: Option<String>,
+    pr_review_state: Option<String>,
+    pr_ci_status: Option<String>,
+    pr_has_merge_conflict: Option<bool>,
+    pr_synced_at: Option<String>,
+    ratchet_enabled: Option<bool>,
+    ratchet_dispatch_outcome: Option<String>,
+    ratchet_dispatch_retry_count: Option<i64>,
+    ratchet_dispatch_stalled: Option<bool>,
+    run_script_status: Option<String>,
+}
+
+const LIVE_ROWS: &str = "SELECT w.id, w.project_id, w.name, w.status, w.created_at, w.branch_name, \
+     w.has_had_sessions, w.worktree_path, p.default_branch, \
+     pr.url AS pr_url, pr.number AS pr_number, pr.state AS pr_state, pr.review_state AS pr_review_state, \
+     pr.ci_status AS pr_ci_status, pr.has_merge_conflict AS pr_has_merge_conflict, pr.synced_at AS pr_synced_at, \
+     r.enabled AS ratchet_enabled, r.dispatch_outcome AS ratchet_dispatch_outcome, \
+     r.dispatch_retry_count AS ratchet_dispatch_retry_count, r.dispatch_stalled AS ratchet_dispatch_stalled, \
+     rs.status AS run_script_status \
+     FROM workspaces w JOIN projects p ON p.id = w.project_id \
+     LEFT JOIN workspace_pr pr ON pr.workspace_id = w.id \
+     LEFT JOIN workspace_ratchet r ON r.workspace_id = w.id \
+     LEFT JOIN workspace_run_script rs ON rs.workspace_id = w.id \
+     WHERE w.status <> 'ARCHIVED'";
+
+impl LiveRow {
+    /// Every field present, so every group is offered (R§7.3). Sessions arrive in a later wave:
+    /// until then the session group is authoritatively empty.
+    fn patch(&self, git_stats: Option<GitStats>) -> Result<Patch, sqlx::Error> {
+        Ok(Patch {
+            project_id: Some(ProjectId::new(&self.project_id)),
+            name: Some(self.name.clone()),
+            status: Some(parse_enum("status", &self.status)?),
+            created_at: Some(Some(parse_time("created_at", &self.created_at)?)),
+            branch_name: Some(self.branch_name.clone()),
+            has_had_sessions: Some(self.has_had_sessions),
+            pr_url: Some(self.pr_url.clone()),
+            pr_number: Some(self.pr_number.map(i64::unsigned_abs)),
+            pr_state: Some(
+                parse_opt_enum("pr_state", self.pr_state.as_deref())?
+                    .unwrap_or(ff_core::enums::PrState::None),
+            ),
+            pr_ci_status: Some(
+                parse_opt_enum("pr_ci_status", self.pr_ci_status.as_deref())?
+                    .unwrap_or(ff_core::enums::CiStatus::Unknown),
+            ),
+            pr_review_state: Some(parse_opt_enum(
+                "pr_review_state",
+                self.pr_review_state.as_deref(),
+            )?),
+            pr_updated_at: Some(parse_opt_time(
+                "pr_synced_at",
+                self.pr_synced_at.as_deref(),
+            )?),
+            has_merge_conflict: Some(self.pr_has_merge_conflict.unwrap_or(false)),
+            is_working: Some(false),
+            pending_request_type: Some(None),
+            session_summaries: Some(SessionSummaries::default()),
+            ratchet_enabled: Some(self.ratchet_enabled.unwrap_or(false)),
+            ratchet_dispatch_outcome: Some(parse_opt_enum(
+                "ratchet_dispatch_outcome",
+                self.ratchet_dispatch_outcome.as_deref(),
+            )?),
+            ratchet_dispatch_retry_count: Some(to_u32(
+                "ratchet_dispatch_retry_count",
+                self.ratchet_dispatch_retry_count.unwrap_or(0),
+            )?),
+            ratchet_dispatch_stalled: Some(self.ratchet_dispatch_stalled.unwrap_or(false)),
+            run_script_status: Some(
+                parse_opt_enum("run_script_status", self.run_script_status.as_deref())?
+                    .unwrap_or(ff_core::enums::RunScriptStatus::Idle),
+            ),
+            git_stats: Some(git_stats),
+            last_activity_at: Some(None),
+        })
+    }
+}
+
+impl Reconciler {
+    pub fn new(
+        db: Db,
+        store: Arc<Store>,
+        clock: Arc<WriteClock>,
+        metrics: Metrics,
+        config: ReconcileConfig,
+        monitor: mpsc::UnboundedSender<MonitorInput>,
+    ) -> Self {
+        Self {
+            git_limit: Arc::new(Semaphore::new(config.git_concurrency.max(1))),
+            db,
+            store,
+            clock,
+            metrics,
+            config,
+            now: Arc::default(),
+            monitor,
+        }
+    }
+
+    /// A pass at once, then one `interval` after the end of each (never overlapping), or sooner
+    /// when asked. Stopping waits for the pass in progress.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            if let Err(e) = self.pass().await {
+                tracing::error!("reconciliation pass failed: {e}");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.interval) => {}
+                () = self.now.notified() => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    pub async fn pass(&self) -> Result<PassSummary, sqlx::Error> {
+        let started = Instant::now();
+        // Stamped before the read: anything an event writes from here on is newer and wins.
+        let poll_start = self.clock.next();
+        let rows: Vec<LiveRow> = sqlx::query_as(LIVE_ROWS).fetch_all(&self.db).await?;
+        let stats =
+            futures_util::future::join_all(rows.iter().map(|row| self.git_stats(row))).await;
+        let mut summary = PassSummary {
+            scanned: rows.len(),
+            ..PassSummary::default()
+        };
+        let mut live_ids = HashSet::new();
+        let mut worktrees = HashMap::new();
+        for (row, stats) in rows.iter().zip(stats) {
+            let id = WorkspaceId::new(&row.id);
+            summary.git_stats_computed += usize::from(stats.is_some());
+            let patch = row.patch(stats)?;
+            if let Some(existing) = self.store.get(&id) {
+                let drifts = detect_drift(&existing, &patch);
+                if !drifts.is_empty() {
+                    summary.drifted += 1;
+                    for drift in &drifts {
+                        self.metrics
+                            .drift
+                            .with_label_values(&[&drift.group.to_string()])
+                            .inc();
+                    }
+                    tracing::warn!(workspace = %id, drift_count = drifts.len(), drifts = %serde_json::to_string(&drifts).unwrap_or_default(), "snapshot drift detected");
+                }
+            }
+            match self
+                .store
+                .upsert(&id, &patch, "reconciliation", poll_start, None)
+            {
+                Ok(result) => summary.changed += usize::from(result.emitted),
+                Err(e) => tracing::error!("{e}"),
+            }
+            if let Some(path) = &row.worktree_path {
+                worktrees.insert(id.clone(), PathBuf::from(path));
+            }
+            live_ids.insert(id);
+        }
+        for id in self.store.ids() {
+            if !live_ids.contains(&id) && self.store.remove_if_older(&id, poll_start) {
+                tracing::info!(workspace = %id, "removed stale snapshot entry");
+                summary.removed += 1;
+            }
+        }
+        self.store.expire_tombstones();
+        let _ = self.monitor.send(MonitorInput::Sync(worktrees));
+        self.store.mark_ready();
+        let elapsed = started.elapsed();
+        self.metrics
+            .reconcile_duration
+            .observe(elapsed.as_secs_f64());
+        self.metrics.reconcile_passes.inc();
+        self.metrics.reconcile_scanned.set(summary.scanned as i64);
+        self.metrics
+            .reconcile_changed
+            .inc_by(summary.changed as u64);
+        self.metrics
+            .reconcile_removed
+            .inc_by(summary.removed as u64);
+        tracing::info!(
+            scanned = summary.scanned,
+            changed = summary.changed,
+            drifted = summary.drifted,
+            removed = summary.removed,
+            git_stats = summary.git_stats_computed,
+            duration_ms = elapsed.as_millis() as u64,
+            "reconciliation complete"
+        );
+        Ok(summary)
+    }
+
+    async fn git_stats(&self, row: &LiveRow) -> Option<GitStats> {
+        let path = row.worktree_path.as_deref()?;
+        self.measure(&row.id, Path::new(path), &row.default_branch)
+            .await
+    }
+
+    async fn measure(&self, id: &str, worktree: &Path, default_branch: &str) -> Option<GitStats> {
+        match git_stats::compute_bounded(
+            worktree,
+            default_branch,
+            &self.git_limit,
+            self.config.git_timeout,
+        )
+        .await
+        {
+            Ok(stats) => {
+                self.metrics.git_stats_computed.inc();
+                Some(stats)
+            }
+            Err(e) => {
+                self.metrics.git_stats_failed.inc();
+                tracing::warn!(workspace = id, "no git statistics: {e}");
+                None
+            }
+        }
+    }
+
+    /// Measures one workspace now (its files changed, or it just became ready).
+    pub async fn refresh_git(&self, id: &WorkspaceId) {
+        let row: Result<Option<(Option<String>, String)>, sqlx::Error> = sqlx::query_as(
+            "SELECT w.worktree_path, p.default_branch FROM workspaces w JOIN projects p ON p.id = w.project_id \
+             WHERE w.id = ? AND w.status <> 'ARCHIVED'",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.db)
+        .await;
+        let Ok(Some((Some(worktree), default_branch))) = row else {
+            return;
+        };
+        let stats = self
+            .measure(id.as_str(), Path::new(&worktree), &default_branch)
+            .await;
+        let patch = Patch {
+            git_stats: Some(stats),
+            ..Patch::default()
+        };
+        if let Err(e) = self
+            .store
+            .upsert(id, &patch, "watcher", self.clock.next(), None)
+        {
+            tracing::debug!("{e}; waiting for reconciliation");
+        }
+    }
+}
