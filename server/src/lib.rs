@@ -126,6 +126,11 @@ impl App {
         Ok(Self { config, state })
     }
 
+    /// The snapshot service (tests drive reconciliation passes through it).
+    pub fn snapshot(&self) -> snapshot::Snapshot {
+        self.state.snapshot.clone()
+    }
+
     /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
     pub fn events(&self) -> EventBus {
         self.state.bus.clone()

@@ -120,3 +120,158 @@ impl Collector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventBus;
+    use crate::snapshot::store::StoreLimits;
+    use ff_core::api::Workspace;
+    use ff_core::enums::{RunScriptStatus, WorkspaceCreationSource};
+    use ff_core::ids::ProjectId;
+    use ff_core::patch::Patch;
+
+    struct Harness {
+        bus: EventBus,
+        store: Arc<Store>,
+        reconcile_now: Arc<Notify>,
+        shutdown: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn start(capacity: usize, window: Duration, publish_first: impl FnOnce(&EventBus)) -> Harness {
+        let bus = EventBus::new(capacity);
+        let store = Arc::new(Store::new(StoreLimits::default(), Metrics::new()));
+        let seed = Patch {
+            project_id: Some(ProjectId::new("p")),
+            ..Patch::default()
+        };
+        store
+            .upsert(&WorkspaceId::new("w"), &seed, "seed", 1, None)
+            .unwrap();
+        let reconcile_now = Arc::new(Notify::new());
+        let collector = Collector {
+            store: store.clone(),
+            clock: Arc::default(),
+            metrics: Metrics::new(),
+            window,
+            reconcile_now: reconcile_now.clone(),
+            worktrees: mpsc::unbounded_channel().0,
+        };
+        let events = bus.subscribe();
+        publish_first(&bus);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(collector.run(events, shutdown.clone()));
+        Harness {
+            bus,
+            store,
+            reconcile_now,
+            shutdown,
+            task,
+        }
+    }
+
+    fn run_script(id: &str, to: RunScriptStatus) -> DomainEvent {
+        DomainEvent::RunScriptStatusChanged {
+            workspace_id: WorkspaceId::new(id),
+            from: RunScriptStatus::Idle,
+            to,
+        }
+    }
+
+    fn status(store: &Store) -> Option<RunScriptStatus> {
+        store
+            .get(&WorkspaceId::new("w"))
+            .map(|e| e.raw.run_script_status)
+    }
+
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_applies_everything_pending() {
+        let h = start(16, Duration::from_secs(60), |_| {});
+        h.bus.publish(run_script("w", RunScriptStatus::Starting));
+        h.bus.publish(run_script("w", RunScriptStatus::Running));
+        settle().await;
+        assert_eq!(
+            status(&h.store),
+            Some(RunScriptStatus::Starting),
+            "the second change waits for its window"
+        );
+        h.shutdown.cancel();
+        h.task.await.unwrap();
+        assert_eq!(status(&h.store), Some(RunScriptStatus::Running));
+    }
+
+    #[tokio::test]
+    async fn falling_behind_the_bus_asks_for_a_reconciliation_at_once() {
+        let h = start(1, Duration::from_millis(10), |bus| {
+            for _ in 0..3 {
+                bus.publish(run_script("w", RunScriptStatus::Starting));
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), h.reconcile_now.notified())
+            .await
+            .expect("a reconciliation was requested");
+        h.shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn archived_removes_at_once_and_drops_what_was_pending() {
+        let h = start(16, Duration::from_millis(100), |_| {});
+        h.bus.publish(run_script("w", RunScriptStatus::Starting));
+        h.bus.publish(run_script("w", RunScriptStatus::Running));
+        let now = crate::clock::now();
+        let row = Workspace {
+            id: WorkspaceId::new("w"),
+            project_id: ProjectId::new("p"),
+            name: "W".into(),
+            description: None,
+            status: WorkspaceStatus::Archived,
+            creation_source: WorkspaceCreationSource::Manual,
+            branch_name: None,
+            worktree_path: None,
+            init_error_message: None,
+            init_started_at: None,
+            init_completed_at: None,
+            init_retry_count: 0,
+            github_issue_number: None,
+            github_issue_url: None,
+            ratchet_enabled: false,
+            has_had_sessions: false,
+            created_at: now,
+            updated_at: now,
+        };
+        h.bus.publish(DomainEvent::WorkspaceStateChanged {
+            from: WorkspaceStatus::Archiving,
+            to: WorkspaceStatus::Archived,
+            workspace: Arc::new(row),
+        });
+        settle().await;
+        assert!(h.store.get(&WorkspaceId::new("w")).is_none());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            h.store.get(&WorkspaceId::new("w")).is_none(),
+            "the pending change did not bring it back"
+        );
+        h.shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_change_for_an_unknown_workspace_waits_for_reconciliation() {
+        let h = start(16, Duration::from_millis(10), |_| {});
+        h.bus
+            .publish(run_script("unknown", RunScriptStatus::Starting));
+        h.bus.publish(run_script("w", RunScriptStatus::Starting));
+        settle().await;
+        assert!(h.store.get(&WorkspaceId::new("unknown")).is_none());
+        assert_eq!(
+            status(&h.store),
+            Some(RunScriptStatus::Starting),
+            "known workspaces are updated without a project id"
+        );
+        h.shutdown.cancel();
+    }
+}

@@ -424,3 +424,326 @@ impl Store {
         *self.ready.borrow()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff_core::enums::{PrState, WorkspaceStatus};
+    use ff_core::wire::Frame;
+
+    fn store() -> Store {
+        Store::new(StoreLimits::default(), Metrics::new())
+    }
+
+    fn id(n: &str) -> WorkspaceId {
+        WorkspaceId::new(n)
+    }
+
+    fn seed(project: &str, name: &str, created_ms: i64) -> Patch {
+        Patch {
+            project_id: Some(ProjectId::new(project)),
+            name: Some(name.to_owned()),
+            status: Some(WorkspaceStatus::Ready),
+            created_at: Some(Timestamp::from_millis(created_ms)),
+            ..Patch::default()
+        }
+    }
+
+    fn frames(receiver: &mut broadcast::Receiver<Arc<Change>>) -> Vec<Frame> {
+        std::iter::from_fn(|| receiver.try_recv().ok())
+            .map(|c| serde_json::from_str(&c.frame).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_first_write_needs_a_project_and_creates_version_one() {
+        let s = store();
+        let err = s
+            .upsert(&id("a"), &Patch::default(), "test", 1, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("projectId is required"), "{err}");
+        assert!(s.is_empty());
+        let result = s
+            .upsert(&id("a"), &seed("p", "A", 1), "test", 1, None)
+            .unwrap();
+        assert_eq!(
+            result,
+            UpsertResult {
+                accepted: true,
+                changed: true,
+                emitted: true
+            }
+        );
+        let entry = s.get(&id("a")).unwrap();
+        assert_eq!((entry.version, entry.source.as_str()), (1, "test"));
+        assert!(entry.computed_at.is_some());
+    }
+
+    #[test]
+    fn stale_and_equal_writes_change_nothing_and_emit_nothing() {
+        let s = store();
+        s.upsert(&id("a"), &seed("p", "A", 1), "seed", 100, None)
+            .unwrap();
+        let mut live = s.changes.subscribe();
+        let rename = Patch {
+            name: Some("B".into()),
+            ..Patch::default()
+        };
+        for ts in [50, 100] {
+            let result = s.upsert(&id("a"), &rename, "late", ts, None).unwrap();
+            assert_eq!(result, UpsertResult::default(), "ts {ts}");
+        }
+        let entry = s.get(&id("a")).unwrap();
+        assert_eq!(
+            (
+                entry.raw.name.as_str(),
+                entry.version,
+                entry.source.as_str()
+            ),
+            ("A", 1, "seed")
+        );
+        // Another group is independent: an older PR write still lands.
+        let pr = Patch {
+            pr_state: Some(PrState::Open),
+            pr_url: Some(Some("u".into())),
+            ..Patch::default()
+        };
+        assert!(s.upsert(&id("a"), &pr, "pr", 50, None).unwrap().emitted);
+        // The same values again, newer: accepted, not changed, not emitted.
+        let again = s.upsert(&id("a"), &pr, "pr", 200, None).unwrap();
+        assert_eq!(
+            again,
+            UpsertResult {
+                accepted: true,
+                changed: false,
+                emitted: false
+            }
+        );
+        assert_eq!(s.get(&id("a")).unwrap().version, 2);
+        assert_eq!(frames(&mut live).len(), 1, "only the PR write was emitted");
+    }
+
+    #[test]
+    fn every_emitted_change_gets_the_next_process_wide_seq() {
+        let s = store();
+        let mut live = s.changes.subscribe();
+        s.upsert(&id("a"), &seed("p", "A", 1), "t", 1, None)
+            .unwrap();
+        s.upsert(&id("b"), &seed("q", "B", 1), "t", 2, None)
+            .unwrap();
+        s.remove(&id("a"), 3);
+        let seqs: Vec<u64> = frames(&mut live).iter().map(|f| f.cursor().seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert!(frames(&mut live).is_empty());
+    }
+
+    #[test]
+    fn a_tombstone_beats_late_writes_but_not_newer_ones() {
+        let s = store();
+        s.upsert(&id("a"), &seed("p", "A", 1), "t", 100, None)
+            .unwrap();
+        assert!(s.remove(&id("a"), 200));
+        assert!(
+            !s.remove(&id("a"), 150),
+            "removing again reports nothing to remove"
+        );
+        let late = s
+            .upsert(&id("a"), &seed("p", "A", 1), "late", 200, None)
+            .unwrap();
+        assert!(
+            !late.accepted,
+            "a write no newer than the removal is ignored"
+        );
+        assert!(s.get(&id("a")).is_none());
+        assert!(
+            s.upsert(&id("a"), &seed("p", "A", 1), "new", 201, None)
+                .unwrap()
+                .emitted
+        );
+        assert_eq!(s.tombstones(), 0, "re-creation clears the tombstone");
+        assert!(!s.remove(&id("ghost"), 10));
+        assert_eq!(
+            s.tombstones(),
+            1,
+            "a removal is remembered even without an entry"
+        );
+        let invalid_first = s.upsert(&id("ghost"), &Patch::default(), "t", 11, None);
+        assert!(invalid_first.is_err());
+        assert_eq!(
+            s.tombstones(),
+            1,
+            "an invalid first write keeps the tombstone"
+        );
+    }
+
+    #[test]
+    fn tombstones_expire() {
+        let limits = StoreLimits {
+            tombstone_ttl: Duration::ZERO,
+            ..StoreLimits::default()
+        };
+        let s = Store::new(limits, Metrics::new());
+        s.remove(&id("a"), 100);
+        s.expire_tombstones();
+        assert_eq!(s.tombstones(), 0);
+        assert!(
+            s.upsert(&id("a"), &seed("p", "A", 1), "t", 50, None)
+                .unwrap()
+                .emitted
+        );
+    }
+
+    #[test]
+    fn a_project_lists_newest_first_then_by_id_and_follows_moves() {
+        let s = store();
+        s.upsert(&id("b"), &seed("p", "B", 10), "t", 1, None)
+            .unwrap();
+        s.upsert(&id("a"), &seed("p", "A", 10), "t", 1, None)
+            .unwrap();
+        s.upsert(&id("c"), &seed("p", "C", 20), "t", 1, None)
+            .unwrap();
+        let names = |p: &str| {
+            s.project_entries(&ProjectId::new(p))
+                .into_iter()
+                .map(|e| e.raw.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("p"), ["C", "A", "B"]);
+        let moved = Patch {
+            project_id: Some(ProjectId::new("q")),
+            ..Patch::default()
+        };
+        s.upsert(&id("c"), &moved, "t", 2, None).unwrap();
+        assert_eq!(names("p"), ["A", "B"]);
+        assert_eq!(names("q"), ["C"]);
+        s.remove(&id("c"), 3);
+        assert!(names("q").is_empty());
+        assert!(names("nobody").is_empty());
+    }
+
+    #[test]
+    fn archiving_entries_stay_but_are_hidden_and_sent_as_removed() {
+        let s = store();
+        s.upsert(&id("a"), &seed("p", "A", 1), "t", 1, None)
+            .unwrap();
+        let mut live = s.changes.subscribe();
+        let archiving = Patch {
+            status: Some(WorkspaceStatus::Archiving),
+            ..Patch::default()
+        };
+        s.upsert(&id("a"), &archiving, "t", 2, None).unwrap();
+        assert!(matches!(
+            frames(&mut live).as_slice(),
+            [Frame::Removed { .. }]
+        ));
+        assert!(s.get(&id("a")).is_some());
+        let Frame::Full { entries, .. } = s.full(&ProjectId::new("p")) else {
+            panic!()
+        };
+        assert!(entries.is_empty());
+    }
+
+    #[test]
+    fn attaching_reads_a_baseline_or_the_missed_frames_of_the_project() {
+        let s = store();
+        let p = ProjectId::new("p");
+        s.upsert(&id("a"), &seed("p", "A", 1), "t", 1, None)
+            .unwrap();
+        let (attachment, reason) = s.attach(&p, None);
+        assert_eq!((attachment.seq, reason), (1, ResyncReason::None));
+        assert!(matches!(attachment.baseline, Baseline::Full(_)));
+        let seen = Cursor {
+            epoch: s.epoch().clone(),
+            seq: attachment.seq,
+        };
+
+        s.upsert(&id("x"), &seed("other", "X", 1), "t", 2, None)
+            .unwrap();
+        s.upsert(
+            &id("a"),
+            &Patch {
+                name: Some("A2".into()),
+                ..Patch::default()
+            },
+            "t",
+            3,
+            None,
+        )
+        .unwrap();
+        s.remove(&id("a"), 4);
+        let (resumed, reason) = s.attach(&p, Some(&seen));
+        assert_eq!(reason, ResyncReason::None);
+        let Baseline::Replay(missed) = resumed.baseline else {
+            panic!("expected a replay")
+        };
+        assert_eq!(
+            missed.iter().map(|c| c.seq).collect::<Vec<_>>(),
+            [3, 4],
+            "only this project's frames, in order"
+        );
+
+        let foreign = Cursor {
+            epoch: Epoch::parse("elsewhere").unwrap(),
+            seq: 1,
+        };
+        let (_, reason) = s.attach(&p, Some(&foreign));
+        assert_eq!(reason, ResyncReason::OtherEpoch);
+        let future = Cursor {
+            epoch: s.epoch().clone(),
+            seq: 99,
+        };
+        assert_eq!(s.attach(&p, Some(&future)).1, ResyncReason::TooOld);
+    }
+
+    #[test]
+    fn a_resume_older_than_the_replay_buffer_gets_a_full() {
+        let limits = StoreLimits {
+            replay_frames: 2,
+            ..StoreLimits::default()
+        };
+        let s = Store::new(limits, Metrics::new());
+        for n in 0..5 {
+            s.upsert(&id(&n.to_string()), &seed("p", "W", n), "t", 1, None)
+                .unwrap();
+        }
+        let cursor = Cursor {
+            epoch: s.epoch().clone(),
+            seq: 1,
+        };
+        let (attachment, reason) = s.attach(&ProjectId::new("p"), Some(&cursor));
+        assert_eq!(reason, ResyncReason::TooOld);
+        let Baseline::Full(full) = attachment.baseline else {
+            panic!()
+        };
+        let Frame::Full { entries, seq, .. } = serde_json::from_str(&full.frame).unwrap() else {
+            panic!()
+        };
+        assert_eq!((entries.len(), seq), (5, 5));
+    }
+
+    #[test]
+    fn the_stale_sweep_spares_entries_written_after_the_pass_began() {
+        let s = store();
+        s.upsert(&id("old"), &seed("p", "Old", 1), "t", 10, None)
+            .unwrap();
+        s.upsert(&id("new"), &seed("p", "New", 1), "event", 30, None)
+            .unwrap();
+        assert!(s.remove_if_older(&id("old"), 20));
+        assert!(!s.remove_if_older(&id("new"), 20));
+        assert!(s.get(&id("new")).is_some());
+    }
+
+    #[tokio::test]
+    async fn readers_wait_for_the_first_pass() {
+        let s = Arc::new(store());
+        assert!(!s.is_ready());
+        let waiter = tokio::spawn({
+            let s = s.clone();
+            async move { s.wait_ready().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        s.mark_ready();
+        waiter.await.unwrap();
+    }
+}

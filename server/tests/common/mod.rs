@@ -3,10 +3,12 @@
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
 pub mod repo;
+pub mod socket;
 
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
 use ff_server::events::EventBus;
+use ff_server::snapshot::{Snapshot, SnapshotConfig};
 use ff_server::App;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -21,6 +23,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub events: EventBus,
+    pub snapshot: Snapshot,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -30,8 +33,17 @@ impl TestApp {
         Self::spawn_in(tempfile::tempdir().expect("temp dir")).await
     }
 
+    /// Starts with snapshot settings adjusted by `tune`.
+    pub async fn spawn_with(tune: impl FnOnce(&mut SnapshotConfig)) -> Self {
+        Self::start(tempfile::tempdir().expect("temp dir"), tune).await
+    }
+
     /// Starts on an existing data directory (a restart).
     pub async fn spawn_in(data_dir: tempfile::TempDir) -> Self {
+        Self::start(data_dir, |_| {}).await
+    }
+
+    async fn start(data_dir: tempfile::TempDir, tune: impl FnOnce(&mut SnapshotConfig)) -> Self {
         let cli = Cli::try_parse_from([
             "ff",
             "serve",
@@ -47,8 +59,14 @@ impl TestApp {
         let config = ff_server::config::Config::resolve(args, |_| None).expect("config");
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let app = App::start(config).await.expect("app starts");
+        let mut snapshot_config =
+            SnapshotConfig::new(config.coalesce_window, config.reconcile_interval);
+        tune(&mut snapshot_config);
+        let app = App::start_with(config, snapshot_config)
+            .await
+            .expect("app starts");
         let events = app.events();
+        let snapshot = app.snapshot();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run(listener, async {
             let _ = stopped.await;
@@ -58,9 +76,36 @@ impl TestApp {
             client: reqwest::Client::new(),
             data_dir,
             events,
+            snapshot,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    pub fn ws_url(&self, query: &str) -> String {
+        format!(
+            "{}/ws/snapshots?{query}",
+            self.url.replacen("http", "ws", 1)
+        )
+    }
+
+    /// A metric's value from `/metrics` (0 when the series does not exist yet).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.at("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(series)
+                    .and_then(|rest| rest.strip_prefix(' '))
+            })
+            .map_or(0.0, |value| value.trim().parse().expect("a number"))
     }
 
     pub fn at(&self, path: &str) -> String {

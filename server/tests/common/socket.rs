@@ -1,0 +1,84 @@
+//! A snapshot socket client over a real WebSocket, decoding frames with core's wire types.
+
+use ff_core::wire::Frame;
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server ended the connection with.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("socket connects");
+        Self { ws }
+    }
+
+    /// The next text frame (pings are answered and skipped); panics after 10 s of silence.
+    pub async fn frame(&mut self) -> Frame {
+        self.try_frame(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
+    }
+
+    /// The next text frame within `wait`, if one comes.
+    pub async fn try_frame(&mut self, wait: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()??
+                .ok()?;
+            match message {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("a valid frame"))
+                }
+                Message::Close(frame) => panic!("closed while waiting for a frame: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads everything up to the end of the connection and reports how it ended, with the
+    /// frames that came before.
+    pub async fn until_end(&mut self) -> (Vec<Frame>, Ended) {
+        let mut frames = Vec::new();
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), self.ws.next())
+                .await
+                .expect("the connection ends");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(&text).expect("a valid frame"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return (frames, Ended::Closed(frame.map(|f| u16::from(f.code))));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return (frames, Ended::Dropped),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The close code for clients that fell behind (`try again later`).
+pub fn try_again_later() -> u16 {
+    u16::from(CloseCode::Again)
+}
