@@ -58,11 +58,18 @@ pub async fn compute_bounded(
     limit: &Arc<Semaphore>,
     timeout: Duration,
 ) -> Result<GitStats, String> {
-    let _permit = limit.acquire().await.map_err(|e| e.to_string())?;
     let worktree = worktree.to_owned();
     let branch = default_branch.to_owned();
-    let work = tokio::task::spawn_blocking(move || compute(&worktree, &branch));
-    match tokio::time::timeout(timeout, work).await {
+    bounded(limit, timeout, move || compute(&worktree, &branch)).await
+}
+
+async fn bounded<T: Send + 'static>(
+    limit: &Arc<Semaphore>,
+    timeout: Duration,
+    work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+) -> Result<T, String> {
+    let _permit = limit.acquire().await.map_err(|e| e.to_string())?;
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(work)).await {
         Err(_) => Err(format!(
             "git statistics took longer than {} ms",
             timeout.as_millis()
@@ -212,15 +219,16 @@ mod tests {
         let err = compute(Path::new("/nonexistent/worktree"), "main").unwrap_err();
         assert!(!err.message().is_empty());
         let limit = Arc::new(Semaphore::new(1));
-        let (_dir, tree) = worktree();
-        let err = compute_bounded(&tree, "main", &limit, Duration::ZERO)
+        let stuck = || {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(())
+        };
+        let err = bounded(&limit, Duration::from_millis(20), stuck)
             .await
             .unwrap_err();
-        assert!(err.contains("took longer"), "{err}");
-        assert!(
-            compute_bounded(&tree, "main", &limit, Duration::from_secs(10))
-                .await
-                .is_ok()
-        );
+        assert!(err.contains("took longer than 20 ms"), "{err}");
+        let (_dir, tree) = worktree();
+        let measured = compute_bounded(&tree, "main", &limit, Duration::from_secs(10)).await;
+        assert_eq!(measured, Ok(GitStats::default()));
     }
 }
