@@ -1,6 +1,6 @@
 //! Identifiers and timestamps as they appear on the wire.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -60,8 +60,20 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
+    /// Written field by field: every entry carries several, and snapshots hold thousands.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
+        let t = &self.0;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.timestamp_subsec_millis()
+        )
     }
 }
 
@@ -87,6 +99,16 @@ mod tests {
         let ts = Timestamp::parse("2026-11-21T14:05:00.123456+01:00").unwrap();
         assert_eq!(ts.to_string(), "2026-11-21T13:05:00.123Z");
         assert_eq!(Timestamp::from_millis(ts.millis()), Some(ts));
+    }
+
+    #[test]
+    fn printing_matches_rfc3339_with_milliseconds() {
+        for ms in [0, 1, 999, 1_700_000_000_123, 253_402_300_799_999] {
+            let ts = Timestamp::from_millis(ms).unwrap();
+            let expected = ts.0.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            assert_eq!(ts.to_string(), expected);
+            assert_eq!(Timestamp::parse(&expected).unwrap(), ts);
+        }
     }
 
     #[test]

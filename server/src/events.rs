@@ -26,6 +26,8 @@ pub enum DomainEvent {
         workspace_id: WorkspaceId,
         enabled: bool,
     },
+    /// A backup was imported: many rows changed at once, with no event of their own.
+    BackupImported { projects: u64, workspaces: u64 },
 }
 
 /// An event with the moment it was published, right after its commit (push latency starts here).

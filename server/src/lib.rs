@@ -20,6 +20,7 @@ pub mod telemetry;
 pub mod workspaces;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use config::Config;
 use events::EventBus;
 use git::Git;
@@ -110,7 +111,7 @@ impl App {
         let state = http::AppState {
             leptos: http::leptos_options(),
             projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
-            backup: backup::Backup::new(db.clone()),
+            backup: backup::Backup::new(db.clone(), bus.clone()),
             trust: http::guard::Trust {
                 any_peer: !config.is_loopback(),
                 allowed_origins: Arc::from(config.allowed_origins.clone()),
@@ -136,22 +137,36 @@ impl App {
         self.state.bus.clone()
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves on `listener` until `shutdown` resolves; then closes the sockets, lets in-flight
+    /// requests finish, interrupts setup scripts, stops run scripts and flushes the snapshot.
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = http::router(self.state.clone());
+        let stopping = self.state.shutdown.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stopping.cancel();
+        });
+        // Frames are small and must leave at once: without TCP_NODELAY a frame can wait for the
+        // client's delayed ACK of the previous one (tens of milliseconds).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY: {e}");
+            }
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(self.state.shutdown.clone().cancelled_owned())
         .await
         .context("the HTTP server failed")?;
         self.state.workspaces.shutdown().await;
         self.state.run_scripts.stop_all().await;
+        self.state.snapshot.shutdown().await;
         self.state.db.close().await;
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");
         Ok(())
@@ -170,7 +185,7 @@ pub async fn backup_command(
         )
     })?;
     let db = db::connect(&storage.database_url).await?;
-    let backup = backup::Backup::new(db.clone());
+    let backup = backup::Backup::new(db.clone(), events::EventBus::new(1));
     let result = match action {
         cli::BackupAction::Export { out } => {
             let document = backup.export().await?;

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub reconcile_removed: IntCounter,
     pub git_stats_computed: IntCounter,
     pub git_stats_failed: IntCounter,
+    /// Statistics reused because nothing they depend on changed.
+    pub git_stats_reused: IntCounter,
     pub sockets: IntGauge,
     /// `full` frames sent to a client that asked to resume, by reason.
     pub resyncs: IntCounterVec,
@@ -97,6 +99,10 @@ impl Metrics {
             git_stats_failed: counter(
                 "ff_git_stats_failed_total",
                 "Git statistics that failed or timed out",
+            ),
+            git_stats_reused: counter(
+                "ff_git_stats_reused_total",
+                "Git statistics reused because the worktree, HEAD and the base did not change",
             ),
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
             resyncs: by(

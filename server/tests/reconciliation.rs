@@ -223,3 +223,24 @@ async fn metrics_are_served_in_the_prometheus_text_format() {
         "the toggle's push was timed"
     );
 }
+
+#[tokio::test]
+async fn an_imported_backup_shows_up_in_the_snapshot_without_waiting_for_the_next_pass() {
+    let source = TestApp::spawn().await;
+    let (_repo, id, _, _) = ready_workspace(&source).await;
+    let (_, document) = source.get("/api/backup").await;
+
+    // A reconciliation interval far beyond the test: only the import can trigger the pass.
+    let target =
+        TestApp::spawn_with(|config| config.reconcile.interval = Duration::from_secs(3600)).await;
+    let (status, _) = target.post("/api/backup", document).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while target.snapshot.store.get(&WorkspaceId::new(&id)).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the imported workspace never reached the snapshot"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

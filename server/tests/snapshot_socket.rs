@@ -356,3 +356,15 @@ async fn sockets_are_pinged_and_one_that_never_answers_is_dropped() {
         "the attentive client is still connected"
     );
 }
+
+#[tokio::test]
+async fn shutting_down_closes_open_sockets_with_going_away() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    let project = project(&app, &repo).await;
+    let (mut client, _) = connect(&app, &project).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), app.shutdown()).await;
+    assert!(stopped.is_ok(), "an open socket must not hold the shutdown");
+    let (_, ended) = client.until_end().await;
+    assert_eq!(ended, Ended::Closed(Some(1001)));
+}

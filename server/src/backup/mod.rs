@@ -6,6 +6,7 @@ pub mod format;
 use crate::clock;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
+use crate::events::{DomainEvent, EventBus};
 use crate::projects;
 use crate::run_script;
 use crate::settings;
@@ -25,11 +26,12 @@ const IMPORTED_MID_SETUP: &str = "Imported before its setup finished; retry to c
 #[derive(Clone)]
 pub struct Backup {
     db: Db,
+    bus: EventBus,
 }
 
 impl Backup {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, bus: EventBus) -> Self {
+        Self { db, bus }
     }
 
     pub async fn export(&self) -> DomainResult<Document> {
@@ -185,6 +187,10 @@ impl Backup {
         }
         settings::set(&mut tx, &document.data.settings, now).await?;
         tx.commit().await?;
+        self.bus.publish(DomainEvent::BackupImported {
+            projects: counts.projects,
+            workspaces: counts.workspaces,
+        });
         tracing::info!(
             projects = counts.projects,
             workspaces = counts.workspaces,

@@ -9,10 +9,9 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use ff_core::api::ErrorCode;
 use ff_core::ids::ProjectId;
-use ff_core::wire::{Cursor, Frame};
+use ff_core::wire::Cursor;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,11 +31,15 @@ async fn live_project(state: &AppState, id: &ProjectId) -> Result<(), AppError> 
 pub async fn full(
     State(state): State<AppState>,
     Path(project): Path<ProjectId>,
-) -> Result<Json<Frame>, AppError> {
+) -> Result<Response, AppError> {
     live_project(&state, &project).await?;
     let store = &state.snapshot.store;
     let _ = tokio::time::timeout(FIRST_PASS_WAIT, store.wait_ready()).await;
-    Ok(Json(store.full(&project)))
+    Ok((
+        [(CONTENT_TYPE, "application/json")],
+        store.full_json(&project),
+    )
+        .into_response())
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -2,7 +2,7 @@
 
 use super::clock::WriteClock;
 use super::coalesce::{Coalescer, Flush};
-use super::mapping::{self, Action};
+use super::mapping::{self, Action, Effect};
 use super::sleep_until;
 use super::store::Store;
 use super::watch::MonitorInput;
@@ -68,7 +68,10 @@ impl Collector {
 
     fn handle(&self, coalescer: &mut Coalescer, event: &DomainEvent, at: Instant) {
         self.track_worktree(event);
-        let mapped = mapping::map(event);
+        let mapped = match mapping::map(event) {
+            Effect::Workspace(mapped) => mapped,
+            Effect::Reconcile => return self.reconcile_now.notify_one(),
+        };
         match mapped.action {
             Action::Remove => {
                 coalescer.cancel(&mapped.workspace_id);

@@ -5,7 +5,7 @@
 
 use crate::git::Git;
 use ff_core::entry::GitStats;
-use git2::{DiffOptions, Repository, StatusOptions};
+use git2::{Delta, DiffOptions, Patch, Repository};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,29 +25,58 @@ pub fn compute(worktree: &Path, default_branch: &str) -> Result<GitStats, git2::
             repo.merge_base(head.id(), other.id()).ok()
         })
     });
+    let head_tree = head.as_ref().map(|h| h.tree()).transpose()?;
     // Without a merge base (no default branch, or unrelated histories) the diff is against HEAD;
     // in a repository without commits, against nothing.
-    let base_tree = match (merge_base, &head) {
-        (Some(base), _) => Some(repo.find_commit(base)?.tree()?),
-        (None, Some(head)) => Some(head.tree()?),
-        (None, None) => None,
+    let base_tree = match merge_base {
+        Some(base) => Some(repo.find_commit(base)?.tree()?),
+        None => head_tree.clone(),
     };
-    let diff =
-        repo.diff_tree_to_workdir_with_index(base_tree.as_ref(), Some(&mut DiffOptions::new()))?;
-    let stats = diff.stats()?;
-    let mut status_options = StatusOptions::new();
-    status_options
+    let index = repo.index()?;
+    // The one scan of the working tree: unstaged changes and untracked files.
+    let mut options = DiffOptions::new();
+    options
         .include_untracked(true)
-        .recurse_untracked_dirs(false)
-        .exclude_submodules(true);
-    let has_uncommitted = !repo.statuses(Some(&mut status_options))?.is_empty();
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        .recurse_untracked_dirs(false);
+    let unstaged = repo.diff_index_to_workdir(Some(&index), Some(&mut options))?;
+    let staged = repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), None)?;
+    let has_uncommitted = unstaged.deltas().len() > 0 || staged.deltas().len() > 0;
+    // Base → index, then index → working tree: the working tree against the merge base.
+    let mut changes = repo.diff_tree_to_index(base_tree.as_ref(), Some(&index), None)?;
+    changes.merge(&unstaged)?;
+    let (mut total, mut additions, mut deletions) = (0u32, 0u32, 0u32);
+    for (position, delta) in changes.deltas().enumerate() {
+        if delta.status() == Delta::Untracked {
+            continue;
+        }
+        total += 1;
+        if let Some(patch) = Patch::from_diff(&changes, position)? {
+            let (_, added, deleted) = patch.line_stats()?;
+            additions = additions.saturating_add(u32::try_from(added).unwrap_or(u32::MAX));
+            deletions = deletions.saturating_add(u32::try_from(deleted).unwrap_or(u32::MAX));
+        }
+    }
     Ok(GitStats {
-        total: count(stats.files_changed()),
-        additions: count(stats.insertions()),
-        deletions: count(stats.deletions()),
+        total,
+        additions,
+        deletions,
         has_uncommitted,
     })
+}
+
+/// What the statistics of a worktree depend on besides its files: the commits HEAD and the
+/// default branch point at. Reading it costs a fraction of a working-tree scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefsKey(Vec<Option<git2::Oid>>);
+
+pub fn refs_key(worktree: &Path, default_branch: &str) -> Result<RefsKey, git2::Error> {
+    let repo = Repository::open(worktree)?;
+    let oid = |name: &str| repo.refname_to_id(name).ok();
+    Ok(RefsKey(vec![
+        repo.head().ok().and_then(|h| h.target()),
+        oid(&format!("refs/remotes/origin/{default_branch}")),
+        oid(&format!("refs/heads/{default_branch}")),
+    ]))
 }
 
 /// [`compute`] off the async runtime, at most `limit.available_permits()` at a time, giving up
@@ -57,10 +86,27 @@ pub async fn compute_bounded(
     default_branch: &str,
     limit: &Arc<Semaphore>,
     timeout: Duration,
-) -> Result<GitStats, String> {
+) -> Result<(GitStats, RefsKey), String> {
     let worktree = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, move || compute(&worktree, &branch)).await
+    bounded(limit, timeout, move || {
+        // The key is read first: a commit landing during the scan then misses the cache next time.
+        let key = refs_key(&worktree, &branch)?;
+        Ok((compute(&worktree, &branch)?, key))
+    })
+    .await
+}
+
+/// [`refs_key`] off the async runtime, under the same bounds.
+pub async fn refs_key_bounded(
+    worktree: &Path,
+    default_branch: &str,
+    limit: &Arc<Semaphore>,
+    timeout: Duration,
+) -> Result<RefsKey, String> {
+    let worktree = worktree.to_owned();
+    let branch = default_branch.to_owned();
+    bounded(limit, timeout, move || refs_key(&worktree, &branch)).await
 }
 
 async fn bounded<T: Send + 'static>(
@@ -228,7 +274,19 @@ mod tests {
             .unwrap_err();
         assert!(err.contains("took longer than 20 ms"), "{err}");
         let (_dir, tree) = worktree();
-        let measured = compute_bounded(&tree, "main", &limit, Duration::from_secs(10)).await;
-        assert_eq!(measured, Ok(GitStats::default()));
+        let (measured, key) = compute_bounded(&tree, "main", &limit, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(measured, GitStats::default());
+        assert_eq!(refs_key(&tree, "main").unwrap(), key);
+        git(
+            &tree,
+            &["commit", "-q", "--allow-empty", "-m", "moves HEAD"],
+        );
+        assert_ne!(
+            refs_key(&tree, "main").unwrap(),
+            key,
+            "a commit changes the key"
+        );
     }
 }

@@ -21,6 +21,13 @@ pub struct Mapped {
     pub source: &'static str,
 }
 
+/// What the collector does with an event.
+pub enum Effect {
+    Workspace(Mapped),
+    /// Too much changed for patches: rebuild everything now.
+    Reconcile,
+}
+
 /// The workspace-group fields of a row (plus its ratchet toggle): enough to seed an entry for a
 /// workspace the snapshot has not seen yet.
 pub fn row_patch(w: &Workspace) -> Patch {
@@ -36,8 +43,9 @@ pub fn row_patch(w: &Workspace) -> Patch {
     }
 }
 
-pub fn map(event: &DomainEvent) -> Mapped {
-    match event {
+pub fn map(event: &DomainEvent) -> Effect {
+    let mapped = match event {
+        DomainEvent::BackupImported { .. } => return Effect::Reconcile,
         DomainEvent::WorkspaceCreated { workspace } => Mapped {
             workspace_id: workspace.id.clone(),
             action: Action::Patch {
@@ -85,5 +93,6 @@ pub fn map(event: &DomainEvent) -> Mapped {
             },
             source: "event:ratchet_toggled",
         },
-    }
+    };
+    Effect::Workspace(mapped)
 }

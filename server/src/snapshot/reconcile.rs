@@ -2,7 +2,7 @@
 //! the database and git, which corrects whatever the events missed.
 
 use super::clock::WriteClock;
-use super::git_stats;
+use super::git_stats::{self, RefsKey};
 use super::store::Store;
 use super::watch::MonitorInput;
 use crate::db::codec::{parse_enum, parse_opt_enum, parse_opt_time, parse_time, to_u32};
@@ -15,7 +15,7 @@ use ff_core::patch::Patch;
 use sqlx::FromRow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -37,6 +37,20 @@ pub struct Reconciler {
     pub now: Arc<Notify>,
     pub monitor: mpsc::UnboundedSender<MonitorInput>,
     git_limit: Arc<Semaphore>,
+    /// Statistics of watched worktrees, reused while nothing they depend on changed.
+    cache: Mutex<HashMap<WorkspaceId, Measured>>,
+    /// Worktrees the file watcher covers, and since when.
+    watched: Mutex<HashMap<WorkspaceId, Instant>>,
+}
+
+/// A fallback for edits a watcher could miss (for example when the kernel drops events).
+const CACHE_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Clone)]
+struct Measured {
+    stats: GitStats,
+    refs: RefsKey,
+    at: Instant,
 }
 
 /// What one pass did (logged, and kept for tests).
@@ -159,6 +173,8 @@ impl Reconciler {
             config,
             now: Arc::default(),
             monitor,
+            cache: Mutex::default(),
+            watched: Mutex::default(),
         }
     }
 
@@ -252,13 +268,45 @@ impl Reconciler {
         Ok(summary)
     }
 
+    /// The statistics of a row's worktree: measured, or reused when the watcher has seen no edit
+    /// since they were measured and HEAD and the base did not move.
     async fn git_stats(&self, row: &LiveRow) -> Option<GitStats> {
-        let path = row.worktree_path.as_deref()?;
-        self.measure(&row.id, Path::new(path), &row.default_branch)
-            .await
+        let path = Path::new(row.worktree_path.as_deref()?);
+        let id = WorkspaceId::new(&row.id);
+        if let Some(cached) = self.reusable(&id) {
+            let refs = git_stats::refs_key_bounded(
+                path,
+                &row.default_branch,
+                &self.git_limit,
+                self.config.git_timeout,
+            )
+            .await;
+            if refs.as_ref() == Ok(&cached.refs) {
+                self.metrics.git_stats_reused.inc();
+                return Some(cached.stats);
+            }
+        }
+        self.measure(&id, path, &row.default_branch).await
     }
 
-    async fn measure(&self, id: &str, worktree: &Path, default_branch: &str) -> Option<GitStats> {
+    fn reusable(&self, id: &WorkspaceId) -> Option<Measured> {
+        let watched_since = *self.watched.lock().expect("watch set lock").get(id)?;
+        let cached = self
+            .cache
+            .lock()
+            .expect("stats cache lock")
+            .get(id)?
+            .clone();
+        (cached.at >= watched_since && cached.at.elapsed() < CACHE_TTL).then_some(cached)
+    }
+
+    async fn measure(
+        &self,
+        id: &WorkspaceId,
+        worktree: &Path,
+        default_branch: &str,
+    ) -> Option<GitStats> {
+        let at = Instant::now();
         match git_stats::compute_bounded(
             worktree,
             default_branch,
@@ -267,15 +315,31 @@ impl Reconciler {
         )
         .await
         {
-            Ok(stats) => {
+            Ok((stats, refs)) => {
                 self.metrics.git_stats_computed.inc();
+                self.cache
+                    .lock()
+                    .expect("stats cache lock")
+                    .insert(id.clone(), Measured { stats, refs, at });
                 Some(stats)
             }
             Err(e) => {
                 self.metrics.git_stats_failed.inc();
-                tracing::warn!(workspace = id, "no git statistics: {e}");
+                self.cache.lock().expect("stats cache lock").remove(id);
+                tracing::warn!(workspace = %id, "no git statistics: {e}");
                 None
             }
+        }
+    }
+
+    /// The watcher covers this worktree from now on (or no longer).
+    pub fn set_watched(&self, id: &WorkspaceId, watched: bool) {
+        let mut set = self.watched.lock().expect("watch set lock");
+        if watched {
+            set.insert(id.clone(), Instant::now());
+        } else {
+            set.remove(id);
+            self.cache.lock().expect("stats cache lock").remove(id);
         }
     }
 
@@ -292,7 +356,7 @@ impl Reconciler {
             return;
         };
         let stats = self
-            .measure(id.as_str(), Path::new(&worktree), &default_branch)
+            .measure(id, Path::new(&worktree), &default_branch)
             .await;
         let patch = Patch {
             git_stats: Some(stats),

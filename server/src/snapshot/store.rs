@@ -7,7 +7,7 @@ use ff_core::entry::Entry;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::merge::MissingProjectId;
 use ff_core::patch::Patch;
-use ff_core::wire::{Cursor, Epoch, Frame};
+use ff_core::wire::{Cursor, Epoch, Frame, FullRef};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -50,6 +50,9 @@ impl Default for StoreLimits {
         }
     }
 }
+
+/// About the size of one entry in JSON.
+const ENTRY_JSON_BYTES: usize = 1200;
 
 /// Sort key of a project's entries: newest first, then id.
 type OrderKey = (Reverse<Option<Timestamp>>, WorkspaceId);
@@ -326,9 +329,12 @@ impl Store {
     /// A project's visible entries in the one order every view uses (newest first, then id).
     pub fn project_entries(&self, project: &ProjectId) -> Vec<Entry> {
         Self::visible(&self.lock(), project)
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
-    fn visible(inner: &Inner, project: &ProjectId) -> Vec<Entry> {
+    fn visible<'a>(inner: &'a Inner, project: &ProjectId) -> Vec<&'a Entry> {
         inner
             .projects
             .get(project)
@@ -336,23 +342,40 @@ impl Store {
             .flatten()
             .filter_map(|(_, id)| inner.entries.get(id))
             .filter(|e| !e.raw.status.is_hidden())
-            .cloned()
             .collect()
     }
 
     /// The `full` frame of a project: every visible entry, with the newest seq.
     pub fn full(&self, project: &ProjectId) -> Frame {
         let inner = self.lock();
-        self.full_frame(&inner, project)
-    }
-
-    fn full_frame(&self, inner: &Inner, project: &ProjectId) -> Frame {
         Frame::Full {
             epoch: self.epoch.clone(),
             seq: inner.seq,
             project_id: project.clone(),
-            entries: Self::visible(inner, project),
+            entries: Self::visible(&inner, project)
+                .into_iter()
+                .cloned()
+                .collect(),
         }
+    }
+
+    /// The `full` frame of a project as JSON, serialized straight from the store.
+    pub fn full_json(&self, project: &ProjectId) -> String {
+        Self::full_json_locked(&self.lock(), &self.epoch, project)
+    }
+
+    fn full_json_locked(inner: &Inner, epoch: &Epoch, project: &ProjectId) -> String {
+        let entries = Self::visible(inner, project);
+        // Sized up front: a large project's snapshot would otherwise be copied while it grows.
+        let mut json = Vec::with_capacity(256 + entries.len() * ENTRY_JSON_BYTES);
+        let frame = FullRef {
+            epoch,
+            seq: inner.seq,
+            project_id: project,
+            entries,
+        };
+        serde_json::to_writer(&mut json, &frame).expect("frames serialize");
+        String::from_utf8(json).expect("serde_json writes UTF-8")
     }
 
     /// Subscribes to live changes and reads where the subscriber starts, in one step. A `since`
@@ -387,14 +410,10 @@ impl Store {
                     Some(Err(reason)) => reason,
                     _ => ResyncReason::None,
                 };
-                let frame = self.full_frame(&inner, project);
-                let json: Arc<str> = serde_json::to_string(&frame)
-                    .expect("frames serialize")
-                    .into();
                 let change = Arc::new(Change {
                     seq,
                     project_id: project.clone(),
-                    frame: json,
+                    frame: Self::full_json_locked(&inner, &self.epoch, project).into(),
                     origin: None,
                 });
                 (Baseline::Full(change), reason)

@@ -66,20 +66,20 @@ pub async fn monitor(
             () = shutdown.cancelled() => break,
             message = input.recv() => match message {
                 Some(MonitorInput::Worktree(WorktreeChange::Ready(id, path))) => {
-                    watch(&mut watcher, &mut watched, &roots, id.clone(), path);
+                    watch(&mut watcher, &mut watched, &roots, &reconciler, id.clone(), path);
                     reconciler.refresh_git(&id).await;
                 }
                 Some(MonitorInput::Worktree(WorktreeChange::Gone(id))) => {
-                    unwatch(&mut watcher, &mut watched, &roots, &id);
+                    unwatch(&mut watcher, &mut watched, &roots, &reconciler, &id);
                     waiting.remove(&id);
                 }
                 Some(MonitorInput::Sync(live)) => {
                     let gone: Vec<WorkspaceId> = watched.keys().filter(|id| !live.contains_key(*id)).cloned().collect();
                     for id in gone {
-                        unwatch(&mut watcher, &mut watched, &roots, &id);
+                        unwatch(&mut watcher, &mut watched, &roots, &reconciler, &id);
                     }
                     for (id, path) in live {
-                        watch(&mut watcher, &mut watched, &roots, id, path);
+                        watch(&mut watcher, &mut watched, &roots, &reconciler, id, path);
                     }
                 }
                 None => break,
@@ -108,23 +108,25 @@ fn watch(
     watcher: &mut Option<notify::RecommendedWatcher>,
     watched: &mut HashMap<WorkspaceId, PathBuf>,
     roots: &Roots,
+    reconciler: &Reconciler,
     id: WorkspaceId,
     path: PathBuf,
 ) {
     if watched.get(&id) == Some(&path) {
         return;
     }
-    unwatch(watcher, watched, roots, &id);
-    if let Some(watcher) = watcher {
-        if let Err(e) = watcher.watch(&path, RecursiveMode::Recursive) {
-            tracing::warn!(workspace = %id, path = %path.display(), "cannot watch the worktree: {e}");
-            return;
-        }
+    unwatch(watcher, watched, roots, reconciler, &id);
+    // Without a working watch, statistics are measured on every pass instead.
+    let Some(watcher) = watcher else { return };
+    if let Err(e) = watcher.watch(&path, RecursiveMode::Recursive) {
+        tracing::warn!(workspace = %id, path = %path.display(), "cannot watch the worktree: {e}");
+        return;
     }
     roots
         .write()
         .expect("watch roots lock")
         .push((path.clone(), id.clone()));
+    reconciler.set_watched(&id, true);
     watched.insert(id, path);
 }
 
@@ -132,8 +134,10 @@ fn unwatch(
     watcher: &mut Option<notify::RecommendedWatcher>,
     watched: &mut HashMap<WorkspaceId, PathBuf>,
     roots: &Roots,
+    reconciler: &Reconciler,
     id: &WorkspaceId,
 ) {
+    reconciler.set_watched(id, false);
     if let Some(path) = watched.remove(id) {
         if let Some(watcher) = watcher {
             // The directory may already be gone (archived); the watch went with it.
