@@ -1,23 +1,72 @@
 //! The browser's client for ff's HTTP API: JSON in, JSON or the server's error message out.
 
 use ff_core::api::ErrorBody;
+use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// GETs `path` and decodes the JSON body; an error is a sentence fit to show the user.
-pub async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, String> {
-    let response = gloo_net::http::Request::get(path)
+pub async fn get_json<T: DeserializeOwned>(path: String) -> Result<T, String> {
+    decode(send(Request::get(&path).build()).await?).await
+}
+
+/// GETs `path` as text (run-script logs).
+pub async fn get_text(path: String) -> Result<String, String> {
+    let response = send(Request::get(&path).build()).await?;
+    if !response.ok() {
+        return Err(error_of(response).await);
+    }
+    response
+        .text()
+        .await
+        .map_err(|e| format!("the server sent an unexpected answer ({e})"))
+}
+
+/// A command without a body (archive, retry, run-script start or stop).
+pub async fn post(path: String) -> Result<(), String> {
+    let response = send(Request::post(&path).build()).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// POSTs or PUTs `body` as JSON and decodes the answer.
+pub async fn send_json<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: String,
+    body: &B,
+) -> Result<T, String> {
+    let builder = match method {
+        "PUT" => Request::put(&path),
+        _ => Request::post(&path),
+    };
+    decode(send(builder.json(body)).await?).await
+}
+
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, String> {
+    request
+        .map_err(|e| format!("cannot build the request ({e})"))?
         .send()
         .await
-        .map_err(|e| format!("the server could not be reached ({e})"))?;
+        .map_err(|e| format!("the server could not be reached ({e})"))
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {
     if response.ok() {
         return response
             .json()
             .await
             .map_err(|e| format!("the server sent an unexpected answer ({e})"));
     }
+    Err(error_of(response).await)
+}
+
+async fn error_of(response: Response) -> String {
     let status = response.status();
-    Err(match response.json::<ErrorBody>().await {
+    match response.json::<ErrorBody>().await {
         Ok(body) => body.error.message,
         Err(_) => format!("the server answered HTTP {status}"),
-    })
+    }
 }

@@ -1,19 +1,33 @@
 //! The ff user interface. Built twice from the same source: with `ssr` into the server, which
 //! renders every first load, and with `hydrate` into the wasm module that makes it interactive.
 
+// Views are deeply nested types.
+#![recursion_limit = "256"]
+
 #[cfg(feature = "hydrate")]
 mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod commands;
+mod components;
+mod data;
+mod live;
 mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
+
+/// How often a page whose socket is down polls, unless the server says otherwise.
+const DEFAULT_POLL_INTERVAL_MS: u32 = 30_000;
 
 /// The HTML document around the app (server side only).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
+    let poll = use_context::<backend::BackendContext>()
+        .map_or(DEFAULT_POLL_INTERVAL_MS, |b| b.0.poll_interval_ms());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -21,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name="ff-poll-interval-ms" content=poll.to_string() />
                 <link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg" />
                 <link rel="stylesheet" href="/pkg/ff.css" />
                 <HydrationScripts options />
@@ -31,6 +46,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The polling interval the server rendered into the page.
+#[cfg(feature = "hydrate")]
+fn poll_interval_ms() -> u32 {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("meta[name=ff-poll-interval-ms]")
+                .ok()
+                .flatten()
+        })
+        .and_then(|meta| meta.get_attribute("content"))
+        .and_then(|content| content.parse().ok())
+        .unwrap_or(DEFAULT_POLL_INTERVAL_MS)
 }
 
 #[component]
@@ -50,8 +80,20 @@ pub fn App() -> impl IntoView {
                     <span class="tagline">"agent workspaces, live"</span>
                 </header>
                 <main class="content">
+                    // Every page waits for its data on the server: the first HTML is complete.
                     <Routes fallback=pages::NotFound>
-                        <Route path=path!("/") view=pages::Home />
+                        <Route path=path!("/") view=pages::ProjectsPage ssr=SsrMode::Async />
+                        <Route
+                            path=path!("/projects/:id")
+                            view=|| view! { <pages::ProjectPage mode=pages::Mode::Board /> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=path!("/projects/:id/list")
+                            view=|| view! { <pages::ProjectPage mode=pages::Mode::List /> }
+                            ssr=SsrMode::Async
+                        />
+                        <Route path=path!("/workspaces/:id") view=pages::WorkspacePage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

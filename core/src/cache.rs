@@ -57,6 +57,12 @@ impl SnapshotCache {
         self.cursor.as_ref()
     }
 
+    /// Forgets where the stream was, keeping the entries on screen: the next connection asks
+    /// for a `full` instead of resuming.
+    pub fn forget_cursor(&mut self) {
+        self.cursor = None;
+    }
+
     pub fn get(&self, id: &WorkspaceId) -> Option<&Entry> {
         self.entries.get(id)
     }

@@ -1,24 +1,33 @@
-// Starts the real `ff` binary for the tests: its own port (0 = any free one) and data directory.
-import { test as base } from '@playwright/test';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// The real `ff` binary and real git repositories for the tests.
+import { test as base, expect } from '@playwright/test';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export type FfServer = { url: string; dataDir: string; stop: () => Promise<number | null> };
+export { expect };
 
 const binary = process.env.FF_BIN ?? resolve(__dirname, '../../target/debug/ff');
 
-export async function startFf(): Promise<FfServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ff-e2e-'));
-  const child = spawn(binary, ['serve', '--port', '0', '--data-dir', dataDir], {
-    env: { ...process.env, FF_LOG: 'warn' },
+export type FfServer = {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop: () => Promise<number | null>;
+};
+
+export type StartOptions = { dataDir?: string; port?: number; env?: Record<string, string> };
+
+export async function startFf(options: StartOptions = {}): Promise<FfServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ff-e2e-'));
+  const child = spawn(binary, ['serve', '--port', String(options.port ?? 0), '--data-dir', dataDir], {
+    env: { ...process.env, FF_LOG: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-
   const url = await new Promise<string>((done, fail) => {
     let stdout = '';
     const timer = setTimeout(() => fail(new Error(`ff did not print its URL in 20 s:\n${stderr}`)), 20_000);
@@ -33,27 +42,80 @@ export async function startFf(): Promise<FfServer> {
     child.on('error', (e) => fail(new Error(`cannot start ${binary}: ${e.message}`)));
     exited.then((code) => fail(new Error(`ff exited with ${code} before serving:\n${stderr}`)));
   });
-
   const stop = async () => {
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
     clearTimeout(timer);
-    rmSync(dataDir, { recursive: true, force: true });
     return code;
   };
-  return { url, dataDir, stop };
+  return { url, port: Number(new URL(url).port), dataDir, stop };
 }
 
-export const test = base.extend<{}, { ff: FfServer }>({
-  ff: [
-    async ({}, use) => {
-      const server = await startFf();
-      await use(server);
-      await server.stop();
-    },
-    { scope: 'worker' },
-  ],
-});
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=E2E', '-c', 'user.email=e2e@example.com', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
+}
 
-export { expect } from '@playwright/test';
+/** A repository with one commit on main and a bare origin, configured with `scripts`. */
+export function makeRepo(scripts: Record<string, string> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'ff-e2e-repo-'));
+  const repo = join(root, 'repo');
+  git(root, 'init', '-q', '--bare', 'origin.git');
+  mkdirSync(repo);
+  git(repo, 'init', '-q');
+  git(repo, 'remote', 'add', 'origin', join(root, 'origin.git'));
+  writeFileSync(join(repo, 'README.md'), 'hello\n');
+  writeFileSync(join(repo, 'factory-factory.json'), JSON.stringify({ scripts }));
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'initial');
+  git(repo, 'push', '-q', 'origin', 'main');
+  git(repo, 'remote', 'set-head', 'origin', 'main');
+  return repo;
+}
+
+export async function api<T = any>(ff: FfServer, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${ff.url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} → ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export async function addProject(ff: FfServer, repo: string): Promise<string> {
+  return (await api<{ id: string }>(ff, 'POST', '/api/projects', { repoPath: repo })).id;
+}
+
+export async function createWorkspace(ff: FfServer, project: string, name: string): Promise<string> {
+  return (await api<{ id: string }>(ff, 'POST', `/api/projects/${project}/workspaces`, { source: 'MANUAL', name })).id;
+}
+
+export async function waitForStatus(ff: FfServer, id: string, status: string): Promise<any> {
+  for (let i = 0; i < 300; i++) {
+    const workspace = await api(ff, 'GET', `/api/workspaces/${id}`);
+    if (workspace.status === status) return workspace;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`workspace ${id} never became ${status}`);
+}
+
+/** A fresh `ff` per test (its own data and port). */
+export const test = base.extend<{ ff: FfServer; hydrated: (page: import('@playwright/test').Page, url: string) => Promise<void> }>({
+  ff: async ({}, use) => {
+    const server = await startFf();
+    await use(server);
+    await server.stop();
+    rmSync(server.dataDir, { recursive: true, force: true });
+  },
+  hydrated: async ({}, use) => {
+    await use(async (page, url) => {
+      await page.goto(url);
+      await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
+    });
+  },
+});

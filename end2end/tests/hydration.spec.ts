@@ -1,36 +1,39 @@
-import { expect, startFf, test } from './ff';
+import { api, expect, makeRepo, startFf, test } from './ff';
 
-test('the first load is server-rendered, then hydrates and talks to the API', async ({ page, ff }) => {
+test('the projects page is server-rendered, hydrates, and adds a project by path', async ({ page, ff, hydrated }) => {
   const problems: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(m.text()));
   page.on('pageerror', (e) => problems.push(e.message));
+  const repo = makeRepo();
 
-  await page.goto(ff.url);
-  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
-  await page.getByTestId('check-server').click();
-  await expect(page.getByTestId('server-status')).toHaveText(/^Server ok · version \d+\.\d+\.\d+$/);
+  await hydrated(page, ff.url);
+  await expect(page.getByText('No projects yet')).toBeVisible();
+  await page.getByTestId('repo-path').fill(repo);
+  await page.getByTestId('add-project').click();
+  await expect(page.getByTestId('project')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Repo' })).toBeVisible();
+  expect(page.url()).toMatch(/\/projects\/[0-9a-f-]+$/);
   expect(problems).toEqual([]);
 });
 
-test('the HTML before any script runs already holds the page', async ({ request, ff }) => {
-  const response = await request.get(ff.url);
-  expect(response.status()).toBe(200);
-  const html = await response.text();
-  expect(html).toContain('<h1>Projects</h1>');
-  expect(html).toContain('data-testid="check-server"');
-  expect(html).not.toContain('data-hydrated');
+test('a refused project shows the server’s reason inline', async ({ page, ff, hydrated }) => {
+  await hydrated(page, ff.url);
+  await page.getByTestId('repo-path').fill('/definitely/not/here');
+  await page.getByTestId('add-project').click();
+  await expect(page.getByTestId('add-project-error')).toHaveText('/definitely/not/here does not exist');
 });
 
-test('the page works with the keyboard alone', async ({ page, ff }) => {
-  await page.goto(ff.url);
-  await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
-  const button = page.getByTestId('check-server');
-  for (let i = 0; i < 5 && !(await button.evaluate((b) => b === document.activeElement)); i++) {
+test('the page works with the keyboard alone', async ({ page, ff, hydrated }) => {
+  const repo = makeRepo();
+  await hydrated(page, ff.url);
+  const input = page.getByTestId('repo-path');
+  for (let i = 0; i < 6 && !(await input.evaluate((e) => e === document.activeElement)); i++) {
     await page.keyboard.press('Tab');
   }
-  await expect(button).toBeFocused();
+  await expect(input).toBeFocused();
+  await page.keyboard.type(repo);
   await page.keyboard.press('Enter');
-  await expect(page.getByTestId('server-status')).toContainText('Server ok');
+  await expect(page.getByTestId('project')).toBeVisible();
 });
 
 test('an unknown page answers 404 with the app around it', async ({ page, ff }) => {
@@ -39,11 +42,21 @@ test('an unknown page answers 404 with the app around it', async ({ page, ff }) 
   await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible();
 });
 
-test('a stopped server shows up as a failed check, not a silent nothing', async ({ page }) => {
+test('the HTML before any script runs already lists the projects', async ({ request, ff }) => {
+  const repo = makeRepo();
+  await api(ff, 'POST', '/api/projects', { repoPath: repo, name: 'Server rendered' });
+  const html = await (await request.get(ff.url)).text();
+  expect(html).toContain('Server rendered');
+  expect(html).not.toContain('data-hydrated');
+});
+
+test('a stopped server makes a mutation fail visibly, not silently', async ({ page }) => {
   const server = await startFf();
+  const repo = makeRepo();
   await page.goto(server.url);
   await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
   expect(await server.stop()).toBe(0);
-  await page.getByTestId('check-server').click();
-  await expect(page.getByTestId('server-status')).toHaveText(/^Server check failed: the server could not be reached/);
+  await page.getByTestId('repo-path').fill(repo);
+  await page.getByTestId('add-project').click();
+  await expect(page.getByTestId('add-project-error')).toContainText('the server could not be reached');
 });

@@ -75,6 +75,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_COALESCE_WINDOW_MS", default_value_t = 150,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub coalesce_window_ms: u64,
+    /// How often a browser page whose live connection is down polls for changes, in milliseconds.
+    #[arg(long, env = "FF_POLL_INTERVAL_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub poll_interval_ms: u64,
     /// Extra origins allowed on the API and socket, comma separated.
     #[arg(long, env = "FF_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

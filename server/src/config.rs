@@ -13,6 +13,7 @@ pub struct Config {
     pub worktree_dir: PathBuf,
     pub reconcile_interval: Duration,
     pub coalesce_window: Duration,
+    pub poll_interval: Duration,
     pub allowed_origins: Vec<Origin>,
     pub log: String,
 }
@@ -76,6 +77,7 @@ impl Config {
             worktree_dir,
             reconcile_interval: Duration::from_millis(args.reconcile_interval_ms),
             coalesce_window: Duration::from_millis(args.coalesce_window_ms),
+            poll_interval: Duration::from_millis(args.poll_interval_ms),
             allowed_origins,
             log,
         })

@@ -1,5 +1,8 @@
 //! The ff server as a library, so that tests start exactly what `ff serve` starts, on port 0.
 
+// The app's server-rendered views are deeply nested types.
+#![recursion_limit = "256"]
+
 pub mod backup;
 pub mod cli;
 mod clock;
@@ -122,6 +125,7 @@ impl App {
             run_scripts,
             snapshot,
             metrics,
+            poll_interval: config.poll_interval,
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
         Ok(Self { config, state })

@@ -1,5 +1,11 @@
-mod home;
+mod board;
+mod list;
 mod not_found;
+mod project;
+mod projects;
+mod workspace;
 
-pub use home::Home;
 pub use not_found::NotFound;
+pub use project::{Mode, ProjectPage};
+pub use projects::ProjectsPage;
+pub use workspace::WorkspacePage;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 mod health;
+mod pages;
 mod projects;
 mod snapshot;
 mod workspaces;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
     pub trust: Trust,
+    /// How often a page whose socket is down polls the snapshot route.
+    pub poll_interval: std::time::Duration,
     /// Cancelled when the server begins to shut down: open sockets close with it.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -69,6 +72,8 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(ff_app::App);
     let options = state.leptos.clone();
     let shell = move || ff_app::shell(options.clone());
+    let backend = pages::context(&state);
+    let provide_backend = move || leptos::prelude::provide_context(backend.clone());
     let api = Router::new()
         .route("/projects", get(projects::list).post(projects::add))
         .route(
@@ -133,8 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .leptos_routes(&state, routes, shell.clone())
-        .fallback(not_found_page(shell))
+        .leptos_routes_with_context(&state, routes, provide_backend.clone(), shell.clone())
+        .fallback(not_found_page(provide_backend, shell))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -142,13 +147,14 @@ pub fn router(state: AppState) -> Router {
 /// Paths no page route matches still get the app's shell (its router shows "Not found"), with
 /// the status a client can act on.
 fn not_found_page<IV: leptos::IntoView + 'static>(
+    context: impl Fn() + Clone + Send + Sync + 'static,
     shell: impl Fn() -> IV + Clone + Send + Sync + 'static,
 ) -> impl Fn(Request<Body>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
        + Clone
        + Send
        + Sync
        + 'static {
-    let render = leptos_axum::render_app_to_stream(shell);
+    let render = leptos_axum::render_app_to_stream_with_context(context, shell);
     move |request| {
         let page = render(request);
         Box::pin(async move {

@@ -1,0 +1,24 @@
+//! What a server-rendered page reads, provided by the server as context (the app does not depend
+//! on the server crate; the server implements this trait over its own services).
+
+use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::wire::Frame;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Backend: Send + Sync + 'static {
+    fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, String>>;
+    fn project(&self, id: ProjectId) -> BoxFuture<'_, Result<Project, String>>;
+    /// The project's `full` snapshot frame, once the first reconciliation pass has seeded it.
+    fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, String>>;
+    fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, String>>;
+    /// How often a disconnected page polls the snapshot route.
+    fn poll_interval_ms(&self) -> u32;
+}
+
+#[derive(Clone)]
+pub struct BackendContext(pub Arc<dyn Backend>);

@@ -1,0 +1,193 @@
+//! Creating a workspace from one of the three sources, validated as you type with the same
+//! parser the server uses, and showing the server's reason when it refuses.
+
+use crate::commands;
+use ff_core::create::{CreateWorkspaceRequest, FieldError};
+use ff_core::enums::WorkspaceCreationSource as Source;
+use ff_core::ids::ProjectId;
+use leptos::prelude::*;
+
+fn optional(text: String) -> Option<String> {
+    Some(text).filter(|t| !t.trim().is_empty())
+}
+
+#[derive(Clone, Default)]
+struct Form {
+    name: String,
+    description: String,
+    base_branch: String,
+    branch_name: String,
+    issue_number: String,
+    issue_url: String,
+    ratchet: bool,
+}
+
+impl Form {
+    fn request(&self, source: Source) -> Result<CreateWorkspaceRequest, FieldError> {
+        let ratchet_enabled = Some(self.ratchet);
+        let request = match source {
+            Source::Manual => CreateWorkspaceRequest::Manual {
+                name: self.name.clone(),
+                description: optional(self.description.clone()),
+                base_branch: optional(self.base_branch.clone()),
+                ratchet_enabled,
+            },
+            Source::ResumeBranch => CreateWorkspaceRequest::ResumeBranch {
+                branch_name: self.branch_name.trim().to_owned(),
+                name: optional(self.name.clone()),
+                description: optional(self.description.clone()),
+                ratchet_enabled,
+            },
+            Source::GithubIssue => CreateWorkspaceRequest::GithubIssue {
+                issue_number: self.issue_number.trim().parse().map_err(|_| {
+                    FieldError::new("issueNumber", "issueNumber must be a positive whole number")
+                })?,
+                issue_url: self.issue_url.trim().to_owned(),
+                name: optional(self.name.clone()),
+                ratchet_enabled,
+            },
+        };
+        request.clone().parse().map(|_| request)
+    }
+}
+
+#[component]
+pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
+    let source = RwSignal::new(Source::Manual);
+    let form = RwSignal::new(Form::default());
+    let attempted = RwSignal::new(false);
+    let refused = RwSignal::new(None::<String>);
+    let checked = Memo::new(move |_| {
+        form.with(|f| f.request(source.get()))
+            .map_err(|e| (e.field, e.message))
+    });
+    let create = Action::new_local(move |request: &CreateWorkspaceRequest| {
+        commands::create_workspace(project.clone(), request.clone())
+    });
+    Effect::new(move |_| match create.value().get() {
+        Some(Ok(_)) => {
+            open.set(false);
+            form.set(Form::default());
+            attempted.set(false);
+        }
+        Some(Err(message)) => refused.set(Some(message)),
+        None => {}
+    });
+    let close = move || {
+        open.set(false);
+        refused.set(None);
+    };
+    let error_for = move |field: &'static str| {
+        move || {
+            let show = attempted.get();
+            checked.with(|c| match c {
+                Err((f, message)) if *f == field && show => Some(message.clone()),
+                _ => None,
+            })
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        refused.set(None);
+        if let Ok(request) = form.with(|f| f.request(source.get())) {
+            create.dispatch(request);
+        }
+    };
+    let text = move |label: &'static str,
+                     field: &'static str,
+                     testid: &'static str,
+                     get: fn(&Form) -> String,
+                     set: fn(&mut Form, String)| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input
+                    type="text"
+                    data-testid=testid
+                    prop:value=move || form.with(get)
+                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))
+                    aria-invalid=move || error_for(field)().is_some().then_some("true")
+                />
+                <span class="field-error" role="alert">{error_for(field)}</span>
+            </label>
+        }
+    };
+    move || {
+        open.get().then(|| {
+            view! {
+                <div class="overlay" on:click=move |_| close()></div>
+                <div
+                    class="dialog"
+                    role="dialog"
+                    aria-modal="true"
+                    aria-labelledby="create-title"
+                    data-testid="create-dialog"
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" {
+                            close();
+                        }
+                    }
+                >
+                    <h2 id="create-title">"New workspace"</h2>
+                    <form on:submit=submit>
+                        <fieldset class="sources">
+                            <legend>"Start from"</legend>
+                            {[(Source::Manual, "A new branch"), (Source::ResumeBranch, "An existing branch"), (Source::GithubIssue, "A GitHub issue")]
+                                .into_iter()
+                                .map(|(value, label)| {
+                                    view! {
+                                        <label class="source">
+                                            <input
+                                                type="radio"
+                                                name="source"
+                                                data-testid=format!("source-{value}")
+                                                prop:checked=move || source.get() == value
+                                                on:change=move |_| source.set(value)
+                                            />
+                                            {label}
+                                        </label>
+                                    }
+                                })
+                                .collect_view()}
+                        </fieldset>
+                        {move || match source.get() {
+                            Source::Manual => view! {
+                                {text("Name", "name", "name", |f| f.name.clone(), |f, v| f.name = v)}
+                                {text("Base branch (optional)", "baseBranch", "base-branch", |f| f.base_branch.clone(), |f, v| f.base_branch = v)}
+                            }
+                            .into_any(),
+                            Source::ResumeBranch => view! {
+                                {text("Branch", "branchName", "branch-name", |f| f.branch_name.clone(), |f, v| f.branch_name = v)}
+                                {text("Name (optional)", "name", "name", |f| f.name.clone(), |f, v| f.name = v)}
+                            }
+                            .into_any(),
+                            Source::GithubIssue => view! {
+                                {text("Issue number", "issueNumber", "issue-number", |f| f.issue_number.clone(), |f, v| f.issue_number = v)}
+                                {text("Issue URL", "issueUrl", "issue-url", |f| f.issue_url.clone(), |f, v| f.issue_url = v)}
+                                {text("Name (optional)", "name", "name", |f| f.name.clone(), |f, v| f.name = v)}
+                            }
+                            .into_any(),
+                        }}
+                        {move || (source.get() != Source::GithubIssue).then(|| text("Description (optional)", "description", "description", |f| f.description.clone(), |f, v| f.description = v))}
+                        <label class="check">
+                            <input
+                                type="checkbox"
+                                prop:checked=move || form.with(|f| f.ratchet)
+                                on:change=move |ev| form.update(|f| f.ratchet = event_target_checked(&ev))
+                            />
+                            "Auto-fix CI failures and review comments (ratchet)"
+                        </label>
+                        <p class="server-error" role="alert" data-testid="create-error">{move || refused.get()}</p>
+                        <div class="actions">
+                            <button type="button" class="button secondary" on:click=move |_| close()>"Cancel"</button>
+                            <button type="submit" class="button" data-testid="create-submit" disabled=move || create.pending().get()>
+                                "Create workspace"
+                            </button>
+                        </div>
+                    </form>
+                </div>
+            }
+        })
+    }
+}

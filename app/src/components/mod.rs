@@ -1,0 +1,5 @@
+pub mod card;
+pub mod chips;
+pub mod connection;
+pub mod create_dialog;
+pub mod sidebar;

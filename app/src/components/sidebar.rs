@@ -1,0 +1,34 @@
+//! The sidebar row of a workspace (R§9.5).
+
+use super::chips::{CiChip, DiffStat, PendingBadge};
+use ff_core::derive::activity_tooltip;
+use ff_core::entry::Entry;
+use ff_core::enums::{RunScriptStatus, SidebarActivityState};
+use leptos::prelude::*;
+
+#[component]
+pub fn SidebarRow(entry: Entry, current: bool) -> impl IntoView {
+    let href = format!("/workspaces/{}", entry.workspace_id);
+    let activity = entry.derived.sidebar_status.activity_state;
+    let running = entry.raw.run_script_status == RunScriptStatus::Running;
+    view! {
+        <li class="side-row" class:current=current data-testid="sidebar-row" data-workspace=entry.workspace_id.to_string()>
+            <a href=href aria-current=current.then_some("page")>
+                <span
+                    class="dot"
+                    class:working=activity == SidebarActivityState::Working
+                    title=activity_tooltip(activity)
+                ></span>
+                <span class="side-name">{entry.raw.name.clone()}</span>
+                {running.then(|| view! { <span class="run-dot" title="Dev server running">"▶"</span> })}
+                <span class="side-reason">{entry.derived.status_reason.label.clone()}</span>
+                <span class="branch">{entry.raw.branch_name.clone().unwrap_or_default()}</span>
+                <span class="side-chips">
+                    <CiChip entry=entry.clone() />
+                    <DiffStat stats=entry.raw.git_stats />
+                    <PendingBadge pending=entry.raw.pending_request_type />
+                </span>
+            </a>
+        </li>
+    }
+}

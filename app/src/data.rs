@@ -1,0 +1,84 @@
+//! Loading a page's data: from the server's own services while rendering on the server, over
+//! HTTP in the browser. Resources built on these resolve on the server and arrive in the page,
+//! so hydration does not fetch them again.
+
+use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::wire::Frame;
+#[cfg(feature = "ssr")]
+use leptos::prelude::expect_context;
+use std::future::Future;
+
+/// Where data comes from in this build.
+#[derive(Clone)]
+pub struct Source {
+    #[cfg(feature = "ssr")]
+    backend: crate::backend::BackendContext,
+}
+
+impl Source {
+    /// Must be called while rendering (it reads the render context).
+    pub fn current() -> Self {
+        Self {
+            #[cfg(feature = "ssr")]
+            backend: expect_context::<crate::backend::BackendContext>(),
+        }
+    }
+
+    pub fn projects(&self) -> impl Future<Output = Result<Vec<Project>, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.projects().await }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json("/api/projects".to_owned()))
+    }
+
+    pub fn project(
+        &self,
+        id: ProjectId,
+    ) -> impl Future<Output = Result<Project, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.project(id).await }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!("/api/projects/{id}")))
+    }
+
+    pub fn snapshot(
+        &self,
+        project: ProjectId,
+    ) -> impl Future<Output = Result<Frame, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.snapshot(project).await }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!(
+            "/api/projects/{project}/snapshot"
+        )))
+    }
+
+    pub fn workspace(
+        &self,
+        id: WorkspaceId,
+    ) -> impl Future<Output = Result<WorkspaceDetail, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.workspace(id).await }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!("/api/workspaces/{id}")))
+    }
+}
+
+/// Browser futures are not `Send`; the browser has one thread, so the wrapper is never crossed.
+#[cfg(not(feature = "ssr"))]
+fn browser<F: Future + 'static>(future: F) -> send_wrapper::SendWrapper<F> {
+    send_wrapper::SendWrapper::new(future)
+}

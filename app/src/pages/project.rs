@@ -1,0 +1,82 @@
+//! `/projects/{id}` and `/projects/{id}/list`: the sidebar and the board or the list, all read
+//! from the one live cache of the project.
+
+use super::{board::Board, list::List};
+use crate::components::connection::ConnectionIndicator;
+use crate::components::create_dialog::CreateDialog;
+use crate::components::sidebar::SidebarRow;
+use crate::data::Source;
+use crate::live::Live;
+use ff_core::api::Project;
+use ff_core::ids::ProjectId;
+use ff_core::wire::Frame;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Board,
+    List,
+}
+
+#[component]
+pub fn ProjectPage(mode: Mode) -> impl IntoView {
+    let params = use_params_map();
+    let id = move || ProjectId::new(params.read().get("id").unwrap_or_default());
+    let source = Source::current();
+    let page = Resource::new(id, move |id| {
+        let (project, snapshot) = (source.project(id.clone()), source.snapshot(id));
+        async move { Ok::<_, String>((project.await?, snapshot.await?)) }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || page.get().map(|loaded| match loaded {
+                Ok((project, frame)) => view! { <ProjectView project frame mode /> }.into_any(),
+                Err(message) => view! {
+                    <section class="panel"><h1>"Project unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProjectView(project: Project, frame: Frame, mode: Mode) -> impl IntoView {
+    let live = Live::new(project.id.clone(), frame);
+    let creating = RwSignal::new(false);
+    let board = format!("/projects/{}", project.id);
+    let list = format!("/projects/{}/list", project.id);
+    view! {
+        <div class="project" data-testid="project">
+            <header class="project-head">
+                <h1>{project.name.clone()}</h1>
+                <nav class="tabs" aria-label="Views">
+                    <a href=board aria-current=(mode == Mode::Board).then_some("page")>"Board"</a>
+                    <a href=list aria-current=(mode == Mode::List).then_some("page")>"List"</a>
+                </nav>
+                <ConnectionIndicator connection=live.connection />
+                <button type="button" class="button" data-testid="new-workspace" on:click=move |_| creating.set(true)>
+                    "New workspace"
+                </button>
+            </header>
+            <div class="project-body">
+                <aside class="sidebar" aria-label="Workspaces">
+                    <ul>
+                        <For
+                            each=move || live.entries.get()
+                            key=|e| (e.workspace_id.clone(), e.version)
+                            children=|e| view! { <SidebarRow entry=e current=false /> }
+                        />
+                    </ul>
+                </aside>
+                <main class="project-main">
+                    {match mode {
+                        Mode::Board => view! { <Board live /> }.into_any(),
+                        Mode::List => view! { <List live /> }.into_any(),
+                    }}
+                </main>
+            </div>
+            <CreateDialog project=project.id.clone() open=creating />
+        </div>
+    }
+}
