@@ -1,84 +1,105 @@
 //! Mutations, sent by the browser through the HTTP API. The page changes when the pushed frame
-//! arrives, not when these return.
+//! arrives, not when these return. Every future here is `Send`, so that actions holding them are
+//! plain (thread-safe) actions on the server, where pages render across threads.
 
 use ff_core::api::{AddProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::ids::{ProjectId, WorkspaceId};
+use std::future::Future;
+
+type Answer<T> = Result<T, String>;
 
 #[cfg(feature = "hydrate")]
-mod browser {
+mod sent {
     use super::*;
     use crate::api;
+    use crate::data::browser;
     use ff_core::api::WorkspaceDetail;
 
-    pub async fn add_project(body: AddProject) -> Result<Project, String> {
-        api::send_json("POST", "/api/projects".to_owned(), &body).await
+    pub fn add_project(body: AddProject) -> impl Future<Output = Answer<Project>> + Send {
+        browser(async move { api::send_json("POST", "/api/projects".to_owned(), &body).await })
     }
 
-    pub async fn create_workspace(
+    pub fn create_workspace(
         project: ProjectId,
         request: CreateWorkspaceRequest,
-    ) -> Result<Workspace, String> {
-        api::send_json(
-            "POST",
-            format!("/api/projects/{project}/workspaces"),
-            &request,
-        )
-        .await
+    ) -> impl Future<Output = Answer<Workspace>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/projects/{project}/workspaces"),
+                &request,
+            )
+            .await
+        })
     }
 
-    pub async fn workspace_command(id: WorkspaceId, command: &'static str) -> Result<(), String> {
-        api::post(format!("/api/workspaces/{id}/{command}")).await
+    pub fn workspace_command(
+        id: WorkspaceId,
+        command: &'static str,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::post(format!("/api/workspaces/{id}/{command}")))
     }
 
-    pub async fn set_ratchet(id: WorkspaceId, enabled: bool) -> Result<RatchetToggle, String> {
-        api::send_json(
-            "PUT",
-            format!("/api/workspaces/{id}/ratchet"),
-            &RatchetToggle { enabled },
-        )
-        .await
+    pub fn set_ratchet(
+        id: WorkspaceId,
+        enabled: bool,
+    ) -> impl Future<Output = Answer<RatchetToggle>> + Send {
+        browser(async move {
+            api::send_json(
+                "PUT",
+                format!("/api/workspaces/{id}/ratchet"),
+                &RatchetToggle { enabled },
+            )
+            .await
+        })
     }
 
-    pub async fn workspace(id: WorkspaceId) -> Result<WorkspaceDetail, String> {
-        api::get_json(format!("/api/workspaces/{id}")).await
+    pub fn workspace(id: WorkspaceId) -> impl Future<Output = Answer<WorkspaceDetail>> + Send {
+        browser(api::get_json(format!("/api/workspaces/{id}")))
     }
 
-    pub async fn logs(id: WorkspaceId) -> Result<String, String> {
-        api::get_text(format!("/api/workspaces/{id}/run-script/logs?tail=500")).await
+    pub fn logs(id: WorkspaceId) -> impl Future<Output = Answer<String>> + Send {
+        browser(api::get_text(format!(
+            "/api/workspaces/{id}/run-script/logs?tail=500"
+        )))
     }
 }
 
-#[cfg(feature = "hydrate")]
-pub use browser::*;
-
-/// On the server these are never dispatched (actions run on user input, in the browser); they
-/// exist so that the same components compile for both sides.
+/// On the server nothing is sent: actions run on user input, which only happens in the browser.
+/// These exist so that the same components compile for both sides.
 #[cfg(not(feature = "hydrate"))]
-mod server_side {
+mod sent {
     use super::*;
 
-    const BROWSER_ONLY: &str = "this action runs in the browser";
-
-    pub async fn add_project(_: AddProject) -> Result<Project, String> {
-        Err(BROWSER_ONLY.into())
+    fn browser_only<T: Send>() -> impl Future<Output = Answer<T>> + Send {
+        std::future::ready(Err("this action runs in the browser".to_owned()))
     }
 
-    pub async fn create_workspace(
+    pub fn add_project(_: AddProject) -> impl Future<Output = Answer<Project>> + Send {
+        browser_only()
+    }
+
+    pub fn create_workspace(
         _: ProjectId,
         _: CreateWorkspaceRequest,
-    ) -> Result<Workspace, String> {
-        Err(BROWSER_ONLY.into())
+    ) -> impl Future<Output = Answer<Workspace>> + Send {
+        browser_only()
     }
 
-    pub async fn workspace_command(_: WorkspaceId, _: &'static str) -> Result<(), String> {
-        Err(BROWSER_ONLY.into())
+    pub fn workspace_command(
+        _: WorkspaceId,
+        _: &'static str,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
     }
 
-    pub async fn set_ratchet(_: WorkspaceId, _: bool) -> Result<RatchetToggle, String> {
-        Err(BROWSER_ONLY.into())
+    pub fn set_ratchet(
+        _: WorkspaceId,
+        _: bool,
+    ) -> impl Future<Output = Answer<RatchetToggle>> + Send {
+        browser_only()
     }
 }
 
-#[cfg(not(feature = "hydrate"))]
-pub use server_side::*;
+pub use sent::*;

@@ -79,6 +79,6 @@ impl Source {
 
 /// Browser futures are not `Send`; the browser has one thread, so the wrapper is never crossed.
 #[cfg(not(feature = "ssr"))]
-fn browser<F: Future + 'static>(future: F) -> send_wrapper::SendWrapper<F> {
+pub(crate) fn browser<F: Future + 'static>(future: F) -> send_wrapper::SendWrapper<F> {
     send_wrapper::SendWrapper::new(future)
 }

@@ -61,7 +61,7 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
         form.with(|f| f.request(source.get()))
             .map_err(|e| (e.field, e.message))
     });
-    let create = Action::new_local(move |request: &CreateWorkspaceRequest| {
+    let create = Action::new(move |request: &CreateWorkspaceRequest| {
         commands::create_workspace(project.clone(), request.clone())
     });
     Effect::new(move |_| match create.value().get() {
@@ -77,6 +77,13 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
         open.set(false);
         refused.set(None);
     };
+    // Escape closes the dialog wherever the focus is.
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if open.get_untracked() && ev.key() == "Escape" {
+            close();
+        }
+    });
+    on_cleanup(move || escape.remove());
     let error_for = move |field: &'static str| {
         move || {
             let show = attempted.get();
@@ -123,11 +130,6 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
                     aria-modal="true"
                     aria-labelledby="create-title"
                     data-testid="create-dialog"
-                    on:keydown=move |ev| {
-                        if ev.key() == "Escape" {
-                            close();
-                        }
-                    }
                 >
                     <h2 id="create-title">"New workspace"</h2>
                     <form on:submit=submit>

@@ -11,7 +11,7 @@ pub fn ProjectsPage() -> impl IntoView {
     let source = Source::current();
     let projects = Resource::new(|| (), move |_| source.projects());
     let path = RwSignal::new(String::new());
-    let add = Action::new_local(|request: &AddProject| commands::add_project(request.clone()));
+    let add = Action::new(|request: &AddProject| commands::add_project(request.clone()));
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(project)) = add.value().get() {

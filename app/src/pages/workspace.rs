@@ -64,11 +64,11 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let command = {
         let id = id.clone();
-        Action::new_local(move |name: &&'static str| commands::workspace_command(id.clone(), name))
+        Action::new(move |name: &&'static str| commands::workspace_command(id.clone(), name))
     };
     let ratchet = {
         let id = id.clone();
-        Action::new_local(move |enabled: &bool| commands::set_ratchet(id.clone(), *enabled))
+        Action::new(move |enabled: &bool| commands::set_ratchet(id.clone(), *enabled))
     };
     Effect::new(move |_| {
         let failed = command
