@@ -10,23 +10,11 @@ use std::time::{Duration, Instant};
 
 const FILES: usize = 5_000;
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args([
-            "-c",
-            "user.name=Bench",
-            "-c",
-            "user.email=bench@example.com",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
-}
+#[path = "../tests/common/repo.rs"]
+#[allow(dead_code)] // the benchmark uses only the git helper of the test fixtures
+mod fixtures;
+
+use fixtures::git;
 
 /// A repository of `FILES` small source files in 50 directories, pushed to a bare origin.
 fn generate_repo(root: &Path) -> std::path::PathBuf {

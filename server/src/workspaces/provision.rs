@@ -285,6 +285,7 @@ impl Provisioner {
         }
         let branch = branch.unwrap_or_else(|| format!("{stem}-{}", random_stem()));
         let path_arg = path.as_os_str();
+        let branch_arg = OsStr::new(&branch);
         match &base_ref {
             Some(base_ref) => {
                 self.output(
@@ -295,35 +296,25 @@ impl Provisioner {
                     ),
                 )
                 .await;
-                self.worktree_add(
-                    repo,
-                    path,
-                    &[
-                        OsStr::new("worktree"),
-                        OsStr::new("add"),
-                        OsStr::new("-b"),
-                        OsStr::new(&branch),
-                        path_arg,
-                        OsStr::new(base_ref),
-                    ],
-                )
-                .await?;
+                let args = [OsStr::new("-b"), branch_arg, path_arg, OsStr::new(base_ref)];
+                self.worktree_add(repo, path, &args).await?;
             }
             None => {
-                self.output(id, &format!("The repository has no commits yet: creating the empty branch {branch} in {}\n", path.display())).await;
-                self.worktree_add(
-                    repo,
-                    path,
-                    &[
-                        OsStr::new("worktree"),
-                        OsStr::new("add"),
-                        OsStr::new("--orphan"),
-                        OsStr::new("-b"),
-                        OsStr::new(&branch),
-                        path_arg,
-                    ],
+                self.output(
+                    id,
+                    &format!(
+                        "The repository has no commits yet: creating the empty branch {branch} in {}\n",
+                        path.display()
+                    ),
                 )
-                .await?;
+                .await;
+                let args = [
+                    OsStr::new("--orphan"),
+                    OsStr::new("-b"),
+                    branch_arg,
+                    path_arg,
+                ];
+                self.worktree_add(repo, path, &args).await?;
             }
         }
         Ok(branch)
@@ -376,56 +367,28 @@ impl Provisioner {
             &format!("Checking out {branch} in {}\n", path.display()),
         )
         .await;
-        if behind {
-            self.worktree_add(
-                repo,
-                path,
-                &[
-                    OsStr::new("worktree"),
-                    OsStr::new("add"),
-                    OsStr::new("-B"),
-                    OsStr::new(branch),
-                    path_arg,
-                    OsStr::new(&origin_branch),
-                ],
-            )
-            .await
+        let branch_arg = OsStr::new(branch);
+        let origin_arg = OsStr::new(&origin_branch);
+        let args: &[&OsStr] = if behind {
+            &[OsStr::new("-B"), branch_arg, path_arg, origin_arg]
         } else if local {
-            self.worktree_add(
-                repo,
-                path,
-                &[
-                    OsStr::new("worktree"),
-                    OsStr::new("add"),
-                    path_arg,
-                    OsStr::new(branch),
-                ],
-            )
-            .await
+            &[path_arg, branch_arg]
         } else if remote {
-            self.worktree_add(
-                repo,
-                path,
-                &[
-                    OsStr::new("worktree"),
-                    OsStr::new("add"),
-                    OsStr::new("-b"),
-                    OsStr::new(branch),
-                    path_arg,
-                    OsStr::new(&origin_branch),
-                ],
-            )
-            .await
+            &[OsStr::new("-b"), branch_arg, path_arg, origin_arg]
         } else {
-            Err(Failure(format!(
+            return Err(Failure(format!(
                 "Branch '{branch}' does not exist locally or on origin"
-            )))
-        }
+            )));
+        };
+        self.worktree_add(repo, path, args).await
     }
 
-    /// `git worktree add …`; a half-made directory is removed when git fails.
+    /// `git worktree add <args>`; a half-made directory is removed when git fails.
     async fn worktree_add(&self, repo: &Path, path: &Path, args: &[&OsStr]) -> Result<(), Failure> {
-        match self.git.run(repo, args).await {
+        let command = [OsStr::new("worktree"), OsStr::new("add")]
+            .into_iter()
+            .chain(args.iter().copied());
+        match self.git.run(repo, command).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 if path.exists() {
