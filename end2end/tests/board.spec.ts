@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Page, TestInfo } from '@playwright/test';
 import { addProject, api, createWorkspace, expect, makeRepo, startFf, test, waitForStatus } from './ff';
 
@@ -10,6 +10,7 @@ const listRow = (page: Page, name: string) => page.locator('[data-testid="row"]'
 async function screenshot(page: Page, info: TestInfo, name: string) {
   const path = info.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
+  mkdirSync('artifacts', { recursive: true });
   await page.screenshot({ path: `artifacts/${name}.png`, fullPage: true });
   await info.attach(name, { path, contentType: 'image/png' });
 }
