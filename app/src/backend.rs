@@ -10,12 +10,19 @@ use std::sync::Arc;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Why a page's data could not be read, with the HTTP status the page should answer with.
+#[derive(Clone, Debug)]
+pub struct PageError {
+    pub status: u16,
+    pub message: String,
+}
+
 pub trait Backend: Send + Sync + 'static {
-    fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, String>>;
-    fn project(&self, id: ProjectId) -> BoxFuture<'_, Result<Project, String>>;
+    fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, PageError>>;
+    fn project(&self, id: ProjectId) -> BoxFuture<'_, Result<Project, PageError>>;
     /// The project's `full` snapshot frame, once the first reconciliation pass has seeded it.
-    fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, String>>;
-    fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, String>>;
+    fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, PageError>>;
+    fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>>;
     /// How often a disconnected page polls the snapshot route.
     fn poll_interval_ms(&self) -> u32;
 }

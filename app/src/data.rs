@@ -16,6 +16,18 @@ pub struct Source {
     backend: crate::backend::BackendContext,
 }
 
+/// A page's data could not be read: on the server the response takes the status the failure
+/// deserves (404 for a missing record), and the message is what the page shows.
+#[cfg(feature = "ssr")]
+fn failed(error: crate::backend::PageError) -> String {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = http::StatusCode::from_u16(error.status) {
+            response.set_status(status);
+        }
+    }
+    error.message
+}
+
 impl Source {
     /// Must be called while rendering (it reads the render context).
     pub fn current() -> Self {
@@ -29,7 +41,7 @@ impl Source {
         #[cfg(feature = "ssr")]
         {
             let backend = self.backend.0.clone();
-            async move { backend.projects().await }
+            async move { backend.projects().await.map_err(failed) }
         }
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json("/api/projects".to_owned()))
@@ -42,7 +54,7 @@ impl Source {
         #[cfg(feature = "ssr")]
         {
             let backend = self.backend.0.clone();
-            async move { backend.project(id).await }
+            async move { backend.project(id).await.map_err(failed) }
         }
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!("/api/projects/{id}")))
@@ -55,7 +67,7 @@ impl Source {
         #[cfg(feature = "ssr")]
         {
             let backend = self.backend.0.clone();
-            async move { backend.snapshot(project).await }
+            async move { backend.snapshot(project).await.map_err(failed) }
         }
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!(
@@ -70,7 +82,7 @@ impl Source {
         #[cfg(feature = "ssr")]
         {
             let backend = self.backend.0.clone();
-            async move { backend.workspace(id).await }
+            async move { backend.workspace(id).await.map_err(failed) }
         }
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!("/api/workspaces/{id}")))

@@ -6,13 +6,15 @@
 use crate::entry::Entry;
 use crate::ids::{ProjectId, WorkspaceId};
 use crate::wire::{Cursor, Frame};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
 pub struct SnapshotCache {
     project_id: ProjectId,
     cursor: Option<Cursor>,
     entries: HashMap<WorkspaceId, Entry>,
+    /// Workspaces that started waiting on the user since they were last opened (R§9.3).
+    attention: HashSet<WorkspaceId>,
 }
 
 /// What applying one frame did.
@@ -45,6 +47,7 @@ impl SnapshotCache {
             project_id,
             cursor: None,
             entries: HashMap::new(),
+            attention: HashSet::new(),
         }
     }
 
@@ -55,6 +58,17 @@ impl SnapshotCache {
     /// What to send as `since` when reconnecting.
     pub fn cursor(&self) -> Option<&Cursor> {
         self.cursor.as_ref()
+    }
+
+    /// Whether the workspace started waiting on the user (a pending request appeared) since it
+    /// was last opened.
+    pub fn needs_attention(&self, id: &WorkspaceId) -> bool {
+        self.attention.contains(id)
+    }
+
+    /// The user opened the workspace.
+    pub fn acknowledge(&mut self, id: &WorkspaceId) {
+        self.attention.remove(id);
     }
 
     /// Forgets where the stream was, keeping the entries on screen: the next connection asks
@@ -99,13 +113,21 @@ impl SnapshotCache {
                     .map(|e| (e.workspace_id.clone(), e))
                     .collect();
                 self.cursor = Some(cursor);
+                let entries = &self.entries;
+                self.attention.retain(|id| entries.contains_key(id));
                 Applied::Baseline
             }
             Frame::Changed { entry, .. } => {
                 // A hidden entry, or one that moved to another project, leaves these views.
                 let visible_here =
                     !entry.raw.status.is_hidden() && entry.raw.project_id == self.project_id;
-                self.apply_delta(cursor, |entries| {
+                // Only a request appearing raises attention: not a baseline, not a clearing.
+                let raised = entry.raw.pending_request_type.is_some()
+                    && self
+                        .entries
+                        .get(&entry.workspace_id)
+                        .is_none_or(|e| e.raw.pending_request_type.is_none());
+                let applied = self.apply_delta(cursor, |entries| {
                     let id = entry.workspace_id.clone();
                     if !visible_here {
                         entries.remove(&id);
@@ -114,12 +136,30 @@ impl SnapshotCache {
                         entries.insert(id.clone(), *entry);
                         Applied::Upserted(id)
                     }
-                })
+                });
+                self.note_attention(&applied, raised);
+                applied
             }
-            Frame::Removed { workspace_id, .. } => self.apply_delta(cursor, |entries| {
-                entries.remove(&workspace_id);
-                Applied::Removed(workspace_id)
-            }),
+            Frame::Removed { workspace_id, .. } => {
+                let applied = self.apply_delta(cursor, |entries| {
+                    entries.remove(&workspace_id);
+                    Applied::Removed(workspace_id)
+                });
+                self.note_attention(&applied, false);
+                applied
+            }
+        }
+    }
+
+    fn note_attention(&mut self, applied: &Applied, raised: bool) {
+        match applied {
+            Applied::Upserted(id) if raised => {
+                self.attention.insert(id.clone());
+            }
+            Applied::Removed(id) => {
+                self.attention.remove(id);
+            }
+            _ => {}
         }
     }
 

@@ -424,3 +424,68 @@ proptest! {
         }
     }
 }
+
+mod attention {
+    use ff_core::cache::SnapshotCache;
+    use ff_core::entry::Entry;
+    use ff_core::enums::PendingRequestType;
+    use ff_core::ids::{ProjectId, WorkspaceId};
+    use ff_core::wire::{Epoch, Frame};
+
+    fn entry(pending: Option<PendingRequestType>) -> Entry {
+        let mut entry = Entry::new(WorkspaceId::new("w"), ProjectId::new("p"));
+        entry.raw.pending_request_type = pending;
+        entry
+    }
+
+    fn changed(seq: u64, pending: Option<PendingRequestType>) -> Frame {
+        Frame::Changed {
+            epoch: Epoch::parse("e").unwrap(),
+            seq,
+            entry: Box::new(entry(pending)),
+        }
+    }
+
+    fn full(seq: u64, entries: Vec<Entry>) -> Frame {
+        Frame::Full {
+            epoch: Epoch::parse("e").unwrap(),
+            seq,
+            project_id: ProjectId::new("p"),
+            entries,
+        }
+    }
+
+    #[test]
+    fn a_request_appearing_marks_the_workspace_until_it_is_opened() {
+        let w = WorkspaceId::new("w");
+        let mut cache = SnapshotCache::new(ProjectId::new("p"));
+        cache.apply(full(1, vec![entry(Some(PendingRequestType::UserQuestion))]));
+        assert!(!cache.needs_attention(&w), "not on a baseline");
+
+        cache.apply(changed(2, None));
+        assert!(!cache.needs_attention(&w), "not when cleared");
+        cache.apply(changed(3, Some(PendingRequestType::PermissionRequest)));
+        assert!(cache.needs_attention(&w), "null → pending raises it");
+        cache.apply(changed(4, Some(PendingRequestType::PlanApproval)));
+        assert!(cache.needs_attention(&w), "it stays while unopened");
+        cache.acknowledge(&w);
+        assert!(!cache.needs_attention(&w), "opening clears it");
+        cache.apply(changed(5, Some(PendingRequestType::PlanApproval)));
+        assert!(
+            !cache.needs_attention(&w),
+            "an unchanged request does not raise it again"
+        );
+        cache.apply(changed(6, None));
+        cache.apply(changed(7, Some(PendingRequestType::UserQuestion)));
+        assert!(cache.needs_attention(&w));
+        cache.apply(Frame::Removed {
+            epoch: Epoch::parse("e").unwrap(),
+            seq: 8,
+            workspace_id: w.clone(),
+        });
+        assert!(
+            !cache.needs_attention(&w),
+            "a removed workspace needs nothing"
+        );
+    }
+}

@@ -77,9 +77,21 @@ async fn a_workspace_page_and_an_unknown_one() {
         .send()
         .await
         .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let html = missing.text().await.unwrap();
     assert!(
         html.contains("Workspace unavailable") && html.contains("no workspace with id nope"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn a_missing_project_page_is_a_404_that_says_so() {
+    let app = TestApp::spawn().await;
+    for page in ["/projects/nope", "/projects/nope/list"] {
+        let response = app.client.get(app.at(page)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{page}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("no project with id nope"), "{page}: {html}");
+    }
 }

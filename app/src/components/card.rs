@@ -6,7 +6,7 @@ use ff_core::enums::RunScriptStatus;
 use leptos::prelude::*;
 
 #[component]
-pub fn Card(entry: Entry) -> impl IntoView {
+pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
     let href = format!("/workspaces/{}", entry.workspace_id);
     let working = entry.raw.is_working;
     let pending = entry.raw.pending_request_type.is_some();
@@ -16,6 +16,7 @@ pub fn Card(entry: Entry) -> impl IntoView {
             class="card"
             class:working=working
             class:pending=pending
+            class:attention=attention
             href=href
             data-testid="card"
             data-workspace=entry.workspace_id.to_string()

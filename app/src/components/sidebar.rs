@@ -7,13 +7,13 @@ use ff_core::enums::{RunScriptStatus, SidebarActivityState};
 use leptos::prelude::*;
 
 #[component]
-pub fn SidebarRow(entry: Entry, current: bool) -> impl IntoView {
+pub fn SidebarRow(entry: Entry, attention: bool) -> impl IntoView {
     let href = format!("/workspaces/{}", entry.workspace_id);
     let activity = entry.derived.sidebar_status.activity_state;
     let running = entry.raw.run_script_status == RunScriptStatus::Running;
     view! {
-        <li class="side-row" class:current=current data-testid="sidebar-row" data-workspace=entry.workspace_id.to_string()>
-            <a href=href aria-current=current.then_some("page")>
+        <li class="side-row" class:attention=attention data-testid="sidebar-row" data-workspace=entry.workspace_id.to_string()>
+            <a href=href>
                 <span
                     class="dot"
                     class:working=activity == SidebarActivityState::Working

@@ -38,7 +38,10 @@ pub fn Board(live: Live) -> impl IntoView {
                             <For
                                 each=move || cards.get()
                                 key=|e| (e.workspace_id.clone(), e.version)
-                                children=|e| view! { <Card entry=e /> }
+                                children=move |e| {
+                                    let attention = live.cache.with_untracked(|c| c.needs_attention(&e.workspace_id));
+                                    view! { <Card entry=e attention /> }
+                                }
                             />
                         </div>
                     </section>

@@ -65,7 +65,10 @@ fn ProjectView(project: Project, frame: Frame, mode: Mode) -> impl IntoView {
                         <For
                             each=move || live.entries.get()
                             key=|e| (e.workspace_id.clone(), e.version)
-                            children=|e| view! { <SidebarRow entry=e current=false /> }
+                            children=move |e| {
+                                let attention = live.cache.with_untracked(|c| c.needs_attention(&e.workspace_id));
+                                view! { <SidebarRow entry=e attention /> }
+                            }
                         />
                     </ul>
                 </aside>

@@ -43,6 +43,8 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     let id = detail.workspace.id.clone();
     let project = detail.workspace.project_id.clone();
     let live = Live::new(project.clone(), frame);
+    // Opening the workspace is what the attention mark asks for.
+    live.cache.update(|c| c.acknowledge(&id));
     let detail = RwSignal::new(detail);
     let logs = RwSignal::new(String::new());
     let entry = Memo::new({

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use crate::error::DomainError;
-use ff_app::backend::{Backend, BackendContext, BoxFuture};
+use ff_app::backend::{Backend, BackendContext, BoxFuture, PageError};
 use ff_core::api::{Project, WorkspaceDetail};
 use ff_core::ids::{ProjectId, WorkspaceId};
 use ff_core::wire::Frame;
@@ -14,30 +14,41 @@ const FIRST_PASS_WAIT: Duration = Duration::from_secs(10);
 
 struct Pages(AppState);
 
-fn message(e: DomainError) -> String {
-    e.to_string()
+/// The status a page answers with when its data is missing or unreadable.
+fn page_error(e: DomainError) -> PageError {
+    let status = match &e {
+        DomainError::NotFound(_) => 404,
+        DomainError::BadRequest(_) | DomainError::Invalid { .. } => 400,
+        DomainError::Conflict(_) => 409,
+        DomainError::TooManyRetries(_) => 429,
+        DomainError::Database(_) | DomainError::Internal(_) => 500,
+    };
+    PageError {
+        status,
+        message: e.to_string(),
+    }
 }
 
 impl Backend for Pages {
-    fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, String>> {
-        Box::pin(async move { self.0.projects.list().await.map_err(message) })
+    fn projects(&self) -> BoxFuture<'_, Result<Vec<Project>, PageError>> {
+        Box::pin(async move { self.0.projects.list().await.map_err(page_error) })
     }
 
-    fn project(&self, id: ProjectId) -> BoxFuture<'_, Result<Project, String>> {
-        Box::pin(async move { self.0.projects.get(&id).await.map_err(message) })
+    fn project(&self, id: ProjectId) -> BoxFuture<'_, Result<Project, PageError>> {
+        Box::pin(async move { self.0.projects.get(&id).await.map_err(page_error) })
     }
 
-    fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, String>> {
+    fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, PageError>> {
         Box::pin(async move {
-            self.0.projects.get(&project).await.map_err(message)?;
+            self.0.projects.get(&project).await.map_err(page_error)?;
             let store = &self.0.snapshot.store;
             let _ = tokio::time::timeout(FIRST_PASS_WAIT, store.wait_ready()).await;
             Ok(store.full(&project))
         })
     }
 
-    fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, String>> {
-        Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(message) })
+    fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>> {
+        Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(page_error) })
     }
 
     fn poll_interval_ms(&self) -> u32 {
