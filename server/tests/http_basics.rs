@@ -139,3 +139,35 @@ async fn shutdown_is_graceful() {
         "still serving after shutdown"
     );
 }
+
+#[tokio::test]
+async fn a_foreign_host_name_is_refused_everywhere_even_from_loopback() {
+    // DNS rebinding: evil.example resolves to 127.0.0.1, and its page sends its own Host.
+    let app = TestApp::spawn().await;
+    for path in [
+        "/",
+        "/api/projects",
+        "/healthz",
+        "/ws/snapshots?projectId=x",
+    ] {
+        let response = app
+            .client
+            .get(app.at(path))
+            .header("Host", "evil.example")
+            .header("Origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let body: ErrorBody = response.json().await.unwrap();
+        assert_eq!(body.error.code, ErrorCode::Forbidden);
+    }
+    let local = app
+        .client
+        .get(app.at("/api/projects"))
+        .header("Host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), StatusCode::OK);
+}

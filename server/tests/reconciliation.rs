@@ -244,3 +244,51 @@ async fn an_imported_backup_shows_up_in_the_snapshot_without_waiting_for_the_nex
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn an_unreadable_row_is_skipped_and_the_pass_goes_on() {
+    let app = TestApp::spawn().await;
+    let (repo, broken, _, db) = ready_workspace(&app).await;
+    let project = app
+        .snapshot
+        .store
+        .get(&WorkspaceId::new(&broken))
+        .unwrap()
+        .raw
+        .project_id;
+    let fine = app
+        .create_workspace(
+            project.as_str(),
+            json!({"source": "MANUAL", "name": "Fine"}),
+        )
+        .await;
+    app.wait_for_status(&fine, "READY").await;
+    sqlx::query("UPDATE workspaces SET created_at = 'not a time' WHERE id = ?")
+        .bind(&broken)
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE workspaces SET name = 'Fine, renamed' WHERE id = ?")
+        .bind(&fine)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let summary = app
+        .snapshot
+        .reconciler
+        .pass()
+        .await
+        .expect("the pass completes");
+    assert_eq!((summary.unreadable, summary.removed), (1, 0));
+    assert_eq!(
+        entry_name(&app, &fine).await.as_deref(),
+        Some("Fine, renamed")
+    );
+    assert_eq!(
+        entry_name(&app, &broken).await.as_deref(),
+        Some("Reconciled"),
+        "kept as it was"
+    );
+    drop(repo);
+}

@@ -247,3 +247,18 @@ async fn archive_and_server_shutdown_stop_run_scripts() {
     app.shutdown().await;
     assert!(!process_alive(kept_pid), "shutdown stopped the run script");
 }
+
+#[tokio::test]
+async fn what_a_finished_script_left_running_is_stopped_with_it() {
+    let app = TestApp::spawn().await;
+    let (id, worktree, _repo) = workspace_with(
+        &app,
+        json!({"run": "sleep 300 & echo $! > left.pid; exit 0"}),
+    )
+    .await;
+    app.command(&format!("/api/workspaces/{id}/run-script/start"))
+        .await;
+    wait_for_run_status(&app, &id, "COMPLETED").await;
+    let left = read_pid(&worktree.join("left.pid"));
+    eventually("the leftover process is gone", || !process_alive(left)).await;
+}

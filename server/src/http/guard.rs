@@ -23,6 +23,24 @@ impl Trust {
         self.any_peer || peer.is_loopback() || peer.to_canonical().is_loopback()
     }
 
+    /// The name the request was sent to. A rebinding attack points an attacker's domain at
+    /// 127.0.0.1, so a loopback peer alone proves nothing: the Host must be a loopback name or an
+    /// allowed origin's, unless ff was bound beyond loopback on purpose.
+    pub fn host_allowed(&self, host: Option<&str>) -> bool {
+        if self.any_peer {
+            return true;
+        }
+        let Some(host) = host.map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        is_loopback_host(&host)
+            || self.allowed_origins.iter().any(|o| {
+                o.as_str()
+                    .split_once("://")
+                    .is_some_and(|(_, authority)| authority == host)
+            })
+    }
+
     /// Same origin as the page ff served (`host` is the request's Host header), a loopback
     /// spelling of it, or one of the configured origins.
     pub fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool {
@@ -81,8 +99,17 @@ pub async fn trusted(
         ));
     }
     let headers = request.headers();
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    if !trust.host_allowed(host) {
+        return Err(AppError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "requests for host {:?} are not accepted: open ff as http://127.0.0.1 or http://localhost",
+                host.unwrap_or("")
+            ),
+        ));
+    }
     if let Some(origin) = headers.get(ORIGIN) {
-        let host = headers.get(HOST).and_then(|h| h.to_str().ok());
         let origin = origin.to_str().unwrap_or("");
         if !trust.origin_allowed(origin, host) {
             return Err(AppError::new(
@@ -127,6 +154,28 @@ mod tests {
                 "{origin} from {host:?}"
             );
         }
+    }
+
+    #[test]
+    fn hosts() {
+        let t = trust(&["https://dev.example:8443"]);
+        for (host, expected) in [
+            (Some("127.0.0.1:7700"), true),
+            (Some("localhost:7700"), true),
+            (Some("LOCALHOST"), true),
+            (Some("[::1]:7700"), true),
+            (Some("dev.example:8443"), true),
+            (Some("evil.example:7700"), false),
+            (Some("127.0.0.1.evil.example"), false),
+            (None, false),
+        ] {
+            assert_eq!(t.host_allowed(host), expected, "{host:?}");
+        }
+        assert!(Trust {
+            any_peer: true,
+            ..t
+        }
+        .host_allowed(Some("evil.example")));
     }
 
     #[test]

@@ -120,26 +120,21 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(BACKUP_BODY_LIMIT)),
         )
         .fallback(error::api_not_found)
-        .method_not_allowed_fallback(error::api_method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::trusted,
-        ));
-    let sockets = Router::new()
-        .route("/ws/snapshots", get(snapshot::socket))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::trusted,
-        ));
+        .method_not_allowed_fallback(error::api_method_not_allowed);
     Router::new()
         .route("/healthz", get(health::health))
         .route("/metrics", get(snapshot::metrics))
-        .merge(sockets)
+        .route("/ws/snapshots", get(snapshot::socket))
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), shell.clone())
         .fallback(not_found_page(provide_backend, shell))
+        // Every route, pages included: they show paths, logs and settings.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::trusted,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -179,6 +179,10 @@ impl RunScripts {
         tokio::spawn(async move {
             let status = child.wait().await;
             let _ = exited_tx.send(true);
+            // What the script left running in its group goes with it: nothing outlives a run.
+            if group_alive(pid) {
+                terminate_group(pid, STOP_GRACE, group_gone(pid)).await;
+            }
             this.inner
                 .running
                 .lock()

@@ -114,8 +114,18 @@ async fn bounded<T: Send + 'static>(
     timeout: Duration,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
-    let _permit = limit.acquire().await.map_err(|e| e.to_string())?;
-    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(work)).await {
+    // The permit goes with the work: a timed-out scan still holds it until it really ends, so
+    // stuck filesystems cannot pile up blocking threads beyond the limit.
+    let permit = limit
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| e.to_string())?;
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    });
+    match tokio::time::timeout(timeout, work).await {
         Err(_) => Err(format!(
             "git statistics took longer than {} ms",
             timeout.as_millis()

@@ -61,6 +61,8 @@ pub struct PassSummary {
     pub drifted: usize,
     pub removed: usize,
     pub git_stats_computed: usize,
+    /// Rows that could not be read (logged; their entries are kept as they were).
+    pub unreadable: usize,
 }
 
 /// A live workspace with everything the snapshot needs from the database.
@@ -181,12 +183,24 @@ impl Reconciler {
     /// A pass at once, then one `interval` after the end of each (never overlapping), or sooner
     /// when asked. Stopping waits for the pass in progress.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        // A failed pass is retried soon (doubling up to the interval): until the first one
+        // succeeds, sockets wait for their baseline.
+        let mut retry = Duration::from_secs(1);
         loop {
-            if let Err(e) = self.pass().await {
-                tracing::error!("reconciliation pass failed: {e}");
-            }
+            let wait = match self.pass().await {
+                Ok(_) => {
+                    retry = Duration::from_secs(1);
+                    self.config.interval
+                }
+                Err(e) => {
+                    tracing::error!("reconciliation pass failed: {e}");
+                    let wait = retry.min(self.config.interval);
+                    retry = retry.saturating_mul(2);
+                    wait
+                }
+            };
             tokio::select! {
-                () = tokio::time::sleep(self.config.interval) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = self.now.notified() => {}
                 () = shutdown.cancelled() => break,
             }
@@ -209,7 +223,15 @@ impl Reconciler {
         for (row, stats) in rows.iter().zip(stats) {
             let id = WorkspaceId::new(&row.id);
             summary.git_stats_computed += usize::from(stats.is_some());
-            let patch = row.patch(stats)?;
+            let patch = match row.patch(stats) {
+                Ok(patch) => patch,
+                Err(e) => {
+                    tracing::error!(workspace = %id, "cannot read the workspace row, keeping its entry: {e}");
+                    summary.unreadable += 1;
+                    live_ids.insert(id);
+                    continue;
+                }
+            };
             if let Some(existing) = self.store.get(&id) {
                 let drifts = detect_drift(&existing, &patch);
                 if !drifts.is_empty() {

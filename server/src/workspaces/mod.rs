@@ -232,6 +232,27 @@ impl Workspaces {
     async fn finish_archive(&self, id: &WorkspaceId) {
         if let Err(e) = self.try_finish_archive(id).await {
             tracing::error!(workspace = %id, "archive failed: {e}");
+            // Whatever broke, the workspace must not stay ARCHIVING: back to where it was.
+            let previous = self
+                .record(id)
+                .await
+                .ok()
+                .and_then(|r| r.archive_previous_status)
+                .unwrap_or(WorkspaceStatus::Failed);
+            let detail = ff_core::api::ErrorDetail {
+                code: ff_core::api::ErrorCode::Internal,
+                message: format!("The archive failed unexpectedly: {e}"),
+            };
+            let error = serde_json::to_string(&detail).unwrap_or_default();
+            let rollback = Effect::ArchiveRolledBack { error };
+            if let Err(e) = self
+                .inner
+                .lifecycle
+                .transition(id, WorkspaceStatus::Archiving, previous, rollback)
+                .await
+            {
+                tracing::error!(workspace = %id, "cannot roll the archive back: {e}");
+            }
         }
     }
 

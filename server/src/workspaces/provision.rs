@@ -87,6 +87,18 @@ impl Provisioner {
         let _only_one = self.workspace_locks.lock(id.as_str()).await;
         if let Err(e) = self.run(&id).await {
             tracing::error!(workspace = %id, "provisioning failed: {e}");
+            // Whatever broke, the workspace must not stay PROVISIONING: FAILED can be retried.
+            let effect = Effect::ProvisioningFailed {
+                message: format!("Setup failed unexpectedly: {e}"),
+            };
+            let to = WorkspaceStatus::Failed;
+            if let Err(e) = self
+                .lifecycle
+                .transition(&id, WorkspaceStatus::Provisioning, to, effect)
+                .await
+            {
+                tracing::error!(workspace = %id, "cannot mark the workspace failed: {e}");
+            }
         }
     }
 
@@ -141,7 +153,7 @@ impl Provisioner {
                 Default::default()
             }
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::db::begin_write(&self.db).await?;
         run_script::store::set_commands(
             &mut tx,
             id.as_str(),
