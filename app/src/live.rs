@@ -49,8 +49,9 @@ mod socket {
     use super::{Connection, Live};
     use ff_core::cache::Applied;
     use ff_core::wire::Frame;
+    use futures_util::future::{select, Either};
     use futures_util::StreamExt;
-    use gloo_net::websocket::{futures::WebSocket, Message};
+    use gloo_net::websocket::{futures::WebSocket, Message, State};
     use gloo_timers::future::sleep;
     use leptos::prelude::*;
     use leptos::task::spawn_local;
@@ -75,27 +76,10 @@ mod socket {
         let mut failures = 0u32;
         while running.load(Ordering::Relaxed) {
             if let Ok(socket) = WebSocket::open(&url(&live)) {
-                let (_, mut frames) = socket.split();
-                while let Some(Ok(message)) = frames.next().await {
-                    if !running.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let Message::Text(text) = message else {
-                        continue;
-                    };
-                    let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-                        continue;
-                    };
+                if opened(&socket, &running).await {
                     failures = 0;
                     live.connection.set(Connection::Live);
-                    if matches!(
-                        live.cache.try_update(|c| c.apply(frame)),
-                        Some(Applied::ResyncNeeded(_))
-                    ) {
-                        // Our cursor means nothing to this server: start over with a full.
-                        live.cache.update(|c| c.forget_cursor());
-                        break;
-                    }
+                    read(live, socket, &running).await;
                 }
             }
             if !running.load(Ordering::Relaxed) {
@@ -104,6 +88,46 @@ mod socket {
             live.connection.set(Connection::Reconnecting);
             sleep(backoff(failures)).await;
             failures = failures.saturating_add(1);
+        }
+    }
+
+    /// Waits for the socket to open: a resumed connection with nothing missed sends no frame,
+    /// and must still count as live.
+    async fn opened(socket: &WebSocket, running: &AtomicBool) -> bool {
+        while matches!(socket.state(), State::Connecting) && running.load(Ordering::Relaxed) {
+            sleep(Duration::from_millis(20)).await;
+        }
+        matches!(socket.state(), State::Open)
+    }
+
+    /// Applies frames until the socket closes or the page goes away (checked every second, so
+    /// a quiet socket of a page that left does not linger).
+    async fn read(live: Live, socket: WebSocket, running: &AtomicBool) {
+        let (_, mut frames) = socket.split();
+        loop {
+            let next = select(frames.next(), Box::pin(sleep(Duration::from_secs(1)))).await;
+            if !running.load(Ordering::Relaxed) {
+                return;
+            }
+            let message = match next {
+                Either::Left((Some(Ok(message)), _)) => message,
+                Either::Left(_) => return,
+                Either::Right(_) => continue,
+            };
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
+                continue;
+            };
+            if matches!(
+                live.cache.try_update(|c| c.apply(frame)),
+                Some(Applied::ResyncNeeded(_))
+            ) {
+                // Our cursor means nothing to this server: reconnect for a full.
+                live.cache.update(|c| c.forget_cursor());
+                return;
+            }
         }
     }
 
@@ -118,8 +142,10 @@ mod socket {
                 continue;
             }
             let project = live.cache.with_untracked(|c| c.project_id().clone());
-            if let Ok(frame) =
-                crate::api::get_json::<Frame>(format!("/api/projects/{project}/snapshot")).await
+            let polled =
+                crate::api::get_json::<Frame>(format!("/api/projects/{project}/snapshot")).await;
+            // The socket may have come back meanwhile; its frames are newer than this poll.
+            if let (Ok(frame), Connection::Reconnecting) = (polled, live.connection.get_untracked())
             {
                 live.cache.update(|c| {
                     c.apply(frame);

@@ -107,6 +107,15 @@ impl SnapshotCache {
                 if project_id != self.project_id {
                     return Applied::ResyncNeeded(ResyncReason::ForeignProject);
                 }
+                // A baseline older than what the cache already holds (a poll that raced the
+                // socket) would roll the views back.
+                if self
+                    .cursor
+                    .as_ref()
+                    .is_some_and(|c| c.epoch == cursor.epoch && c.seq > cursor.seq)
+                {
+                    return Applied::Duplicate;
+                }
                 self.entries = entries
                     .into_iter()
                     .filter(|e| !e.raw.status.is_hidden())

@@ -489,3 +489,38 @@ mod attention {
         );
     }
 }
+
+#[test]
+fn an_older_full_of_the_same_epoch_cannot_roll_the_cache_back() {
+    use ff_core::cache::{Applied, SnapshotCache};
+    use ff_core::entry::Entry;
+    use ff_core::ids::{ProjectId, WorkspaceId};
+    use ff_core::wire::{Epoch, Frame};
+    let epoch = Epoch::parse("e").unwrap();
+    let full = |seq: u64, name: &str| {
+        let mut entry = Entry::new(WorkspaceId::new("w"), ProjectId::new("p"));
+        entry.raw.name = name.to_owned();
+        Frame::Full {
+            epoch: epoch.clone(),
+            seq,
+            project_id: ProjectId::new("p"),
+            entries: vec![entry],
+        }
+    };
+    let mut cache = SnapshotCache::new(ProjectId::new("p"));
+    assert_eq!(cache.apply(full(10, "new")), Applied::Baseline);
+    assert_eq!(cache.apply(full(7, "old")), Applied::Duplicate);
+    assert_eq!(cache.get(&WorkspaceId::new("w")).unwrap().raw.name, "new");
+    assert_eq!(cache.cursor().unwrap().seq, 10);
+    let restarted = Frame::Full {
+        epoch: Epoch::parse("other").unwrap(),
+        seq: 1,
+        project_id: ProjectId::new("p"),
+        entries: vec![],
+    };
+    assert_eq!(
+        cache.apply(restarted),
+        Applied::Baseline,
+        "another epoch always replaces"
+    );
+}

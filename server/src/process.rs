@@ -112,21 +112,55 @@ pub fn pump_output(child: &mut Child) -> mpsc::Receiver<String> {
 
 async fn forward(mut reader: impl AsyncRead + Unpin, sender: mpsc::Sender<String>) {
     let mut buffer = vec![0u8; 8192];
+    // Bytes of a character split across two reads wait for the rest of it.
+    let mut carried: Vec<u8> = Vec::new();
     while let Ok(n) = reader.read(&mut buffer).await {
-        if n == 0
-            || sender
-                .send(String::from_utf8_lossy(&buffer[..n]).into_owned())
-                .await
-                .is_err()
-        {
+        if n == 0 {
             break;
         }
+        carried.extend_from_slice(&buffer[..n]);
+        let complete = match std::str::from_utf8(&carried) {
+            Ok(_) => carried.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => carried.len(),
+        };
+        let chunk = String::from_utf8_lossy(&carried[..complete]).into_owned();
+        carried.drain(..complete);
+        if !chunk.is_empty() && sender.send(chunk).await.is_err() {
+            return;
+        }
+    }
+    if !carried.is_empty() {
+        let _ = sender
+            .send(String::from_utf8_lossy(&carried).into_owned())
+            .await;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn characters_split_across_reads_arrive_whole() {
+        let (mut writer, reader) = tokio::io::duplex(64);
+        let (sender, mut received) = mpsc::channel(8);
+        let forwarding = tokio::spawn(forward(reader, sender));
+        use tokio::io::AsyncWriteExt;
+        let text = "déjà vu ✓";
+        let bytes = text.as_bytes();
+        writer.write_all(&bytes[..2]).await.unwrap();
+        writer.flush().await.unwrap();
+        tokio::task::yield_now().await;
+        writer.write_all(&bytes[2..]).await.unwrap();
+        drop(writer);
+        forwarding.await.unwrap();
+        let mut all = String::new();
+        while let Ok(chunk) = received.try_recv() {
+            all.push_str(&chunk);
+        }
+        assert_eq!(all, text);
+    }
 
     #[tokio::test]
     async fn terminating_a_group_takes_its_grandchildren_along() {

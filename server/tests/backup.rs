@@ -486,3 +486,20 @@ async fn the_cli_exports_and_imports_the_same_format() {
     assert_eq!(ok(&restored, "/api/backup").await["data"], expected);
     restored.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_import_cannot_point_a_worktree_anywhere_but_where_ff_puts_them() {
+    let source = populated().await;
+    let mut document = ok(&source.app, "/api/backup").await;
+    let elsewhere = source.repo.path.join("src");
+    document["data"]["workspaces"][0]["worktreePath"] = json!(elsewhere);
+    let fresh = TestApp::spawn().await;
+    let (status, body) = import(&fresh, &document).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("data.workspaces[0].worktreePath:"),
+        "{message}"
+    );
+    assert_empty(&fresh, "a foreign worktree path").await;
+}

@@ -51,10 +51,11 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
         let id = id.clone();
         move |_| live.cache.with(|c| c.get(&id).cloned())
     });
+    // Hidden (archiving, archived) workspaces leave the live cache: then the fetched detail says.
     let status = move || {
         entry
             .with(|e| e.as_ref().map(|e| e.raw.status))
-            .unwrap_or(WorkspaceStatus::Archived)
+            .unwrap_or_else(|| detail.with(|d| d.workspace.status))
     };
     let run_status = move || {
         entry
@@ -194,15 +195,19 @@ fn follow(id: WorkspaceId, live: Live, detail: RwSignal<WorkspaceDetail>, logs: 
             let now = live
                 .cache
                 .with_untracked(|c| c.get(&id).map(|e| (e.raw.status, e.raw.run_script_status)));
-            let status = now.map(|(status, _)| status);
-            let busy = matches!(
-                status,
-                None | Some(
+            // Not in the live cache: hidden, so archiving or archived; the detail tells which.
+            let status = now
+                .map(|(status, _)| status)
+                .or_else(|| detail.with_untracked(|d| Some(d.workspace.status)));
+            let busy = match now {
+                Some((status, _)) => matches!(
+                    status,
                     WorkspaceStatus::New
                         | WorkspaceStatus::Provisioning
                         | WorkspaceStatus::Archiving
-                )
-            );
+                ),
+                None => status != Some(WorkspaceStatus::Archived),
+            };
             if busy || status != seen {
                 if let Ok(fresh) = commands::workspace(id.clone()).await {
                     detail.set(fresh);

@@ -223,11 +223,19 @@ fn validate(data: &Data) -> DomainResult<()> {
                 "must be between 1 and 3600".into(),
             ));
         }
-        if p.slug.is_empty() || p.repo_path.is_empty() || p.worktree_base_path.is_empty() {
-            return Err(fail(
-                path,
-                "slug, repoPath and worktreeBasePath must not be empty".into(),
-            ));
+        if p.slug.is_empty() {
+            return Err(fail(path, "slug must not be empty".into()));
+        }
+        for (field, value) in [
+            ("repoPath", &p.repo_path),
+            ("worktreeBasePath", &p.worktree_base_path),
+        ] {
+            if !std::path::Path::new(value).is_absolute() {
+                return Err(fail(
+                    format!("{path}.{field}"),
+                    format!("{value:?} must be an absolute path"),
+                ));
+            }
         }
     }
     for (i, w) in data.workspaces.iter().enumerate() {
@@ -236,6 +244,21 @@ fn validate(data: &Data) -> DomainResult<()> {
             return Err(fail(path, format!("id {:?} is empty or not unique", w.id)));
         }
         DisplayName::parse("name", &w.name).map_err(|e| fail(format!("{path}.name"), e.message))?;
+        // Archive removes a workspace's worktree: it must be the directory ff would have made.
+        if let Some(worktree) = &w.worktree_path {
+            let own = std::path::Path::new(worktree)
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy() == format!("workspace-{}", w.id));
+            if !own || !std::path::Path::new(worktree).is_absolute() {
+                return Err(fail(
+                    format!("{path}.worktreePath"),
+                    format!(
+                        "{worktree:?} is not an absolute path ending in workspace-{}",
+                        w.id
+                    ),
+                ));
+            }
+        }
         for (field, branch) in [
             ("branchName", &w.branch_name),
             ("baseBranch", &w.base_branch),

@@ -58,6 +58,9 @@ impl FromRef<AppState> for Trust {
     }
 }
 
+/// A first load, or a snapshot request, waits this long at most for the first reconciliation pass.
+const FIRST_PASS_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Request bodies are capped (api.md §1); a backup may be larger.
 const BODY_LIMIT: usize = 1024 * 1024;
 const BACKUP_BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -7,10 +7,6 @@ use ff_core::api::{Project, WorkspaceDetail};
 use ff_core::ids::{ProjectId, WorkspaceId};
 use ff_core::wire::Frame;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// A first load waits this long at most for the first reconciliation pass.
-const FIRST_PASS_WAIT: Duration = Duration::from_secs(10);
 
 struct Pages(AppState);
 
@@ -42,7 +38,7 @@ impl Backend for Pages {
         Box::pin(async move {
             self.0.projects.get(&project).await.map_err(page_error)?;
             let store = &self.0.snapshot.store;
-            let _ = tokio::time::timeout(FIRST_PASS_WAIT, store.wait_ready()).await;
+            let _ = tokio::time::timeout(super::FIRST_PASS_WAIT, store.wait_ready()).await;
             Ok(store.full(&project))
         })
     }

@@ -16,12 +16,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
-
-/// The first load waits this long at most for the first reconciliation pass.
-const FIRST_PASS_WAIT: Duration = Duration::from_secs(10);
 
 async fn live_project(state: &AppState, id: &ProjectId) -> Result<(), AppError> {
     state.projects.get(id).await?;
@@ -34,7 +30,7 @@ pub async fn full(
 ) -> Result<Response, AppError> {
     live_project(&state, &project).await?;
     let store = &state.snapshot.store;
-    let _ = tokio::time::timeout(FIRST_PASS_WAIT, store.wait_ready()).await;
+    let _ = tokio::time::timeout(super::FIRST_PASS_WAIT, store.wait_ready()).await;
     Ok((
         [(CONTENT_TYPE, "application/json")],
         store.full_json(&project),

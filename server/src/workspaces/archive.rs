@@ -44,7 +44,11 @@ pub async fn remove_worktree(
             .await;
         return Ok(());
     }
-    ensure_inside(path, Path::new(&project.worktree_base_path))?;
+    ensure_own_worktree(
+        path,
+        Path::new(&project.worktree_base_path),
+        record.workspace.id.as_str(),
+    )?;
     commit_everything(git, path, &record.workspace.name).await?;
     let repo = Path::new(&project.repo_path);
     match git
@@ -69,8 +73,9 @@ pub async fn remove_worktree(
     }
 }
 
-/// Refuses to delete anything that is not a real directory under the project's worktree base.
-fn ensure_inside(path: &Path, base: &Path) -> Result<(), ErrorDetail> {
+/// Refuses to touch anything but the directory ff itself created for this workspace:
+/// `<worktree base>/workspace-<id>`, a real directory (not a symlink), whatever a row claims.
+fn ensure_own_worktree(path: &Path, base: &Path, id: &str) -> Result<(), ErrorDetail> {
     let metadata = std::fs::symlink_metadata(path)
         .map_err(|e| internal(format!("Cannot inspect {}: {e}", path.display())))?;
     let real = path
@@ -79,9 +84,9 @@ fn ensure_inside(path: &Path, base: &Path) -> Result<(), ErrorDetail> {
     let base = base
         .canonicalize()
         .map_err(|e| internal(format!("Cannot resolve {}: {e}", base.display())))?;
-    if metadata.file_type().is_symlink() || !real.starts_with(&base) || real == base {
+    if metadata.file_type().is_symlink() || real != base.join(format!("workspace-{id}")) {
         return Err(internal(format!(
-            "Refusing to remove {}: it is not a worktree inside {}",
+            "Refusing to remove {}: it is not this workspace's worktree in {}",
             path.display(),
             base.display()
         )));
