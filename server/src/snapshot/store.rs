@@ -316,6 +316,7 @@ impl Store {
         self.len() == 0
     }
 
+    #[cfg(test)]
     pub fn tombstones(&self) -> usize {
         self.lock().tombstones.len()
     }
@@ -439,6 +440,7 @@ impl Store {
         let _ = ready.wait_for(|r| *r).await;
     }
 
+    #[cfg(test)]
     pub fn is_ready(&self) -> bool {
         *self.ready.borrow()
     }
