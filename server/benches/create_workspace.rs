@@ -1,20 +1,18 @@
 //! Create → READY through ff, next to a plain `git worktree add` of the same repository, in the
 //! same run. Run with `cargo bench -p ff-server --bench create_workspace` (FF_BENCH_RUNS=N).
 
-use clap::Parser;
 use ff_core::enums::WorkspaceStatus;
-use ff_server::cli::{Cli, Command};
 use ff_server::events::DomainEvent;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const FILES: usize = 5_000;
 
-#[path = "../tests/common/repo.rs"]
-#[allow(dead_code)] // the benchmark uses only the git helper of the test fixtures
-mod fixtures;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use fixtures::git;
+use common::repo::git;
+use common::TestApp;
 
 /// A repository of `FILES` small source files in 50 directories, pushed to a bare origin.
 fn generate_repo(root: &Path) -> std::path::PathBuf {
@@ -79,36 +77,9 @@ async fn main() {
         plain.push(started.elapsed());
     }
 
-    let data = root.path().join("data");
-    let cli = Cli::try_parse_from([
-        "ff",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ])
-    .unwrap();
-    let Command::Serve(args) = cli.command else {
-        unreachable!()
-    };
-    let config = ff_server::config::Config::resolve(args, |_| None).unwrap();
-    let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = ff_server::App::start(config).await.unwrap();
-    let bus = app.events();
-    tokio::spawn(app.run(listener, std::future::pending()));
-    let client = reqwest::Client::new();
-    let project: serde_json::Value = client
-        .post(format!("{url}/api/projects"))
-        .json(&serde_json::json!({"repoPath": repo}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let project = project["id"].as_str().unwrap().to_owned();
+    let app = TestApp::spawn().await;
+    let (url, client, bus) = (app.url.clone(), app.client.clone(), app.events.clone());
+    let project = app.add_project(&repo).await;
 
     let mut ff = Vec::new();
     for i in 0..runs {

@@ -1,15 +1,13 @@
 //! Snapshot service benchmarks B1–B5 (issue: the project snapshot service). Prints one table.
 //! Run with `cargo bench -p ff-server --bench snapshot`.
 
-use clap::Parser;
 use ff_core::entry::GitStats;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::patch::Patch;
 use ff_core::wire::Frame;
-use ff_server::cli::{Cli, Command};
 use ff_server::events::DomainEvent;
-use ff_server::snapshot::{git_stats, SnapshotConfig};
+use ff_server::snapshot::git_stats;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -18,14 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-#[path = "../tests/common/documents.rs"]
-mod documents;
-#[path = "../tests/common/repo.rs"]
-#[allow(dead_code)] // the benchmarks use only the git helper of the test fixtures
-mod fixtures;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use documents::backup as backup_with;
-use fixtures::git;
+use common::documents::backup as backup_with;
+use common::repo::git;
+use common::TestApp;
 
 fn repo(root: &Path, files: usize) -> std::path::PathBuf {
     let repo = root.join("repo");
@@ -53,26 +49,6 @@ fn row(name: &str, value: String, target: &str) {
     println!("{name:<58} {value:>22}   {target}");
 }
 
-async fn in_process_app(data: &Path) -> (tokio::net::TcpListener, ff_server::App) {
-    let cli = Cli::try_parse_from([
-        "ff",
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ])
-    .unwrap();
-    let Command::Serve(args) = cli.command else {
-        unreachable!()
-    };
-    let config = ff_server::config::Config::resolve(args, |_| None).unwrap();
-    let snapshot = SnapshotConfig::new(config.coalesce_window, config.reconcile_interval);
-    let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
-    let app = ff_server::App::start_with(config, snapshot).await.unwrap();
-    (listener, app)
-}
-
 type Received = Arc<Mutex<Vec<(Instant, Frame)>>>;
 
 async fn listen(url: String, received: Received, ready: tokio::sync::mpsc::Sender<()>) {
@@ -96,11 +72,8 @@ async fn listen(url: String, received: Received, ready: tokio::sync::mpsc::Sende
 async fn b1() {
     let root = tempfile::tempdir().unwrap();
     let repo = repo(root.path(), 10);
-    let (listener, app) = in_process_app(&root.path().join("data")).await;
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let bus = app.events();
-    let snapshot = app.snapshot();
-    tokio::spawn(app.run(listener, std::future::pending()));
+    let app = TestApp::spawn().await;
+    let (url, bus, snapshot) = (app.url.clone(), app.events.clone(), app.snapshot.clone());
     let client = reqwest::Client::new();
     let doc = backup_with(200, repo.to_str().unwrap());
     client
@@ -344,7 +317,8 @@ async fn b3() {
         .iter_mut()
         .enumerate()
     {
-        let tree = root.path().join(format!("tree{i}"));
+        // Named as ff names worktrees: an import accepts nothing else.
+        let tree = root.path().join(format!("workspace-w{i:05}"));
         git(
             &repo,
             &[
@@ -361,16 +335,18 @@ async fn b3() {
         workspace["worktreePath"] = json!(tree);
         trees.push(tree);
     }
-    let (listener, app) = in_process_app(&root.path().join("data")).await;
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let snapshot = app.snapshot();
-    tokio::spawn(app.run(listener, std::future::pending()));
-    reqwest::Client::new()
+    let app = TestApp::spawn().await;
+    let (url, snapshot) = (app.url.clone(), app.snapshot.clone());
+    let imported: Value = reqwest::Client::new()
         .post(format!("{url}/api/backup"))
         .json(&doc)
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
+    assert_eq!(imported["workspaces"], 50, "{imported}");
 
     let pass = || async {
         let started = Instant::now();
