@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::binary::RunningFf;
 use common::documents::backup as backup_with;
 use common::repo::git;
 use common::TestApp;
@@ -446,38 +447,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-struct Server {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_ff(data: &Path) -> Server {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ff"))
-        .args(["serve", "--port", "0", "--data-dir", data.to_str().unwrap()])
-        .env("FF_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("ff is running at ")
-        .unwrap()
-        .to_owned();
-    Server { child, url }
-}
-
 /// B4: bytes per entry, and the RSS of a real idle `ff` with 1 000 workspaces.
 async fn b4() {
     let before = rss_kib(std::process::id());
@@ -512,7 +481,7 @@ async fn b4() {
 
     let root = tempfile::tempdir().unwrap();
     let repo = repo(root.path(), 1);
-    let server = start_ff(&root.path().join("data"));
+    let server = RunningFf::start(&root.path().join("data"), "error");
     let client = reqwest::Client::new();
     let imported: Value = client
         .post(format!("{}/api/backup", server.url))
@@ -530,7 +499,7 @@ async fn b4() {
         .status()
         .unwrap();
     drop(server);
-    let server = start_ff(&root.path().join("data"));
+    let server = RunningFf::start(&root.path().join("data"), "error");
     let full: Value = client
         .get(format!("{}/api/projects/bench/snapshot", server.url))
         .send()
@@ -559,7 +528,7 @@ async fn b4() {
 async fn b5() {
     let root = tempfile::tempdir().unwrap();
     let repo = repo(root.path(), 1);
-    let server = start_ff(&root.path().join("data"));
+    let server = RunningFf::start(&root.path().join("data"), "error");
     let client = reqwest::Client::new();
     client
         .post(format!("{}/api/backup", server.url))

@@ -1,7 +1,9 @@
 //! The real `ff` binary as a user runs it: flags, printed URL, signals, exit codes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::binary::RunningFf;
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 const FF: &str = env!("CARGO_BIN_EXE_ff");
@@ -85,23 +87,8 @@ fn bad_flags_are_refused_with_a_clear_message() {
 #[tokio::test]
 async fn serve_prints_its_url_serves_and_stops_cleanly_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(FF)
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(data.path())
-        .env("FF_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("ff is running at ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let mut ff = RunningFf::start(data.path(), "warn");
+    let url = ff.url.clone();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let health = reqwest::get(format!("{url}/healthz"))
@@ -113,12 +100,12 @@ async fn serve_prints_its_url_serves_and_stops_cleanly_on_sigterm() {
     assert!(health.contains("\"status\":\"ok\""), "{health}");
 
     let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &ff.child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let status =
-        wait_with_timeout(&mut child, Duration::from_secs(10)).expect("ff exits after SIGTERM");
+        wait_with_timeout(&mut ff.child, Duration::from_secs(10)).expect("ff exits after SIGTERM");
     assert!(status.success(), "exit status {status}");
 }
 

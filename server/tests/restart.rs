@@ -2,45 +2,25 @@
 
 mod common;
 
+use common::binary::RunningFf;
 use common::eventually;
 use common::repo::TestRepo;
 use ff_server::process::process_alive;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    url: String,
-}
+/// The real binary, with the few HTTP calls these tests make.
+struct Server(RunningFf);
 
 impl Server {
     fn start(data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ff"))
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data)
-            .env("FF_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("ff is running at ")
-            .expect("the URL line")
-            .to_owned();
-        Self { child, url }
+        Self(RunningFf::start(data, "warn"))
     }
 
     async fn get(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.url))
+        reqwest::get(format!("{}{path}", self.0.url))
             .await
             .unwrap()
             .json()
@@ -49,7 +29,7 @@ impl Server {
     }
 
     async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = reqwest::Client::new().post(format!("{}{path}", self.url));
+        let mut request = reqwest::Client::new().post(format!("{}{path}", self.0.url));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -73,15 +53,8 @@ impl Server {
     }
 
     fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.child.kill().unwrap();
+        self.0.child.wait().unwrap();
     }
 }
 
