@@ -141,6 +141,8 @@ mod resources {
         pub run_script: RunScriptInfo,
         /// Why the last archive attempt was rolled back, if it was.
         pub archive_error: Option<super::ErrorDetail>,
+        /// What the archive kept outside git, and where (ignored files moved aside).
+        pub archive_note: Option<String>,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

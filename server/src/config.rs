@@ -2,7 +2,7 @@
 
 use crate::cli::{ServeArgs, StorageArgs};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub struct Config {
     pub poll_interval: Duration,
     pub allowed_origins: Vec<Origin>,
     pub log: String,
+    /// Connection limits; not flags (the defaults suit every local use), tests tune them.
+    pub http_limits: crate::http::serve::Limits,
 }
 
 /// An origin as browsers send it: `scheme://host[:port]`, no path.
@@ -44,6 +46,8 @@ pub enum ConfigError {
     NoDataDir,
     #[error("allowed origin {0:?} must look like http://host[:port] or https://host[:port]")]
     Origin(String),
+    #[error("cannot resolve {0}: the current directory is unreadable ({1})")]
+    CurrentDir(String, std::io::Error),
 }
 
 impl Config {
@@ -56,9 +60,10 @@ impl Config {
             data_dir,
             database_url,
         } = Storage::resolve(args.storage, &env)?;
-        let worktree_dir = args
-            .worktree_dir
-            .unwrap_or_else(|| data_dir.join("worktrees"));
+        let worktree_dir = match args.worktree_dir {
+            Some(dir) => absolute("--worktree-dir", &dir)?,
+            None => data_dir.join("worktrees"),
+        };
         let allowed_origins = args
             .allowed_origins
             .iter()
@@ -80,6 +85,7 @@ impl Config {
             poll_interval: Duration::from_millis(args.poll_interval_ms),
             allowed_origins,
             log,
+            http_limits: Default::default(),
         })
     }
 
@@ -107,13 +113,39 @@ impl Storage {
             Some(dir) => dir,
             None => default_data_dir(env)?,
         };
-        let database_url = args
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("ff.db").display()));
+        // Git runs in other directories than ff does: a relative path would name two places.
+        let data_dir = absolute("the data directory", &data_dir)?;
+        let database_url = match args.database_url {
+            Some(url) => absolute_sqlite_url(url)?,
+            None => format!("sqlite://{}", data_dir.join("ff.db").display()),
+        };
         Ok(Self {
             data_dir,
             database_url,
         })
+    }
+}
+
+/// `path` made absolute against the current directory, once, at startup.
+fn absolute(what: &str, path: &Path) -> Result<PathBuf, ConfigError> {
+    std::path::absolute(path).map_err(|e| ConfigError::CurrentDir(what.to_owned(), e))
+}
+
+/// A `sqlite://relative/file` URL made absolute; other URLs (`sqlite::memory:`, absolute files)
+/// are kept as they are.
+fn absolute_sqlite_url(url: String) -> Result<String, ConfigError> {
+    match url.strip_prefix("sqlite://") {
+        Some(rest) if !rest.starts_with('/') && !rest.starts_with(':') && !rest.is_empty() => {
+            let (file, options) = rest
+                .split_once('?')
+                .map_or((rest, None), |(f, o)| (f, Some(o)));
+            let file = absolute("--database-url", Path::new(file))?;
+            Ok(match options {
+                Some(options) => format!("sqlite://{}?{options}", file.display()),
+                None => format!("sqlite://{}", file.display()),
+            })
+        }
+        _ => Ok(url),
     }
 }
 
@@ -209,6 +241,38 @@ mod tests {
         );
         for bad in ["example.com", "ftp://x", "http://x/path", "http://"] {
             assert!(Origin::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn relative_paths_become_absolute_against_the_current_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        let config = resolve(
+            &["--data-dir", "data", "--worktree-dir", "trees/../wt"],
+            &[("HOME", "/h")],
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, cwd.join("data"));
+        assert_eq!(config.worktree_dir, cwd.join("trees/../wt"));
+        assert_eq!(
+            config.database_url,
+            format!("sqlite://{}", cwd.join("data/ff.db").display())
+        );
+        let url = resolve(
+            &["--database-url", "sqlite://x.db?mode=rwc"],
+            &[("HOME", "/h")],
+        )
+        .unwrap()
+        .database_url;
+        assert_eq!(
+            url,
+            format!("sqlite://{}?mode=rwc", cwd.join("x.db").display())
+        );
+        for kept in ["sqlite::memory:", "sqlite:///abs/ff.db"] {
+            let url = resolve(&["--database-url", kept], &[("HOME", "/h")])
+                .unwrap()
+                .database_url;
+            assert_eq!(url, kept);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod git;
 pub mod http;
+mod locks;
 pub mod metrics;
 pub mod process;
 pub mod projects;
@@ -23,12 +24,10 @@ pub mod telemetry;
 pub mod workspaces;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use config::Config;
 use events::EventBus;
 use git::Git;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -89,7 +88,11 @@ impl App {
             env!("CARGO_PKG_VERSION"),
         );
         if !config.is_loopback() {
-            tracing::warn!(addr = %config.addr, "ff is listening beyond loopback: anyone who can reach it can drive your repositories");
+            if config.allowed_origins.is_empty() {
+                tracing::warn!(addr = %config.addr, "ff is listening beyond loopback without --allowed-origins: other machines can read the board, but changes and backups are accepted only from this machine; add --allowed-origins http://<name>:<port> to allow them from that address");
+            } else {
+                tracing::warn!(addr = %config.addr, "ff is listening beyond loopback: changes and backups are accepted only from this machine and the --allowed-origins; anyone who can reach it can read the board");
+            }
         }
         if !http::assets::present() {
             tracing::error!("this binary was built without its browser assets; pages will not become interactive (build with scripts/build.sh)");
@@ -101,8 +104,13 @@ impl App {
             snapshot::Snapshot::start(db.clone(), &bus, metrics.clone(), snapshot_config);
         let git = Git::new(GIT_TIMEOUT);
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
-        let workspaces =
-            workspaces::Workspaces::new(db.clone(), bus.clone(), git, run_scripts.clone());
+        let workspaces = workspaces::Workspaces::new(
+            db.clone(),
+            bus.clone(),
+            git,
+            run_scripts.clone(),
+            config.data_dir.join("archived"),
+        );
         run_scripts
             .recover()
             .await
@@ -154,20 +162,14 @@ impl App {
             shutdown.await;
             stopping.cancel();
         });
-        // Frames are small and must leave at once: without TCP_NODELAY a frame can wait for the
-        // client's delayed ACK of the previous one (tens of milliseconds).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!("cannot set TCP_NODELAY: {e}");
-            }
-        });
-        axum::serve(
+        http::serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            self.config.http_limits.clone(),
+            self.state.metrics.connections.clone(),
+            self.state.shutdown.clone(),
         )
-        .with_graceful_shutdown(self.state.shutdown.clone().cancelled_owned())
-        .await
-        .context("the HTTP server failed")?;
+        .await;
         self.state.workspaces.shutdown().await;
         self.state.run_scripts.stop_all().await;
         self.state.snapshot.shutdown().await;

@@ -22,6 +22,8 @@ pub struct Metrics {
     /// Statistics reused because nothing they depend on changed.
     pub git_stats_reused: IntCounter,
     pub sockets: IntGauge,
+    /// Open HTTP connections (sockets included until they upgrade).
+    pub connections: IntGauge,
     /// `full` frames sent to a client that asked to resume, by reason.
     pub resyncs: IntCounterVec,
     pub replay_hits: IntCounter,
@@ -105,6 +107,7 @@ impl Metrics {
                 "Git statistics reused because the worktree, HEAD and the base did not change",
             ),
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
+            connections: gauge("ff_http_connections", "Open HTTP connections"),
             resyncs: by(
                 "ff_snapshot_resyncs_total",
                 "Full snapshots sent to clients that asked to resume",

@@ -3,6 +3,11 @@
 mod common;
 
 use common::binary::RunningFf;
+use common::repo::TestRepo;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
@@ -125,4 +130,61 @@ fn an_unusable_data_dir_fails_with_a_message_not_a_panic() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn relative_data_and_worktree_dirs_are_resolved_once_against_where_ff_started() {
+    let start_dir = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new();
+    repo.configure(json!({"scripts": {"setup": "echo ran > setup-ran.txt"}}));
+    let ff = RunningFf::start_with(
+        ["--data-dir", "data", "--worktree-dir", "trees"].map(OsStr::new),
+        Some(start_dir.path()),
+        "warn",
+    );
+    let (status, project) = ff
+        .post("/api/projects", Some(json!({"repoPath": repo.path})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{project}");
+    let base = start_dir.path().join("trees");
+    assert_eq!(
+        project["worktreeBasePath"],
+        base.join(project["slug"].as_str().unwrap())
+            .to_str()
+            .unwrap()
+    );
+    let (_, workspace) = ff
+        .post(
+            &format!(
+                "/api/projects/{}/workspaces",
+                project["id"].as_str().unwrap()
+            ),
+            Some(json!({"source": "MANUAL", "name": "Relative"})),
+        )
+        .await;
+    let id = workspace["id"].as_str().unwrap();
+    let ready = ff.wait_for(id, "ready", |w| w["status"] == "READY").await;
+    let worktree = PathBuf::from(ready["worktreePath"].as_str().unwrap());
+    assert!(worktree.starts_with(&base), "{}", worktree.display());
+    assert!(
+        worktree.join("setup-ran.txt").exists(),
+        "the setup script ran in the worktree: {}",
+        ready["initOutput"]
+    );
+    assert!(
+        !repo.path.join("trees").exists() && !repo.path.join("data").exists(),
+        "nothing was created inside the user's repository"
+    );
+    assert!(start_dir.path().join("data/ff.db").exists());
+
+    let (status, _) = ff
+        .post(&format!("/api/workspaces/{id}/archive"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    ff.wait_for(id, "archived", |w| w["status"] == "ARCHIVED")
+        .await;
+    assert!(!worktree.exists(), "archive removed the worktree");
+    assert!(repo
+        .files_on("relative")
+        .contains(&"setup-ran.txt".to_owned()));
 }

@@ -4,6 +4,7 @@ use common::TestApp;
 use ff_core::api::{ErrorBody, ErrorCode, Health};
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
+use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn healthz_reports_ok_and_the_version() {
@@ -170,4 +171,145 @@ async fn a_foreign_host_name_is_refused_everywhere_even_from_loopback() {
         .await
         .unwrap();
     assert_eq!(local.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_utf8_answers_in_the_error_format() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/projects/%FF", "/api/workspaces/%C3%28/archive"] {
+        let method = if path.ends_with("archive") {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let response = app
+            .client
+            .request(method, app.at(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: ErrorBody = response.json().await.expect("a JSON error body");
+        assert_eq!(body.error.code, ErrorCode::BadRequest, "{path}");
+    }
+}
+
+/// Connections that never finish their request headers are closed, and at most the configured
+/// number of connections is served at once.
+#[tokio::test]
+async fn half_sent_requests_are_closed_and_connections_are_capped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with_flags(&[], |config| {
+        config.http_limits.header_read_timeout = Duration::from_millis(500);
+        config.http_limits.connections = 4;
+    })
+    .await;
+    let address = app.url.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..6 {
+        let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        idle.push(tcp);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(app.metric("ff_http_connections").await <= 4.0);
+    let started = Instant::now();
+    for tcp in &mut idle[..4] {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "a half-sent request was held open"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The waiting connections get their turn and are closed the same way; a real request is
+    // then served.
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        app.client.get(app.at("/healthz")).send(),
+    )
+    .await
+    .expect("served once slots free up")
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Bound beyond loopback, the Host header names whatever the client chose: a rebinding page's
+/// own name must not unlock changes or backups.
+#[tokio::test]
+async fn beyond_loopback_changes_and_backups_need_an_allowed_origin() {
+    let open = TestApp::spawn_with_flags(&["--host", "0.0.0.0"], |_| {}).await;
+    let evil = |request: reqwest::RequestBuilder| {
+        request
+            .header("Host", "evil.example:7700")
+            .header("Origin", "http://evil.example:7700")
+    };
+    let write = evil(open.client.post(open.at("/api/projects")))
+        .json(&serde_json::json!({"repoPath": "/tmp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::FORBIDDEN);
+    let message = write.json::<ErrorBody>().await.unwrap().error.message;
+    assert!(message.contains("--allowed-origins"), "{message}");
+    let backup = open
+        .client
+        .get(open.at("/api/backup"))
+        .header("Host", "evil.example:7700")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        backup.status(),
+        StatusCode::FORBIDDEN,
+        "a same-origin GET has no Origin"
+    );
+    let read = evil(open.client.get(open.at("/api/projects")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.status(),
+        StatusCode::OK,
+        "reading the board stays open"
+    );
+    let local = open
+        .client
+        .get(open.at("/api/backup"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        local.status(),
+        StatusCode::OK,
+        "this machine by its loopback name"
+    );
+
+    let allowed = TestApp::spawn_with_flags(
+        &[
+            "--host",
+            "0.0.0.0",
+            "--allowed-origins",
+            "http://box.lan:7700",
+        ],
+        |_| {},
+    )
+    .await;
+    let change = allowed
+        .client
+        .post(allowed.at("/api/projects"))
+        .header("Host", "box.lan:7700")
+        .header("Origin", "http://box.lan:7700")
+        .json(&serde_json::json!({"repoPath": "/nonexistent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        change.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "past the guard, the request itself is judged"
+    );
 }

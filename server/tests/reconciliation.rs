@@ -292,3 +292,49 @@ async fn an_unreadable_row_is_skipped_and_the_pass_goes_on() {
     );
     drop(repo);
 }
+
+async fn stats_become(app: &TestApp, workspace: &WorkspaceId, expected: GitStats, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app
+        .snapshot
+        .store
+        .get(workspace)
+        .and_then(|e| e.raw.git_stats)
+        != Some(expected)
+    {
+        assert!(Instant::now() < deadline, "gitStats never showed {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `git add` touches only the index, which a linked worktree keeps outside its tree.
+#[tokio::test]
+async fn staging_a_file_refreshes_git_stats_without_a_reconciliation_pass() {
+    let app = TestApp::spawn().await;
+    let (_repo, id, worktree, _) = ready_workspace(&app).await;
+    let workspace = WorkspaceId::new(&id);
+    stats_become(&app, &workspace, GitStats::default(), "the ready worktree").await;
+    std::fs::write(worktree.join("notes.txt"), "one\ntwo\n").unwrap();
+    let untracked = GitStats {
+        total: 0,
+        additions: 0,
+        deletions: 0,
+        has_uncommitted: true,
+    };
+    stats_become(&app, &workspace, untracked, "the untracked file").await;
+    let passes = app.metric("ff_reconcile_passes_total").await;
+
+    common::repo::git(&worktree, &["add", "notes.txt"]);
+    let staged = GitStats {
+        total: 1,
+        additions: 2,
+        deletions: 0,
+        has_uncommitted: true,
+    };
+    stats_become(&app, &workspace, staged, "the staged file").await;
+    assert_eq!(
+        app.metric("ff_reconcile_passes_total").await,
+        passes,
+        "the watcher, not a pass, noticed"
+    );
+}

@@ -8,55 +8,8 @@ use common::repo::TestRepo;
 use ff_server::process::process_alive;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// The real binary, with the few HTTP calls these tests make.
-struct Server(RunningFf);
-
-impl Server {
-    fn start(data: &Path) -> Self {
-        Self(RunningFf::start(data, "warn"))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.0.url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = reqwest::Client::new().post(format!("{}{path}", self.0.url));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        (
-            response.status(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let workspace = self.get(&format!("/api/workspaces/{id}")).await;
-            if done(&workspace) {
-                return workspace;
-            }
-            assert!(Instant::now() < deadline, "never {what}: {workspace:#}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill(mut self) {
-        self.0.child.kill().unwrap();
-        self.0.child.wait().unwrap();
-    }
-}
 
 #[tokio::test]
 async fn a_setup_interrupted_by_sigkill_fails_on_restart_without_orphans_and_retries_to_ready() {
@@ -68,7 +21,7 @@ async fn a_setup_interrupted_by_sigkill_fails_on_restart_without_orphans_and_ret
         "run": "echo $$ > run.pid; exec sleep 300",
     }}));
 
-    let server = Server::start(data.path());
+    let server = RunningFf::start(data.path(), "warn");
     let (status, project) = server
         .post("/api/projects", Some(json!({"repoPath": repo.path})))
         .await;
@@ -103,7 +56,7 @@ async fn a_setup_interrupted_by_sigkill_fails_on_restart_without_orphans_and_ret
         "SIGKILL leaves the setup's own process group behind"
     );
 
-    let server = Server::start(data.path());
+    let server = RunningFf::start(data.path(), "warn");
     let failed = server
         .wait_for(&id, "failed", |w| w["status"] == "FAILED")
         .await;
@@ -142,10 +95,126 @@ async fn a_setup_interrupted_by_sigkill_fails_on_restart_without_orphans_and_ret
         .unwrap();
     server.kill();
     assert!(process_alive(run));
-    let server = Server::start(data.path());
+    let server = RunningFf::start(data.path(), "warn");
     let status = server
         .get(&format!("/api/workspaces/{id}/run-script"))
         .await;
     assert_eq!(status["status"], "IDLE", "{status}");
     assert!(!process_alive(run), "the orphaned run script was stopped");
+}
+
+/// `/proc/<pid>/stat` field 22: when the process started, in ticks since boot.
+fn start_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat.rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// After a reboot (or once a pid is reused) a recorded pid can belong to anyone: recovery must
+/// leave such a process alone, and still settle the row that named it.
+#[tokio::test]
+async fn recovery_never_signals_a_process_that_only_reuses_a_recorded_pid() {
+    let data = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new();
+    // Only the first workspace's setup hangs; the second one's finishes.
+    repo.configure(json!({"scripts": {
+        "setup": "if [ \"$(git branch --show-current)\" = running ]; then exit 0; fi; echo $$ > setup.pid; exec sleep 300",
+    }}));
+    let server = RunningFf::start(data.path(), "warn");
+    let (_, project) = server
+        .post("/api/projects", Some(json!({"repoPath": repo.path})))
+        .await;
+    let create = |name: &str| json!({"source": "MANUAL", "name": name});
+    let workspaces = format!(
+        "/api/projects/{}/workspaces",
+        project["id"].as_str().unwrap()
+    );
+    let (_, setting_up) = server.post(&workspaces, Some(create("Setting up"))).await;
+    let setting_up = setting_up["id"].as_str().unwrap().to_owned();
+    let provisioning = server
+        .wait_for(&setting_up, "running its setup", |w| {
+            w["worktreePath"]
+                .as_str()
+                .is_some_and(|p| Path::new(p).join("setup.pid").exists())
+        })
+        .await;
+    let setup_tree = PathBuf::from(provisioning["worktreePath"].as_str().unwrap());
+    let setup: u32 = std::fs::read_to_string(setup_tree.join("setup.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    server.kill();
+    // The real setup group ends; its recorded pid is then "reused" by a stranger below.
+    ff_server::process::signal_group(setup, nix::sys::signal::Signal::SIGKILL);
+    eventually("the setup is gone", || !process_alive(setup)).await;
+
+    let mut stranger = std::process::Command::new("sleep")
+        .arg("300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let stranger_pid = stranger.id();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/ff.db", data.path().display()))
+        .await
+        .unwrap();
+    let (recorded,): (String,) =
+        sqlx::query_as("SELECT init_script_process FROM workspaces WHERE id = ?")
+            .bind(&setting_up)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    let boot = recorded.splitn(3, ':').nth(2).unwrap().to_owned();
+    // Same boot, but the process now holding the pid started at another time.
+    sqlx::query("UPDATE workspaces SET init_script_process = ? WHERE id = ?")
+        .bind(format!(
+            "{stranger_pid}:{}:{boot}",
+            start_ticks(stranger_pid) + 7
+        ))
+        .bind(&setting_up)
+        .execute(&db)
+        .await
+        .unwrap();
+    // A run script recorded during an earlier boot, naming the stranger exactly.
+    let server = RunningFf::start(data.path(), "warn");
+    let (_, ran) = server.post(&workspaces, Some(create("Running"))).await;
+    let ran = ran["id"].as_str().unwrap().to_owned();
+    server
+        .wait_for(&ran, "ready", |w| w["status"] == "READY")
+        .await;
+    server.kill();
+    sqlx::query(
+        "UPDATE workspace_run_script SET status = 'RUNNING', pid = ?, process = ? WHERE workspace_id = ?",
+    )
+    .bind(i64::from(stranger_pid))
+    .bind(format!("{stranger_pid}:{}:another-boot", start_ticks(stranger_pid)))
+    .bind(&ran)
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+
+    let server = RunningFf::start(data.path(), "warn");
+    let failed = server
+        .wait_for(&setting_up, "failed", |w| w["status"] == "FAILED")
+        .await;
+    assert_eq!(
+        failed["initErrorMessage"],
+        "Setup was interrupted by a server restart; retry to continue"
+    );
+    let run = server
+        .get(&format!("/api/workspaces/{ran}/run-script"))
+        .await;
+    assert_eq!(run["status"], "FAILED", "the row settled: {run}");
+    assert_eq!(run["pid"], serde_json::Value::Null);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(process_alive(stranger_pid), "the stranger was left alone");
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
 }

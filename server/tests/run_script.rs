@@ -57,11 +57,12 @@ async fn logs(app: &TestApp, id: &str, query: &str) -> String {
 }
 
 fn read_pid(path: &Path) -> u32 {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    try_read_pid(path).unwrap_or_else(|| panic!("no pid in {}", path.display()))
+}
+
+/// A pid file a script may be writing at this very moment.
+fn try_read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 #[tokio::test]
@@ -261,4 +262,72 @@ async fn what_a_finished_script_left_running_is_stopped_with_it() {
     wait_for_run_status(&app, &id, "COMPLETED").await;
     let left = read_pid(&worktree.join("left.pid"));
     eventually("the leftover process is gone", || !process_alive(left)).await;
+}
+
+/// The watcher of a run whose leader exited while a child ignoring SIGTERM lingers is still
+/// busy when the user stops and starts again: it must not settle, deregister or log into the
+/// new run.
+#[tokio::test]
+async fn stopping_and_starting_at_once_never_lets_the_old_run_touch_the_new_one() {
+    let app = TestApp::spawn().await;
+    let (id, worktree, _repo) = workspace_with(
+        &app,
+        json!({"run": "echo $$ > leader.pid; if [ -f once ]; then exec sleep 300; fi; touch once; \
+                       (trap '' TERM; echo $BASHPID > child.pid; exec sleep 300) & \
+                       while [ ! -s child.pid ]; do sleep 0.01; done; exit 0"}),
+    )
+    .await;
+    for round in 0..3 {
+        let _ = std::fs::remove_file(worktree.join("once"));
+        let _ = std::fs::remove_file(worktree.join("child.pid"));
+        let (status, body) = app
+            .command(&format!("/api/workspaces/{id}/run-script/start"))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "round {round}: {body}");
+        eventually("the first leader exited, leaving its child", || {
+            try_read_pid(&worktree.join("child.pid")).is_some()
+                && try_read_pid(&worktree.join("leader.pid")).is_some_and(|p| !process_alive(p))
+        })
+        .await;
+        let child = read_pid(&worktree.join("child.pid"));
+        assert!(process_alive(child));
+
+        app.command(&format!("/api/workspaces/{id}/run-script/stop"))
+            .await;
+        let started = loop {
+            let (status, body) = app
+                .command(&format!("/api/workspaces/{id}/run-script/start"))
+                .await;
+            if status == StatusCode::ACCEPTED {
+                break body;
+            }
+            assert_eq!(status, StatusCode::CONFLICT, "round {round}: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let leader = started["pid"].as_u64().expect("the new run's pid") as u32;
+        eventually("the new leader recorded itself", || {
+            try_read_pid(&worktree.join("leader.pid")) == Some(leader)
+        })
+        .await;
+        assert!(
+            !process_alive(child),
+            "round {round}: the old child was stopped"
+        );
+        // Long enough for the old run's watcher to have finished whatever it would do.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = run_script(&app, &id).await;
+        assert_eq!(now["status"], "RUNNING", "round {round}: {now}");
+        assert_eq!(now["pid"], leader, "round {round}: {now}");
+        assert!(process_alive(leader), "round {round}");
+        let log = logs(&app, &id, "").await;
+        assert!(
+            !log.contains("Exited"),
+            "round {round}: the old run wrote into the new log: {log}"
+        );
+
+        app.command(&format!("/api/workspaces/{id}/run-script/stop"))
+            .await;
+        wait_for_run_status(&app, &id, "IDLE").await;
+        eventually("the second run is stopped", || !process_alive(leader)).await;
+    }
 }

@@ -368,3 +368,80 @@ async fn shutting_down_closes_open_sockets_with_going_away() {
     let (_, ended) = client.until_end().await;
     assert_eq!(ended, Ended::Closed(Some(1001)));
 }
+
+/// A client that stops reading with a tiny receive window: every send to it blocks once the
+/// window is full, and the socket must still be closed (not hold its frames forever).
+#[tokio::test]
+async fn a_client_with_a_full_window_that_never_reads_is_closed_within_the_ping_interval() {
+    let app = TestApp::spawn_with(|config| {
+        config.ping_interval = Duration::from_secs(3);
+        config.send_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let repo = TestRepo::new();
+    let project = project(&app, &repo).await;
+    let id = app
+        .create_workspace(&project, json!({"source": "MANUAL", "name": "Window"}))
+        .await;
+    app.wait_for_status(&id, "READY").await;
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let address = app.url.trim_start_matches("http://").parse().unwrap();
+    let tcp = socket.connect(address).await.unwrap();
+    let (_stalled, _) =
+        tokio_tungstenite::client_async(app.ws_url(&format!("projectId={project}")), tcp)
+            .await
+            .unwrap();
+    assert_eq!(app.metric("ff_snapshot_sockets").await, 1.0);
+
+    let store = &app.snapshot.store;
+    let workspace = WorkspaceId::new(&id);
+    let long = "y".repeat(4000);
+    let flood = tokio::time::Instant::now();
+    for n in 0..3_000 {
+        let patch = Patch {
+            name: Some(format!("{long} {n}")),
+            ..Patch::default()
+        };
+        store
+            .upsert(&workspace, &patch, "test", 20_000_000_000_000 + n, None)
+            .unwrap();
+    }
+    while app.metric("ff_snapshot_sockets").await > 0.0 {
+        assert!(
+            flood.elapsed() < Duration::from_secs(3),
+            "the socket was still open after the ping interval"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.metric("ff_snapshot_overflow_closes_total").await >= 1.0);
+}
+
+/// The client sends nothing meaningful: a huge inbound frame is refused from its header, never
+/// buffered.
+#[tokio::test]
+async fn a_ten_mib_inbound_frame_closes_the_socket_without_growing_memory() {
+    let data = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new();
+    let ff = common::binary::RunningFf::start(data.path(), "warn");
+    let (status, project) = ff
+        .post("/api/projects", Some(json!({"repoPath": repo.path})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let url = format!(
+        "{}/ws/snapshots?projectId={}",
+        ff.url.replacen("http", "ws", 1),
+        project["id"].as_str().unwrap()
+    );
+    let mut client = Client::connect(&url).await;
+    let _baseline = client.frame().await;
+    let before = ff.memory_kib("VmHWM");
+    // The server may close before the whole frame is written: the send's outcome does not matter.
+    let _ = client.send_binary(vec![7u8; 10 * 1024 * 1024]).await;
+    client.until_end().await;
+    let grown = ff.memory_kib("VmHWM").saturating_sub(before);
+    assert!(grown < 4 * 1024, "peak memory grew by {grown} KiB");
+    let health = reqwest::get(format!("{}/healthz", ff.url)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the server is fine");
+}

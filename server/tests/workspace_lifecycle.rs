@@ -553,3 +553,35 @@ async fn the_ratchet_toggle_is_stored_and_announced_once_per_change() {
         "setting the same value again announces nothing"
     );
 }
+
+#[tokio::test]
+async fn what_a_successful_setup_left_running_is_stopped_and_writes_nothing_more() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    repo.configure(json!({"scripts": {
+        "setup": "(trap '' HUP; while true; do echo tick; sleep 0.1; done) & echo $! > bg.pid; echo setup done",
+    }}));
+    let project = ready_project(&app, &repo).await;
+    let id = app
+        .create_workspace(&project, json!({"source": "MANUAL", "name": "Leftovers"}))
+        .await;
+    let ready = app.wait_for_status(&id, "READY").await;
+    assert_eq!(ready["initErrorMessage"], Value::Null, "{ready:#}");
+    let pid: u32 = std::fs::read_to_string(worktree(&ready).join("bg.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    eventually("the background process the setup left is gone", || {
+        !process_alive(pid)
+    })
+    .await;
+    let output = app.workspace(&id).await["initOutput"].clone();
+    assert!(output.as_str().unwrap().contains("setup done"), "{output}");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(
+        app.workspace(&id).await["initOutput"],
+        output,
+        "nothing writes into the setup output after READY"
+    );
+}

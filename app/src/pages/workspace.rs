@@ -158,6 +158,9 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
             {move || (status() == WorkspaceStatus::Archived).then(|| view! {
                 <p class="muted" data-testid="archived">"This workspace is archived. " <a href=board.clone()>"Back to the board"</a></p>
             })}
+            {move || detail.with(|d| d.archive_note.clone()).map(|note| view! {
+                <p class="muted" data-testid="archive-note">{note}</p>
+            })}
 
             <h2>"Dev server"</h2>
             <div class="actions">

@@ -85,6 +85,9 @@ pub struct WorkspaceBackup {
     pub ratchet_dispatch_stalled: bool,
     pub run_script_command: Option<String>,
     pub run_script_cleanup_command: Option<String>,
+    /// Where an archive kept ignored files (added within schema 2: absent in older documents).
+    #[serde(default)]
+    pub archive_note: Option<String>,
 }
 
 /// Schema 1: before side tables and creation sources. Projects had no setup timeout, workspaces
@@ -225,29 +228,51 @@ pub mod v1 {
             ratchet_dispatch_stalled: false,
             run_script_command: None,
             run_script_cleanup_command: None,
+            archive_note: None,
         }
     }
 }
 
+/// Just enough of a document to know its version. Everything else is skipped unread, so
+/// checking the version of a huge body allocates nothing.
+#[derive(Deserialize)]
+struct Probe {
+    meta: ProbeMeta,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbeMeta {
+    schema_version: u64,
+}
+
 /// Reads a document of any supported schema version, naming the path of the first bad value.
+/// The body is parsed twice, each time straight into typed values: never into an untyped JSON
+/// tree, which costs many times the body's size.
 pub fn parse(bytes: &[u8]) -> Result<Document, String> {
-    let value: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
-        .map_err(|e| format!("the backup is not a JSON object: {e}"))?;
-    let version = value
-        .get("meta")
-        .and_then(|m| m.get("schemaVersion"))
-        .and_then(serde_json::Value::as_u64)
-        .ok_or("the backup has no meta.schemaVersion")?;
-    let value = serde_json::Value::Object(value);
+    let version = serde_json::from_slice::<Probe>(bytes)
+        .map_err(|e| {
+            if e.is_data() {
+                format!("the backup has no readable meta.schemaVersion: {e}")
+            } else {
+                format!("the backup is not a JSON object: {e}")
+            }
+        })?
+        .meta
+        .schema_version;
     match version {
-        1 => strict::<v1::Document>(value).map(v1::upgrade),
-        2 => strict::<Document>(value),
+        1 => strict::<v1::Document>(bytes).map(v1::upgrade),
+        2 => strict::<Document>(bytes),
         other => Err(format!(
             "meta.schemaVersion {other} is not supported (this ff reads 1 to {SCHEMA_VERSION})"
         )),
     }
 }
 
-fn strict<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))
+fn strict<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let document = serde_path_to_error::deserialize(&mut json)
+        .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+    json.end().map_err(|e| e.to_string())?;
+    Ok(document)
 }

@@ -95,6 +95,7 @@ impl Backup {
                 ratchet_dispatch_stalled: ratchet.dispatch_stalled,
                 run_script_command: run.as_ref().and_then(|r| r.info.command.clone()),
                 run_script_cleanup_command: run.and_then(|r| r.cleanup_command),
+                archive_note: record.archive_note,
             });
         }
         let settings = settings::get(&mut conn).await?;
@@ -121,6 +122,8 @@ impl Backup {
         let mut homes: HashMap<String, String> = HashMap::new();
         let mut counts = ImportCounts::default();
         let mut plans = Vec::new();
+        // Two projects of one import may want the same free slug: the first one gets it.
+        let mut planned_slugs = HashSet::new();
         for p in &document.data.projects {
             if projects::store::exists(&mut tx, &p.id).await? {
                 homes.insert(p.id.clone(), p.id.clone());
@@ -138,7 +141,10 @@ impl Backup {
             }
             let mut slug = None;
             for candidate in slug_candidates(&p.slug).take(100) {
-                if !projects::store::slug_taken(&mut tx, &candidate).await? {
+                if !planned_slugs.contains(&candidate)
+                    && !projects::store::slug_taken(&mut tx, &candidate).await?
+                {
+                    planned_slugs.insert(candidate.clone());
                     slug = Some(candidate);
                     break;
                 }
@@ -309,10 +315,11 @@ async fn restore_workspace(
         },
         base_branch: w.base_branch.clone(),
         is_auto_generated_branch: w.is_auto_generated_branch,
-        init_script_pid: None,
+        init_script_process: None,
         init_output: w.init_output.clone(),
         archive_previous_status: None,
         archive_error: None,
+        archive_note: w.archive_note.clone(),
     };
     workspace_store::restore(tx, &record).await?;
     side::pr::insert(

@@ -75,3 +75,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|e| AppError::new(ErrorCode::BadRequest, e.body_text()))
     }
 }
+
+/// Path parameters, with `BAD_REQUEST` instead of axum's plain-text rejection (a path segment
+/// that is not valid percent-encoded UTF-8, such as `%FF`, must still get the API's format).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| AppError::new(ErrorCode::BadRequest, e.body_text()))
+    }
+}

@@ -5,6 +5,7 @@ use super::error::AppError;
 use crate::config::Origin;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{HOST, ORIGIN};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use ff_core::api::ErrorCode;
@@ -100,6 +101,33 @@ pub async fn trusted(
     }
     let headers = request.headers();
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    // Beyond loopback the Host header names whatever the client used, a rebinding attacker's
+    // domain included: changes and backups then need a name the user allowed explicitly.
+    let sensitive = !matches!(
+        request.method(),
+        &Method::GET | &Method::HEAD | &Method::OPTIONS
+    ) || request.uri().path().starts_with("/api/backup");
+    if trust.any_peer && sensitive {
+        let strict = Trust {
+            any_peer: false,
+            ..trust.clone()
+        };
+        let origin = headers.get(ORIGIN).map(|o| o.to_str().unwrap_or(""));
+        if !strict.host_allowed(host) || origin.is_some_and(|o| !strict.origin_allowed(o, host)) {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "ff listens beyond loopback: changes and backups are accepted only from this \
+                     machine or from an address named in --allowed-origins (this request was for \
+                     host {:?}{})",
+                    host.unwrap_or(""),
+                    origin
+                        .map(|o| format!(" from origin {o:?}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
     if !trust.host_allowed(host) {
         return Err(AppError::new(
             ErrorCode::Forbidden,

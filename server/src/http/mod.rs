@@ -8,6 +8,7 @@ pub mod guard;
 mod health;
 mod pages;
 mod projects;
+pub mod serve;
 mod snapshot;
 mod workspaces;
 

@@ -1,7 +1,7 @@
 use super::error::AppError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ff_core::api::{AddProject, PatchProject, Project};
@@ -23,14 +23,14 @@ pub async fn add(
 
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<ProjectId>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<Json<Project>, AppError> {
     Ok(Json(state.projects.get(&id).await?))
 }
 
 pub async fn patch(
     State(state): State<AppState>,
-    Path(id): Path<ProjectId>,
+    ApiPath(id): ApiPath<ProjectId>,
     ApiJson(patch): ApiJson<PatchProject>,
 ) -> Result<Json<Project>, AppError> {
     Ok(Json(state.projects.patch(&id, patch).await?))
@@ -38,7 +38,7 @@ pub async fn patch(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<ProjectId>,
+    ApiPath(id): ApiPath<ProjectId>,
 ) -> Result<StatusCode, AppError> {
     state.projects.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,17 +1,18 @@
 //! The snapshot over HTTP (first load, polling fallback) and over the socket (api.md §3).
 
 use super::error::AppError;
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::AppState;
 use crate::snapshot::store::{Baseline, Change, ResyncReason};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use ff_core::api::ErrorCode;
 use ff_core::ids::ProjectId;
 use ff_core::wire::Cursor;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +27,7 @@ async fn live_project(state: &AppState, id: &ProjectId) -> Result<(), AppError> 
 
 pub async fn full(
     State(state): State<AppState>,
-    Path(project): Path<ProjectId>,
+    ApiPath(project): ApiPath<ProjectId>,
 ) -> Result<Response, AppError> {
     live_project(&state, &project).await?;
     let store = &state.snapshot.store;
@@ -53,6 +54,9 @@ pub struct SocketQuery {
     since: Option<String>,
 }
 
+/// The client sends nothing but pongs and a close: anything bigger is refused before it is read.
+pub const INBOUND_LIMIT: usize = 4 * 1024;
+
 pub async fn socket(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<SocketQuery>,
@@ -71,7 +75,10 @@ pub async fn socket(
             format!("expected a WebSocket upgrade: {e}"),
         )
     })?;
-    Ok(upgrade.on_upgrade(move |socket| serve(socket, state, query.project_id, since)))
+    Ok(upgrade
+        .max_message_size(INBOUND_LIMIT)
+        .max_frame_size(INBOUND_LIMIT)
+        .on_upgrade(move |socket| serve(socket, state, query.project_id, since)))
 }
 
 async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Option<Cursor>) {
@@ -122,48 +129,64 @@ async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Op
         tokio::time::Instant::now() + config.ping_interval,
         config.ping_interval,
     );
+    let limit = config.send_timeout;
     let close = |code: u16, reason: &'static str| {
         Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
         }))
     };
-    loop {
+    let slow_reader = loop {
         tokio::select! {
             biased;
             () = state.shutdown.cancelled() => {
-                let _ = sink.send(close(1001, "server shutting down")).await;
-                break;
+                send_within(&mut sink, limit, close(1001, "server shutting down")).await;
+                break false;
             }
-            () = closed.cancelled() => break,
-            () = overflowed.cancelled() => {
-                // Everything queued is dropped: the client resumes from the last frame it got.
-                metrics.overflow_closes.inc();
-                let _ = sink.send(close(1013, "try again later")).await;
-                break;
-            }
+            () = closed.cancelled() => break false,
+            // Everything queued is dropped: the client resumes from the last frame it got.
+            () = overflowed.cancelled() => break true,
             _ = ping.tick() => {
                 if !answered.swap(false, Ordering::Relaxed) {
                     tracing::debug!("closing a snapshot socket that missed its pong");
-                    break;
+                    break false;
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break;
+                if !send_within(&mut sink, limit, Message::Ping(Default::default())).await {
+                    break true;
                 }
             }
             Some(change) = queued.recv() => {
-                if sink.send(Message::Text(change.frame.as_ref().into())).await.is_err() {
-                    break;
+                if !send_within(&mut sink, limit, Message::Text(change.frame.as_ref().into())).await {
+                    break true;
                 }
                 if let Some(origin) = change.origin {
                     metrics.push_latency.observe(origin.elapsed().as_secs_f64());
                 }
             }
         }
+    };
+    if slow_reader {
+        metrics.overflow_closes.inc();
+        // Best effort: a full window may not take even the close frame; dropping the socket then
+        // closes the connection anyway.
+        send_within(&mut sink, limit, close(1013, "try again later")).await;
     }
     pump.abort();
     reader.abort();
     metrics.sockets.dec();
+}
+
+/// Every send is bounded: a client that stops reading fills its TCP window, and an unbounded send
+/// would keep the socket's loop from ever seeing the ping check or the overflow.
+async fn send_within(
+    sink: &mut SplitSink<WebSocket, Message>,
+    limit: std::time::Duration,
+    message: Message,
+) -> bool {
+    matches!(
+        tokio::time::timeout(limit, sink.send(message)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Baseline first, then every live change of this project after it, into the socket's bounded

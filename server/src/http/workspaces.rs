@@ -1,7 +1,7 @@
 use super::error::AppError;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use ff_core::api::{RatchetToggle, RunScriptInfo, Workspace, WorkspaceDetail};
@@ -18,7 +18,7 @@ pub struct ListQuery {
 
 pub async fn list(
     State(state): State<AppState>,
-    Path(project): Path<ProjectId>,
+    ApiPath(project): ApiPath<ProjectId>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Workspace>>, AppError> {
     Ok(Json(state.workspaces.list(&project, query.archived).await?))
@@ -26,7 +26,7 @@ pub async fn list(
 
 pub async fn create(
     State(state): State<AppState>,
-    Path(project): Path<ProjectId>,
+    ApiPath(project): ApiPath<ProjectId>,
     ApiJson(request): ApiJson<CreateWorkspaceRequest>,
 ) -> Result<(StatusCode, Json<Workspace>), AppError> {
     Ok((
@@ -37,14 +37,14 @@ pub async fn create(
 
 pub async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<Json<WorkspaceDetail>, AppError> {
     Ok(Json(state.workspaces.detail(&id).await?))
 }
 
 pub async fn archive(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<StatusCode, AppError> {
     state.workspaces.archive(&id).await?;
     Ok(StatusCode::ACCEPTED)
@@ -52,7 +52,7 @@ pub async fn archive(
 
 pub async fn retry(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<StatusCode, AppError> {
     state.workspaces.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
@@ -60,7 +60,7 @@ pub async fn retry(
 
 pub async fn set_ratchet(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
     ApiJson(toggle): ApiJson<RatchetToggle>,
 ) -> Result<Json<RatchetToggle>, AppError> {
     let enabled = state.workspaces.set_ratchet(&id, toggle.enabled).await?;
@@ -69,14 +69,14 @@ pub async fn set_ratchet(
 
 pub async fn run_script(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<Json<RunScriptInfo>, AppError> {
     Ok(Json(state.run_scripts.status(&id).await?))
 }
 
 pub async fn start_run_script(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<(StatusCode, Json<RunScriptInfo>), AppError> {
     Ok((
         StatusCode::ACCEPTED,
@@ -87,7 +87,7 @@ pub async fn start_run_script(
 /// Stopping waits for a cleanup command and a grace period, so it continues in the background.
 pub async fn stop_run_script(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
 ) -> Result<StatusCode, AppError> {
     state.run_scripts.status(&id).await?;
     let run_scripts = state.run_scripts.clone();
@@ -107,7 +107,7 @@ pub struct LogsQuery {
 
 pub async fn run_script_logs(
     State(state): State<AppState>,
-    Path(id): Path<WorkspaceId>,
+    ApiPath(id): ApiPath<WorkspaceId>,
     ApiQuery(query): ApiQuery<LogsQuery>,
 ) -> Result<String, AppError> {
     Ok(state.run_scripts.logs(&id, query.tail).await?)

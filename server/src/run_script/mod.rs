@@ -8,7 +8,8 @@ use crate::clock;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
-use crate::process::{self, group_alive, group_gone, terminate_group};
+use crate::locks::KeyedLocks;
+use crate::process::{self, group_alive, group_gone, terminate_group, ProcessIdentity};
 use crate::workspaces;
 use ff_core::api::RunScriptInfo;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
@@ -17,6 +18,7 @@ use ff_core::ids::WorkspaceId;
 use logs::LogBuffer;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Process;
@@ -33,15 +35,23 @@ pub struct RunScripts {
 struct Inner {
     db: Db,
     bus: EventBus,
-    /// The processes this server started, by workspace: their group and an exit signal.
+    /// The processes this server started, by workspace: their run, group and an exit signal.
     running: Mutex<HashMap<String, Running>>,
-    logs: Mutex<HashMap<String, LogBuffer>>,
-    /// Start and stop of one workspace never interleave.
-    operations: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Output by workspace, tagged with the run that wrote it.
+    logs: Mutex<HashMap<String, (Run, LogBuffer)>>,
+    /// Start, stop and the settling of an exit never interleave for one workspace.
+    operations: KeyedLocks,
+    runs: AtomicU64,
 }
+
+/// One start of a run script. Only the current run of a workspace may change its registry entry,
+/// its status or its log: the watcher of an old run must not touch what a newer start owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run(u64);
 
 #[derive(Clone)]
 struct Running {
+    run: Run,
     pgid: u32,
     exited: watch::Receiver<bool>,
 }
@@ -54,7 +64,8 @@ impl RunScripts {
                 bus,
                 running: Mutex::default(),
                 logs: Mutex::default(),
-                operations: Mutex::default(),
+                operations: KeyedLocks::default(),
+                runs: AtomicU64::new(0),
             }),
         }
     }
@@ -66,11 +77,18 @@ impl RunScripts {
     /// The last `tail` lines of output (everything buffered when `None`).
     pub async fn logs(&self, id: &WorkspaceId, tail: Option<usize>) -> DomainResult<String> {
         self.record(id).await?;
-        Ok(self.log(id.as_str(), |log| log.tail(tail)))
+        Ok(self
+            .inner
+            .logs
+            .lock()
+            .expect("run-script log lock")
+            .get(id.as_str())
+            .map(|(_, log)| log.tail(tail))
+            .unwrap_or_default())
     }
 
     pub async fn start(&self, id: &WorkspaceId) -> DomainResult<RunScriptInfo> {
-        let _serialized = self.serialize(id).await;
+        let _serialized = self.inner.operations.lock(id.as_str()).await;
         let workspace = workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
             .ok_or_else(|| workspaces::not_found(id))?
@@ -125,7 +143,7 @@ impl RunScripts {
                 self.status(id).await
             }
             Err(message) => {
-                self.log(id.as_str(), |log| log.push(&format!("[ff] {message}\n")));
+                self.new_log(id.as_str(), &format!("[ff] {message}\n"));
                 self.transition(
                     id,
                     RunScriptStatus::Starting,
@@ -155,17 +173,15 @@ impl RunScripts {
             .spawn()
             .map_err(|e| format!("cannot start the run script: {e}"))?;
         let pid = child.id().ok_or("the run script exited at once")?;
+        let identity = ProcessIdentity::of(pid);
         let key = id.as_str().to_owned();
-        self.log(&key, |log| {
-            *log = LogBuffer::default();
-            log.push(&format!("[ff] Starting: {command}\n"));
-        });
+        let run = self.new_log(&key, &format!("[ff] Starting: {command}\n"));
         let mut output = process::pump_output(&mut child);
         let this = self.clone();
         let log_key = key.clone();
         tokio::spawn(async move {
             while let Some(chunk) = output.recv().await {
-                this.log(&log_key, |log| log.push(&chunk));
+                this.log(&log_key, run, &chunk);
             }
         });
         let (exited_tx, exited) = watch::channel(false);
@@ -173,7 +189,14 @@ impl RunScripts {
             .running
             .lock()
             .expect("run-script registry lock")
-            .insert(key.clone(), Running { pgid: pid, exited });
+            .insert(
+                key.clone(),
+                Running {
+                    run,
+                    pgid: pid,
+                    exited,
+                },
+            );
         let this = self.clone();
         let workspace = id.clone();
         tokio::spawn(async move {
@@ -183,16 +206,20 @@ impl RunScripts {
             if group_alive(pid) {
                 terminate_group(pid, STOP_GRACE, group_gone(pid)).await;
             }
-            this.inner
-                .running
-                .lock()
-                .expect("run-script registry lock")
-                .remove(&key);
+            let _serialized = this.inner.operations.lock(&key).await;
+            if !this.forget_run(&key, run) {
+                // A stop settled this run, and a newer start may own the workspace by now.
+                return;
+            }
             let code = status.as_ref().ok().and_then(|s| s.code());
-            this.log(&key, |log| match code {
-                Some(code) => log.push(&format!("[ff] Exited with code {code}\n")),
-                None => log.push("[ff] Exited on a signal\n"),
-            });
+            this.log(
+                &key,
+                run,
+                &match code {
+                    Some(code) => format!("[ff] Exited with code {code}\n"),
+                    None => "[ff] Exited on a signal\n".to_owned(),
+                },
+            );
             let to = if code == Some(0) {
                 RunScriptStatus::Completed
             } else {
@@ -205,27 +232,34 @@ impl RunScripts {
         Ok(Process {
             pid: Some(pid),
             port,
+            identity,
         })
     }
 
-    /// A process that ended by itself: RUNNING/STARTING → COMPLETED/FAILED. During a stop the
-    /// stopper owns the state and nothing is written here.
+    /// Removes `run` from the registry if it is still the workspace's current run.
+    fn forget_run(&self, key: &str, run: Run) -> bool {
+        let mut running = self.inner.running.lock().expect("run-script registry lock");
+        if running.get(key).is_some_and(|r| r.run == run) {
+            running.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The current run ended by itself: RUNNING → COMPLETED/FAILED. Called under the
+    /// workspace's operation lock, so no stop or start can move the status meanwhile.
     async fn settle_exit(&self, id: &WorkspaceId, to: RunScriptStatus) -> DomainResult<()> {
-        for _ in 0..3 {
-            let from = self.record(id).await?.info.status;
-            if !matches!(from, RunScriptStatus::Running | RunScriptStatus::Starting) {
-                return Ok(());
-            }
-            if self.transition(id, from, to, Process::default()).await? {
-                return Ok(());
-            }
+        let from = self.record(id).await?.info.status;
+        if matches!(from, RunScriptStatus::Running | RunScriptStatus::Starting) {
+            self.transition(id, from, to, Process::default()).await?;
         }
         Ok(())
     }
 
     /// Stops the script: cleanup command, then the whole process group. Idempotent.
     pub async fn stop(&self, id: &WorkspaceId) -> DomainResult<()> {
-        let _serialized = self.serialize(id).await;
+        let _serialized = self.inner.operations.lock(id.as_str()).await;
         let record = loop {
             let record = self.record(id).await?;
             let from = record.info.status;
@@ -259,19 +293,31 @@ impl RunScripts {
             .expect("run-script registry lock")
             .get(id.as_str())
             .cloned();
-        match (running, record.info.pid) {
-            (Some(Running { pgid, mut exited }), _) => {
+        let recorded = record
+            .process
+            .as_ref()
+            .and_then(ProcessIdentity::live_group);
+        match (running, recorded) {
+            (
+                Some(Running {
+                    run,
+                    pgid,
+                    mut exited,
+                }),
+                _,
+            ) => {
                 terminate_group(pgid, STOP_GRACE, async {
                     let _ = exited.wait_for(|gone| *gone).await;
                 })
                 .await;
+                self.forget_run(id.as_str(), run);
+                self.log(id.as_str(), run, "[ff] Stopped\n");
             }
-            (None, Some(pgid)) if group_alive(pgid) => {
+            (None, Some(pgid)) => {
                 terminate_group(pgid, STOP_GRACE, group_gone(pgid)).await;
             }
-            _ => {}
+            (None, None) => {}
         }
-        self.log(id.as_str(), |log| log.push("[ff] Stopped\n"));
         self.transition(
             id,
             RunScriptStatus::Stopping,
@@ -294,28 +340,28 @@ impl RunScripts {
             return;
         };
         let command = port.map_or_else(|| cleanup.to_owned(), |p| with_port(cleanup, p));
-        self.log(id.as_str(), |log| {
-            log.push(&format!("[ff] Cleanup: {command}\n"))
-        });
+        let run = self.current_log_run(id.as_str());
+        let log = |text: &str| {
+            if let Some(run) = run {
+                self.log(id.as_str(), run, text);
+            }
+        };
+        log(&format!("[ff] Cleanup: {command}\n"));
         let Ok(mut child) = process::shell(&command, Path::new(&worktree)).spawn() else {
-            self.log(id.as_str(), |log| {
-                log.push("[ff] The cleanup command could not start\n")
-            });
+            log("[ff] The cleanup command could not start\n");
             return;
         };
         let mut output = process::pump_output(&mut child);
         let pgid = child.id();
         let finished = tokio::time::timeout(CLEANUP_TIMEOUT, async {
             while let Some(chunk) = output.recv().await {
-                self.log(id.as_str(), |log| log.push(&chunk));
+                log(&chunk);
             }
             child.wait().await
         })
         .await;
         if finished.is_err() {
-            self.log(id.as_str(), |log| {
-                log.push("[ff] Cleanup timed out after 5 s\n")
-            });
+            log("[ff] Cleanup timed out after 5 s\n");
             if let Some(pgid) = pgid {
                 terminate_group(pgid, Duration::ZERO, async {}).await;
             }
@@ -346,7 +392,11 @@ impl RunScripts {
         for record in active {
             let id = WorkspaceId::new(record.workspace_id.clone());
             let status = record.info.status;
-            let orphan = record.info.pid.filter(|&pgid| group_alive(pgid));
+            // Only the very process ff started: a pid recorded before a reboot may be anyone's.
+            let orphan = record
+                .process
+                .as_ref()
+                .and_then(ProcessIdentity::live_group);
             tracing::warn!(workspace = %id, ?status, alive = orphan.is_some(), "recovering a run script after restart");
             match (status, orphan) {
                 (RunScriptStatus::Running | RunScriptStatus::Starting, None) => {
@@ -367,18 +417,6 @@ impl RunScripts {
             }
         }
         Ok(())
-    }
-
-    async fn serialize(&self, id: &WorkspaceId) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .inner
-            .operations
-            .lock()
-            .expect("run-script operations lock")
-            .entry(id.as_str().to_owned())
-            .or_default()
-            .clone();
-        lock.lock_owned().await
     }
 
     async fn record(&self, id: &WorkspaceId) -> DomainResult<store::RunScriptRecord> {
@@ -408,14 +446,41 @@ impl RunScripts {
         Ok(won)
     }
 
-    fn log<T>(&self, id: &str, f: impl FnOnce(&mut LogBuffer) -> T) -> T {
-        f(self
+    /// Starts a fresh log for a new run of the workspace's script.
+    fn new_log(&self, key: &str, first: &str) -> Run {
+        let run = Run(self.inner.runs.fetch_add(1, Ordering::Relaxed));
+        let mut log = LogBuffer::default();
+        log.push(first);
+        self.inner
+            .logs
+            .lock()
+            .expect("run-script log lock")
+            .insert(key.to_owned(), (run, log));
+        run
+    }
+
+    /// Appends to the workspace's log if `run` still owns it.
+    fn log(&self, key: &str, run: Run, text: &str) {
+        if let Some((owner, log)) = self
             .inner
             .logs
             .lock()
             .expect("run-script log lock")
-            .entry(id.to_owned())
-            .or_default())
+            .get_mut(key)
+        {
+            if *owner == run {
+                log.push(text);
+            }
+        }
+    }
+
+    fn current_log_run(&self, key: &str) -> Option<Run> {
+        self.inner
+            .logs
+            .lock()
+            .expect("run-script log lock")
+            .get(key)
+            .map(|(run, _)| *run)
     }
 
     /// Drops a workspace's buffered output (after archive).

@@ -1,6 +1,7 @@
 //! The only module that writes `workspace_run_script`.
 
 use crate::db::codec::{enum_text, parse_enum, parse_opt_time, to_u32};
+use crate::process::ProcessIdentity;
 use ff_core::api::RunScriptInfo;
 use ff_core::enums::RunScriptStatus;
 use ff_core::ids::Timestamp;
@@ -14,6 +15,7 @@ struct Row {
     status: String,
     pid: Option<i64>,
     port: Option<i64>,
+    process: Option<String>,
     started_at: Option<String>,
 }
 
@@ -22,6 +24,8 @@ pub struct RunScriptRecord {
     pub workspace_id: String,
     pub info: RunScriptInfo,
     pub cleanup_command: Option<String>,
+    /// The process group ff started, as it was when it started.
+    pub process: Option<ProcessIdentity>,
 }
 
 impl TryFrom<Row> for RunScriptRecord {
@@ -41,13 +45,14 @@ impl TryFrom<Row> for RunScriptRecord {
                 command: r.command,
             },
             cleanup_command: r.cleanup_command,
+            process: r.process.and_then(|p| p.parse().ok()),
         })
     }
 }
 
 const SELECT: &str =
-    "SELECT workspace_id, command, cleanup_command, status, pid, port, started_at \
-                      FROM workspace_run_script";
+    "SELECT workspace_id, command, cleanup_command, status, pid, port, process, started_at \
+     FROM workspace_run_script";
 
 pub async fn get(
     conn: &mut SqliteConnection,
@@ -105,10 +110,11 @@ pub async fn set_commands(
 }
 
 /// The process a transition records: set on RUNNING, kept on STOPPING, cleared otherwise (D§7.2).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Process {
     pub pid: Option<u32>,
     pub port: Option<u16>,
+    pub identity: Option<ProcessIdentity>,
 }
 
 /// Compare-and-swap `from → to`; false when the status was no longer `from`.
@@ -121,9 +127,9 @@ pub async fn transition(
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let set = match to {
-        RunScriptStatus::Running => "pid = ?4, port = ?5, started_at = ?3",
+        RunScriptStatus::Running => "pid = ?4, port = ?5, process = ?7, started_at = ?3",
         RunScriptStatus::Stopping => "pid = pid",
-        _ => "pid = NULL, port = NULL, started_at = NULL",
+        _ => "pid = NULL, port = NULL, process = NULL, started_at = NULL",
     };
     sqlx::query(&format!(
         "UPDATE workspace_run_script SET status = ?1, {set}, updated_at = ?3 \
@@ -135,6 +141,7 @@ pub async fn transition(
     .bind(process.pid.map(i64::from))
     .bind(process.port.map(i64::from))
     .bind(enum_text(&from))
+    .bind(process.identity.map(|p| p.to_string()))
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)

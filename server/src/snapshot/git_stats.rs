@@ -65,18 +65,28 @@ pub fn compute(worktree: &Path, default_branch: &str) -> Result<GitStats, git2::
 }
 
 /// What the statistics of a worktree depend on besides its files: the commits HEAD and the
-/// default branch point at. Reading it costs a fraction of a working-tree scan.
+/// default branch point at, and the index (staging a new file makes it count). Reading it costs
+/// a fraction of a working-tree scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefsKey(Vec<Option<git2::Oid>>);
+pub struct RefsKey {
+    refs: Vec<Option<git2::Oid>>,
+    index: Option<(std::time::SystemTime, u64)>,
+}
 
 pub fn refs_key(worktree: &Path, default_branch: &str) -> Result<RefsKey, git2::Error> {
     let repo = Repository::open(worktree)?;
     let oid = |name: &str| repo.refname_to_id(name).ok();
-    Ok(RefsKey(vec![
-        repo.head().ok().and_then(|h| h.target()),
-        oid(&format!("refs/remotes/origin/{default_branch}")),
-        oid(&format!("refs/heads/{default_branch}")),
-    ]))
+    let index = std::fs::metadata(repo.path().join("index"))
+        .ok()
+        .and_then(|m| Some((m.modified().ok()?, m.len())));
+    Ok(RefsKey {
+        refs: vec![
+            repo.head().ok().and_then(|h| h.target()),
+            oid(&format!("refs/remotes/origin/{default_branch}")),
+            oid(&format!("refs/heads/{default_branch}")),
+        ],
+        index,
+    })
 }
 
 /// [`compute`] off the async runtime, at most `limit.available_permits()` at a time, giving up
@@ -293,10 +303,14 @@ mod tests {
             &tree,
             &["commit", "-q", "--allow-empty", "-m", "moves HEAD"],
         );
+        let committed = refs_key(&tree, "main").unwrap();
+        assert_ne!(committed, key, "a commit changes the key");
+        std::fs::write(tree.join("staged.txt"), "new\n").unwrap();
+        git(&tree, &["add", "staged.txt"]);
         assert_ne!(
             refs_key(&tree, "main").unwrap(),
-            key,
-            "a commit changes the key"
+            committed,
+            "staging changes the key"
         );
     }
 }

@@ -31,6 +31,8 @@ pub struct SnapshotConfig {
     /// Frames queued for one socket before it is closed with 1013.
     pub socket_queue: usize,
     pub ping_interval: Duration,
+    /// Longest a socket may take to accept one frame before it is closed with 1013.
+    pub send_timeout: Duration,
 }
 
 impl SnapshotConfig {
@@ -45,6 +47,7 @@ impl SnapshotConfig {
             limits: StoreLimits::default(),
             socket_queue: 1024,
             ping_interval: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(10),
         }
     }
 }

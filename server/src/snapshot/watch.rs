@@ -7,7 +7,7 @@ use super::sleep_until;
 use ff_core::ids::WorkspaceId;
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -122,10 +122,18 @@ fn watch(
         tracing::warn!(workspace = %id, path = %path.display(), "cannot watch the worktree: {e}");
         return;
     }
-    roots
-        .write()
-        .expect("watch roots lock")
-        .push((path.clone(), id.clone()));
+    let mut new_roots = vec![(path.clone(), id.clone())];
+    // A linked worktree keeps its index and HEAD in the repository's git directory, outside the
+    // tree: staging a file or committing changes nothing the tree watch sees.
+    if let Some(git_dir) = linked_git_dir(&path) {
+        match watcher.watch(&git_dir, RecursiveMode::NonRecursive) {
+            Ok(()) => new_roots.push((git_dir, id.clone())),
+            Err(e) => {
+                tracing::warn!(workspace = %id, path = %git_dir.display(), "cannot watch the worktree's git directory: {e}");
+            }
+        }
+    }
+    roots.write().expect("watch roots lock").extend(new_roots);
     reconciler.set_watched(&id, true);
     watched.insert(id, path);
 }
@@ -138,14 +146,21 @@ fn unwatch(
     id: &WorkspaceId,
 ) {
     reconciler.set_watched(id, false);
-    if let Some(path) = watched.remove(id) {
+    if watched.remove(id).is_some() {
+        let mut roots = roots.write().expect("watch roots lock");
         if let Some(watcher) = watcher {
-            // The directory may already be gone (archived); the watch went with it.
-            let _ = watcher.unwatch(&path);
+            for (root, _) in roots.iter().filter(|(_, watched_id)| watched_id == id) {
+                // The directory may already be gone (archived); the watch went with it.
+                let _ = watcher.unwatch(root);
+            }
         }
-        roots
-            .write()
-            .expect("watch roots lock")
-            .retain(|(_, watched_id)| watched_id != id);
+        roots.retain(|(_, watched_id)| watched_id != id);
     }
+}
+
+/// The private git directory of a linked worktree (`.git` is then a file naming it).
+fn linked_git_dir(worktree: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
+    let dir = Path::new(text.strip_prefix("gitdir:")?.trim());
+    Some(worktree.join(dir))
 }

@@ -11,7 +11,7 @@ use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::git::Git;
-use crate::process::{group_alive, group_gone, terminate_group};
+use crate::process::{group_gone, terminate_group, ProcessIdentity};
 use crate::projects;
 use crate::run_script::{self, RunScripts};
 use crate::side;
@@ -21,6 +21,7 @@ use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use lifecycle::Lifecycle;
 use provision::{Provisioner, RESTART_MESSAGE};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Effect, NewWorkspace};
@@ -39,6 +40,8 @@ struct Inner {
     lifecycle: Lifecycle,
     provisioner: Provisioner,
     run_scripts: RunScripts,
+    /// Where archives keep what git does not (ignored files), one directory per workspace.
+    archive_dir: PathBuf,
     /// Provisioning and archive work in flight, awaited at shutdown.
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -49,7 +52,13 @@ pub fn not_found(id: &WorkspaceId) -> DomainError {
 }
 
 impl Workspaces {
-    pub fn new(db: Db, bus: EventBus, git: Git, run_scripts: RunScripts) -> Self {
+    pub fn new(
+        db: Db,
+        bus: EventBus,
+        git: Git,
+        run_scripts: RunScripts,
+        archive_dir: PathBuf,
+    ) -> Self {
         let lifecycle = Lifecycle::new(db.clone(), bus.clone());
         let shutdown = CancellationToken::new();
         let provisioner =
@@ -62,6 +71,7 @@ impl Workspaces {
                 lifecycle,
                 provisioner,
                 run_scripts,
+                archive_dir,
                 tasks: TaskTracker::new(),
                 shutdown,
             }),
@@ -167,6 +177,7 @@ impl Workspaces {
                 .archive_error
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok()),
+            archive_note: record.archive_note,
         })
     }
 
@@ -268,22 +279,26 @@ impl Workspaces {
         )
         .await?
         .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
+        let aside = inner.archive_dir.join(id.as_str());
         let cleaned = match inner.run_scripts.stop(id).await {
-            Ok(()) => archive::remove_worktree(&inner.git, &record, &project).await,
+            Ok(()) => archive::remove_worktree(&inner.git, &record, &project, &aside).await,
             Err(e) => Err(ff_core::api::ErrorDetail {
                 code: ff_core::api::ErrorCode::Internal,
                 message: format!("Cannot stop the run script: {e}"),
             }),
         };
         match cleaned {
-            Ok(()) => {
+            Ok(note) => {
+                if let Some(note) = &note {
+                    tracing::info!(workspace = %id, "{note}");
+                }
                 inner
                     .lifecycle
                     .transition(
                         id,
                         WorkspaceStatus::Archiving,
                         WorkspaceStatus::Archived,
-                        Effect::Archived,
+                        Effect::Archived { note },
                     )
                     .await?;
                 inner.run_scripts.forget(id);
@@ -338,7 +353,11 @@ impl Workspaces {
         drop(conn);
         for record in interrupted {
             let id = &record.workspace.id;
-            if let Some(pgid) = record.init_script_pid.filter(|&p| group_alive(p)) {
+            let leftover = record
+                .init_script_process
+                .as_ref()
+                .and_then(ProcessIdentity::live_group);
+            if let Some(pgid) = leftover {
                 tracing::warn!(workspace = %id, pgid, "stopping a setup script left over from before the restart");
                 terminate_group(pgid, Duration::from_secs(5), group_gone(pgid)).await;
             }

@@ -3,27 +3,26 @@
 //! with git's reason, a setup failure ends READY with a warning.
 
 use super::lifecycle::Lifecycle;
-use super::store::{self, Effect, WorkspaceRecord};
+use super::store::{self, Effect, WorkspaceRecord, INIT_OUTPUT_MAX_BYTES};
 use crate::clock;
 use crate::db::Db;
 use crate::git::{Git, GitError};
-use crate::process::{self, terminate_group};
+use crate::locks::KeyedLocks;
+use crate::process::{self, group_alive, group_gone, terminate_group, ProcessIdentity};
 use crate::projects;
 use crate::run_script;
 use ff_core::api::Project;
 use ff_core::enums::{WorkspaceCreationSource, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
 use ff_core::naming::{branch_from_name, numbered};
-use std::collections::HashMap;
+use ff_core::text::append_capped;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 const SETUP_KILL_GRACE: Duration = Duration::from_secs(5);
 const OUTPUT_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
-const OUTPUT_FLUSH_BYTES: usize = 4096;
 const MAX_BRANCH_CANDIDATES: usize = 1000;
 pub const RESTART_MESSAGE: &str = "Setup was interrupted by a server restart; retry to continue";
 const SHUTDOWN_MESSAGE: &str = "Setup was interrupted by a server shutdown; retry to continue";
@@ -34,25 +33,9 @@ pub struct Provisioner {
     git: Git,
     lifecycle: Lifecycle,
     shutdown: CancellationToken,
-    workspace_locks: Locks,
+    workspace_locks: KeyedLocks,
     /// Choosing a free branch name and creating it is one step per project.
-    project_locks: Locks,
-}
-
-#[derive(Clone, Default)]
-struct Locks(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
-
-impl Locks {
-    async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = self
-            .0
-            .lock()
-            .expect("lock registry")
-            .entry(key.to_owned())
-            .or_default()
-            .clone();
-        lock.lock_owned().await
-    }
+    project_locks: KeyedLocks,
 }
 
 /// Why provisioning stopped short of a worktree; the message is what the user sees.
@@ -77,8 +60,8 @@ impl Provisioner {
             git,
             lifecycle,
             shutdown,
-            workspace_locks: Locks::default(),
-            project_locks: Locks::default(),
+            workspace_locks: KeyedLocks::default(),
+            project_locks: KeyedLocks::default(),
         }
     }
 
@@ -470,23 +453,20 @@ impl Provisioner {
             .spawn()
             .map_err(|e| format!("The setup script could not start: {e}"))?;
         let pgid = child.id();
-        self.set_pid(id, pgid).await;
+        let identity = pgid.and_then(ProcessIdentity::of);
+        self.set_process(id, identity.as_ref()).await;
         let mut output = process::pump_output(&mut child);
         let writer = {
             let this = self.clone();
             let id = id.clone();
             tokio::spawn(async move {
+                // Written on a cadence, never per chunk: a chatty script costs two writes a second.
                 let mut pending = String::new();
                 let mut tick = tokio::time::interval(OUTPUT_FLUSH_INTERVAL);
                 loop {
                     tokio::select! {
                         chunk = output.recv() => match chunk {
-                            Some(chunk) => {
-                                pending.push_str(&chunk);
-                                if pending.len() >= OUTPUT_FLUSH_BYTES {
-                                    this.output(&id, &std::mem::take(&mut pending)).await;
-                                }
-                            }
+                            Some(chunk) => pending = append_capped(&pending, &chunk, INIT_OUTPUT_MAX_BYTES),
                             None => break,
                         },
                         _ = tick.tick() => if !pending.is_empty() {
@@ -512,31 +492,36 @@ impl Provisioner {
             () = tokio::time::sleep(limit) => Err(format!("Setup script timed out after {timeout_seconds} seconds")),
             () = self.shutdown.cancelled() => Err(SHUTDOWN_MESSAGE.to_owned()),
         };
-        if outcome.is_err() {
-            if let Some(pgid) = pgid {
-                terminate_group(pgid, SETUP_KILL_GRACE, async {
-                    let _ = child.wait().await;
-                })
-                .await;
+        // Whatever the outcome, nothing the setup started outlives it: background processes it
+        // left would keep running (and writing into the setup output) after READY, after archive
+        // and into a retry.
+        if let Some(pgid) = pgid.filter(|&p| group_alive(p)) {
+            if outcome.is_ok() {
+                tracing::info!(workspace = %id, "stopping processes the setup script left running");
             }
+            terminate_group(pgid, SETUP_KILL_GRACE, group_gone(pgid)).await;
         }
-        // Output still held open by a lingering background process is not waited for.
+        let _ = child.wait().await;
+        // A process that left the group (setsid) may still hold the pipes: its output is dropped.
+        let abort = writer.abort_handle();
         if tokio::time::timeout(Duration::from_secs(1), writer)
             .await
             .is_err()
         {
-            tracing::debug!(workspace = %id, "setup output still open after exit");
+            tracing::warn!(workspace = %id, "setup output still open after the setup ended; closing it");
+            abort.abort();
         }
-        self.set_pid(id, None).await;
+        self.set_process(id, None).await;
         if let Err(message) = &outcome {
             self.output(id, &format!("{message}\n")).await;
         }
         outcome
     }
 
-    async fn set_pid(&self, id: &WorkspaceId, pid: Option<u32>) {
+    async fn set_process(&self, id: &WorkspaceId, process: Option<&ProcessIdentity>) {
         let result = async {
-            store::set_init_script_pid(&mut *self.db.acquire().await?, id.as_str(), pid).await
+            store::set_init_script_process(&mut *self.db.acquire().await?, id.as_str(), process)
+                .await
         }
         .await;
         if let Err(e) = result {

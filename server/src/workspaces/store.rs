@@ -2,6 +2,7 @@
 //! status that was read; the caller learns whether it won.
 
 use crate::db::codec::{enum_text, parse_enum, parse_opt_time, parse_time, to_u32};
+use crate::process::ProcessIdentity;
 use ff_core::api::Workspace;
 use ff_core::enums::{WorkspaceCreationSource, WorkspaceStatus};
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
@@ -18,10 +19,13 @@ pub struct WorkspaceRecord {
     pub workspace: Workspace,
     pub base_branch: Option<String>,
     pub is_auto_generated_branch: bool,
-    pub init_script_pid: Option<u32>,
+    /// The setup script's process while provisioning, for restart recovery.
+    pub init_script_process: Option<ProcessIdentity>,
     pub init_output: String,
     pub archive_previous_status: Option<WorkspaceStatus>,
     pub archive_error: Option<String>,
+    /// What the archive kept outside git, and where.
+    pub archive_note: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -40,10 +44,11 @@ struct Row {
     init_output: String,
     init_started_at: Option<String>,
     init_completed_at: Option<String>,
-    init_script_pid: Option<i64>,
+    init_script_process: Option<String>,
     init_retry_count: i64,
     archive_previous_status: Option<String>,
     archive_error: Option<String>,
+    archive_note: Option<String>,
     github_issue_number: Option<i64>,
     github_issue_url: Option<String>,
     has_had_sessions: bool,
@@ -82,10 +87,7 @@ impl TryFrom<Row> for WorkspaceRecord {
             },
             base_branch: r.base_branch,
             is_auto_generated_branch: r.is_auto_generated_branch,
-            init_script_pid: r
-                .init_script_pid
-                .map(|p| to_u32("init_script_pid", p))
-                .transpose()?,
+            init_script_process: r.init_script_process.and_then(|p| p.parse().ok()),
             init_output: r.init_output,
             archive_previous_status: r
                 .archive_previous_status
@@ -93,14 +95,15 @@ impl TryFrom<Row> for WorkspaceRecord {
                 .map(|s| parse_enum("archive_previous_status", s))
                 .transpose()?,
             archive_error: r.archive_error,
+            archive_note: r.archive_note,
         })
     }
 }
 
 const SELECT: &str = "SELECT w.id, w.project_id, w.name, w.description, w.status, w.creation_source, \
      w.base_branch, w.worktree_path, w.branch_name, w.is_auto_generated_branch, w.init_error_message, w.init_output, \
-     w.init_started_at, w.init_completed_at, w.init_script_pid, w.init_retry_count, \
-     w.archive_previous_status, w.archive_error, w.github_issue_number, w.github_issue_url, \
+     w.init_started_at, w.init_completed_at, w.init_script_process, w.init_retry_count, \
+     w.archive_previous_status, w.archive_error, w.archive_note, w.github_issue_number, w.github_issue_url, \
      w.has_had_sessions, COALESCE(r.enabled, 0) AS ratchet_enabled, w.created_at, w.updated_at \
      FROM workspaces w LEFT JOIN workspace_ratchet r ON r.workspace_id = w.id";
 
@@ -245,8 +248,8 @@ pub async fn restore(
         "INSERT INTO workspaces (id, project_id, name, description, status, creation_source, \
          base_branch, worktree_path, branch_name, is_auto_generated_branch, init_error_message, \
          init_output, init_started_at, init_completed_at, init_retry_count, github_issue_number, \
-         github_issue_url, has_had_sessions, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         github_issue_url, has_had_sessions, archive_note, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id.as_str())
     .bind(w.project_id.as_str())
@@ -269,6 +272,7 @@ pub async fn restore(
     )
     .bind(&w.github_issue_url)
     .bind(w.has_had_sessions)
+    .bind(&record.archive_note)
     .bind(w.created_at.to_string())
     .bind(w.updated_at.to_string())
     .execute(conn)
@@ -286,20 +290,15 @@ pub enum Effect {
     /// FAILED → NEW: a retry from scratch.
     RetryFromScratch,
     /// PROVISIONING → READY, with the setup warning if there was one.
-    Provisioned {
-        warning: Option<String>,
-    },
+    Provisioned { warning: Option<String> },
     /// PROVISIONING → FAILED.
-    ProvisioningFailed {
-        message: String,
-    },
+    ProvisioningFailed { message: String },
     /// READY/FAILED → ARCHIVING, remembering where to roll back to.
     StartArchiving,
     /// ARCHIVING → the previous status, with the reason.
-    ArchiveRolledBack {
-        error: String,
-    },
-    Archived,
+    ArchiveRolledBack { error: String },
+    /// ARCHIVING → ARCHIVED, with what the archive kept outside git.
+    Archived { note: Option<String> },
 }
 
 /// Compare-and-swap `from → to`; false when the row is no longer in `from` (or has no retries
@@ -315,33 +314,37 @@ pub async fn transition(
     let (set, guard) = match effect {
         Effect::StartProvisioning => (
             "init_started_at = ?3, init_completed_at = NULL, init_error_message = NULL, \
-             init_script_pid = NULL, init_output = ''",
+             init_script_process = NULL, init_output = ''",
             "",
         ),
         Effect::RetryProvisioning => (
             "init_started_at = ?3, init_completed_at = NULL, init_error_message = NULL, \
-             init_script_pid = NULL, init_output = '', init_retry_count = init_retry_count + 1",
+             init_script_process = NULL, init_output = '', init_retry_count = init_retry_count + 1",
             "AND init_retry_count < ?4",
         ),
         Effect::RetryFromScratch => (
             "init_started_at = NULL, init_completed_at = NULL, init_error_message = NULL, \
-             init_script_pid = NULL, init_output = '', init_retry_count = init_retry_count + 1",
+             init_script_process = NULL, init_output = '', init_retry_count = init_retry_count + 1",
             "AND init_retry_count < ?4",
         ),
         Effect::Provisioned { .. } | Effect::ProvisioningFailed { .. } => (
-            "init_completed_at = ?3, init_script_pid = NULL, init_error_message = ?5",
+            "init_completed_at = ?3, init_script_process = NULL, init_error_message = ?5",
             "",
         ),
         Effect::StartArchiving => ("archive_previous_status = ?6, archive_error = NULL", ""),
         Effect::ArchiveRolledBack { .. } => {
             ("archive_previous_status = NULL, archive_error = ?5", "")
         }
-        Effect::Archived => ("archive_previous_status = NULL, archive_error = NULL", ""),
+        Effect::Archived { .. } => (
+            "archive_previous_status = NULL, archive_error = NULL, archive_note = ?5",
+            "",
+        ),
     };
     let message = match effect {
         Effect::Provisioned { warning } => warning.clone(),
         Effect::ProvisioningFailed { message } => Some(message.clone()),
         Effect::ArchiveRolledBack { error } => Some(error.clone()),
+        Effect::Archived { note } => note.clone(),
         _ => None,
     };
     let sql = format!(
@@ -386,15 +389,15 @@ pub async fn register_worktree(
 }
 
 /// Remembers the setup process (its group) while provisioning, for restart recovery.
-pub async fn set_init_script_pid(
+pub async fn set_init_script_process(
     conn: &mut SqliteConnection,
     id: &str,
-    pid: Option<u32>,
+    process: Option<&ProcessIdentity>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE workspaces SET init_script_pid = ? WHERE id = ? AND status = 'PROVISIONING'",
+        "UPDATE workspaces SET init_script_process = ? WHERE id = ? AND status = 'PROVISIONING'",
     )
-    .bind(pid.map(i64::from))
+    .bind(process.map(ToString::to_string))
     .bind(id)
     .execute(conn)
     .await

@@ -1,8 +1,13 @@
-//! The real `ff` binary as a child process, serving on a free port.
+//! The real `ff` binary as a child process, serving on a free port, with the few HTTP calls the
+//! tests that drive it make and what `/proc` says about its memory and CPU.
 
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub struct RunningFf {
     pub child: Child,
@@ -12,13 +17,25 @@ pub struct RunningFf {
 impl RunningFf {
     /// `ff serve --port 0` over `data`; returns once it has printed its URL.
     pub fn start(data: &Path, log: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ff"))
-            .args(["serve", "--port", "0", "--data-dir"])
-            .arg(data)
+        Self::start_with([OsStr::new("--data-dir"), data.as_os_str()], None, log)
+    }
+
+    /// `ff serve --port 0 <args>` started in `cwd` (this directory when `None`).
+    pub fn start_with<'a>(
+        args: impl IntoIterator<Item = &'a OsStr>,
+        cwd: Option<&Path>,
+        log: &str,
+    ) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ff"));
+        command
+            .args(["serve", "--port", "0"])
+            .args(args)
             .env("FF_LOG", log)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("ff starts");
+            .stdout(Stdio::piped());
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command.spawn().expect("ff starts");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("piped stdout"))
             .read_line(&mut line)
@@ -29,6 +46,70 @@ impl RunningFf {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
         Self { child, url }
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = reqwest::Client::new().post(format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        (
+            response.status(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls the workspace until `done` holds (at most 30 s).
+    pub async fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let workspace = self.get(&format!("/api/workspaces/{id}")).await;
+            if done(&workspace) {
+                return workspace;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {workspace:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown of any kind.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// A `kB` line of `/proc/<pid>/status` (`VmRSS`, `VmHWM` for the peak).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc status"))
+    }
+
+    /// CPU time used so far, user and system together.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        // The kernel reports USER_HZ ticks, 100 per second on Linux.
+        Duration::from_millis(ticks * 10)
     }
 }
 

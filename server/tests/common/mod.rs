@@ -9,6 +9,7 @@ pub mod socket;
 
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
+use ff_server::config::Config;
 use ff_server::events::EventBus;
 use ff_server::snapshot::{Snapshot, SnapshotConfig};
 use ff_server::App;
@@ -45,22 +46,38 @@ impl TestApp {
         Self::start(data_dir, |_| {}).await
     }
 
+    /// Starts with extra `ff serve` flags and configuration adjusted by `tune`.
+    pub async fn spawn_with_flags(flags: &[&str], tune: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Self::config(&data_dir, flags);
+        tune(&mut config);
+        Self::start_config(data_dir, config, |_| {}).await
+    }
+
     async fn start(data_dir: tempfile::TempDir, tune: impl FnOnce(&mut SnapshotConfig)) -> Self {
-        let cli = Cli::try_parse_from([
-            "ff",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            data_dir.path().to_str().expect("utf-8 temp path"),
-        ])
-        .expect("valid flags");
+        let config = Self::config(&data_dir, &[]);
+        Self::start_config(data_dir, config, tune).await
+    }
+
+    fn config(data_dir: &tempfile::TempDir, flags: &[&str]) -> Config {
+        let path = data_dir.path().to_str().expect("utf-8 temp path");
+        let argv = ["ff", "serve", "--port", "0", "--data-dir", path];
+        let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("valid flags");
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed a serve command")
         };
-        let config = ff_server::config::Config::resolve(args, |_| None).expect("config");
+        Config::resolve(args, |_| None).expect("config")
+    }
+
+    async fn start_config(
+        data_dir: tempfile::TempDir,
+        config: Config,
+        tune: impl FnOnce(&mut SnapshotConfig),
+    ) -> Self {
         let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let port = listener.local_addr().expect("local addr").port();
+        // Beyond loopback the app listens on every address; tests reach it on loopback.
+        let url = format!("http://127.0.0.1:{port}");
         let mut snapshot_config =
             SnapshotConfig::new(config.coalesce_window, config.reconcile_interval);
         tune(&mut snapshot_config);

@@ -1,7 +1,7 @@
 //! A snapshot socket client over a real WebSocket, decoding frames with core's wire types.
 
 use ff_core::wire::Frame;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -71,6 +71,13 @@ impl Client {
                 Some(Err(_)) | None => return (frames, Ended::Dropped),
             }
         }
+    }
+
+    pub async fn send_binary(
+        &mut self,
+        bytes: Vec<u8>,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.ws.send(Message::Binary(bytes.into())).await
     }
 
     pub async fn close(mut self) {

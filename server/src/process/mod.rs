@@ -1,14 +1,19 @@
 //! Child processes in their own process group, so that stopping one stops everything it started.
 
+mod identity;
+mod output;
+
+pub use identity::ProcessIdentity;
+use identity::Stat;
+pub use output::pump_output;
+
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::future::Future;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Command;
 
 /// `bash -c <script>` in `cwd`, leading a new process group, output piped, no stdin.
 pub fn shell(script: &str, cwd: &Path) -> Command {
@@ -60,17 +65,7 @@ fn live_members(wanted: impl Fn(i32, i32) -> bool) -> bool {
         else {
             return false;
         };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            return false;
-        };
-        // "pid (comm) state ppid pgrp …"; comm may itself contain spaces and parentheses.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("Z");
-        let group = fields.nth(1).and_then(|g| g.parse().ok()).unwrap_or(-1);
-        !matches!(state, "Z" | "X") && wanted(pid, group)
+        Stat::read(pid).is_some_and(|stat| !stat.exited() && wanted(pid, stat.group))
     })
 }
 
@@ -97,70 +92,9 @@ pub async fn group_gone(pgid: u32) {
     }
 }
 
-/// Forwards everything the child writes on stdout and stderr, as lossy UTF-8 chunks, until both
-/// are closed.
-pub fn pump_output(child: &mut Child) -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel(64);
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(forward(stdout, sender.clone()));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward(stderr, sender));
-    }
-    receiver
-}
-
-async fn forward(mut reader: impl AsyncRead + Unpin, sender: mpsc::Sender<String>) {
-    let mut buffer = vec![0u8; 8192];
-    // Bytes of a character split across two reads wait for the rest of it.
-    let mut carried: Vec<u8> = Vec::new();
-    while let Ok(n) = reader.read(&mut buffer).await {
-        if n == 0 {
-            break;
-        }
-        carried.extend_from_slice(&buffer[..n]);
-        let complete = match std::str::from_utf8(&carried) {
-            Ok(_) => carried.len(),
-            Err(e) if e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => carried.len(),
-        };
-        let chunk = String::from_utf8_lossy(&carried[..complete]).into_owned();
-        carried.drain(..complete);
-        if !chunk.is_empty() && sender.send(chunk).await.is_err() {
-            return;
-        }
-    }
-    if !carried.is_empty() {
-        let _ = sender
-            .send(String::from_utf8_lossy(&carried).into_owned())
-            .await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn characters_split_across_reads_arrive_whole() {
-        let (mut writer, reader) = tokio::io::duplex(64);
-        let (sender, mut received) = mpsc::channel(8);
-        let forwarding = tokio::spawn(forward(reader, sender));
-        use tokio::io::AsyncWriteExt;
-        let text = "déjà vu ✓";
-        let bytes = text.as_bytes();
-        writer.write_all(&bytes[..2]).await.unwrap();
-        writer.flush().await.unwrap();
-        tokio::task::yield_now().await;
-        writer.write_all(&bytes[2..]).await.unwrap();
-        drop(writer);
-        forwarding.await.unwrap();
-        let mut all = String::new();
-        while let Ok(chunk) = received.try_recv() {
-            all.push_str(&chunk);
-        }
-        assert_eq!(all, text);
-    }
 
     #[tokio::test]
     async fn terminating_a_group_takes_its_grandchildren_along() {
