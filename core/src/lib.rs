@@ -18,6 +18,7 @@ pub mod merge;
 pub mod naming;
 pub mod patch;
 pub mod pending;
+pub mod ratchet;
 pub mod refname;
 pub mod text;
 pub mod wire;
