@@ -16,6 +16,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod merge;
 pub mod naming;
+pub mod overlaps;
 pub mod patch;
 pub mod pending;
 pub mod ratchet;
