@@ -5,6 +5,7 @@
 //! acceptable (`VALIDATION_FAILED`). Past that point nothing needs checking again.
 
 use crate::enums::WorkspaceCreationSource;
+use crate::github::IssueUrl;
 use crate::refname::{BranchName, RefNameError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -92,33 +93,21 @@ impl fmt::Display for DisplayName {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssueRef {
     pub number: u64,
-    pub url: url::Url,
+    pub url: IssueUrl,
 }
 
 impl IssueRef {
     pub fn parse(number: u64, url: &str) -> Result<Self, FieldError> {
-        let fail = |why: &str| FieldError::new("issueUrl", format!("issueUrl {url:?} {why}"));
         if number == 0 {
             return Err(FieldError::new(
                 "issueNumber",
                 "issueNumber must be a positive integer",
             ));
         }
-        let parsed = url::Url::parse(url).map_err(|e| fail(&format!("is not a URL ({e})")))?;
-        if parsed.scheme() != "https" {
-            return Err(fail("must use https"));
-        }
-        let mut segments: Vec<&str> = parsed
-            .path_segments()
-            .map(|s| s.filter(|s| !s.is_empty()).collect())
-            .unwrap_or_default();
-        let url_number = segments.pop();
-        if segments.last() != Some(&"issues") || segments.len() < 3 {
-            return Err(fail(
-                "must look like https://<host>/<owner>/<repo>/issues/<number>",
-            ));
-        }
-        if url_number != Some(number.to_string().as_str()) {
+        let fail =
+            |why: &dyn fmt::Display| FieldError::new("issueUrl", format!("issueUrl {url:?} {why}"));
+        let parsed = IssueUrl::parse(url).map_err(|e| fail(&e))?;
+        if parsed.number() != number {
             return Err(fail(&format!("does not point at issue #{number}")));
         }
         Ok(Self {

@@ -68,6 +68,14 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// A submitted review's verdict, normalised as D§5.3 says (GitHub's unknown values read
+    /// PENDING).
+    ReviewState as "SCREAMING_SNAKE_CASE" {
+        Approved, ChangesRequested, Commented, Pending, Dismissed
+    }
+);
+
+wire_enum!(
     KanbanColumn as "SCREAMING_SNAKE_CASE" { Working, Waiting, Done }
 );
 
@@ -196,6 +204,10 @@ mod tests {
             (names(PrState::ALL), "NONE DRAFT OPEN CHANGES_REQUESTED APPROVED MERGED CLOSED"),
             (names(CiStatus::ALL), "UNKNOWN PENDING SUCCESS FAILURE"),
             (names(ReviewDecision::ALL), "APPROVED CHANGES_REQUESTED REVIEW_REQUIRED"),
+            (
+                names(ReviewState::ALL),
+                "APPROVED CHANGES_REQUESTED COMMENTED PENDING DISMISSED",
+            ),
             (names(KanbanColumn::ALL), "WORKING WAITING DONE"),
             (
                 names(RatchetState::ALL),

@@ -11,6 +11,7 @@ pub mod drift;
 pub mod entry;
 pub mod enums;
 pub mod factory_config;
+pub mod github;
 pub mod ids;
 pub mod json;
 pub mod lifecycle;

@@ -66,31 +66,6 @@ pub fn slug_candidates(base: &str) -> impl Iterator<Item = String> + '_ {
     std::iter::once(base.to_owned()).chain((2..).map(move |n| format!("{base}-{n}")))
 }
 
-/// The GitHub owner and repository of a remote URL, in SSH or HTTPS form.
-pub fn github_repo(remote_url: &str) -> Option<(String, String)> {
-    let url = remote_url.trim();
-    let path = url
-        .strip_prefix("git@github.com:")
-        .or_else(|| url.strip_prefix("ssh://git@github.com/"))
-        .or_else(|| url.strip_prefix("https://github.com/"))
-        .or_else(|| url.strip_prefix("http://github.com/"))
-        .or_else(|| {
-            // https://user@github.com/o/r
-            let rest = url.strip_prefix("https://")?;
-            let (_, host_path) = rest.split_once('@')?;
-            host_path.strip_prefix("github.com/")
-        })?;
-    let path = path.trim_end_matches('/');
-    let path = path.strip_suffix(".git").unwrap_or(path);
-    let (owner, repo) = path.split_once('/')?;
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    (valid(owner) && valid(repo)).then(|| (owner.to_owned(), repo.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,31 +121,5 @@ mod tests {
             slug_candidates("x").take(3).collect::<Vec<_>>(),
             ["x", "x-2", "x-3"]
         );
-    }
-
-    #[test]
-    fn github_remotes() {
-        let cases = [
-            ("git@github.com:octo/hello.git", Some(("octo", "hello"))),
-            ("git@github.com:octo/hello", Some(("octo", "hello"))),
-            ("https://github.com/octo/hello.git", Some(("octo", "hello"))),
-            ("https://github.com/octo/hello/", Some(("octo", "hello"))),
-            (
-                "https://token@github.com/octo/hello.git",
-                Some(("octo", "hello")),
-            ),
-            (
-                "ssh://git@github.com/octo/hello.git",
-                Some(("octo", "hello")),
-            ),
-            ("https://gitlab.com/octo/hello.git", None),
-            ("/srv/git/hello.git", None),
-            ("https://github.com/octo", None),
-            ("https://github.com/octo/he llo", None),
-        ];
-        for (url, expected) in cases {
-            let expected = expected.map(|(o, r)| (o.to_owned(), r.to_owned()));
-            assert_eq!(github_repo(url), expected, "{url}");
-        }
     }
 }

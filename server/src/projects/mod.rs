@@ -9,8 +9,9 @@ use crate::git::inspect::{inspect, InspectError};
 use crate::workspaces;
 use ff_core::api::{AddProject, PatchProject, Project};
 use ff_core::create::DisplayName;
+use ff_core::github::{GithubRepo, GITHUB_COM};
 use ff_core::ids::ProjectId;
-use ff_core::naming::{github_repo, slug_candidates, slugify, title_from_dir};
+use ff_core::naming::{slug_candidates, slugify, title_from_dir};
 use ff_core::refname::BranchName;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,7 +67,14 @@ impl Projects {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (owner, repo) = facts.origin_url.as_deref().and_then(github_repo).unzip();
+        let (owner, repo) = facts
+            .origin_url
+            .as_deref()
+            .and_then(|url| GithubRepo::from_remote(url).ok())
+            // A project stores no host yet, so only a github.com remote names its repository.
+            .filter(|r| r.host.as_str() == GITHUB_COM)
+            .map(|r| (r.owner.to_string(), r.repo.to_string()))
+            .unzip();
 
         let mut tx = db::begin_write(&self.db).await?;
         if let Some(existing) = store::live_name_for_repo(&mut tx, &root_text).await? {

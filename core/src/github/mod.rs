@@ -1,0 +1,49 @@
+//! GitHub, purely: the shapes of the GraphQL answers ff reads, the mappings that turn them into
+//! ff's PR state, CI status and conflict mark (D§5.2, D§5.3, github.md §2), the repository and
+//! URL types every GitHub input is parsed into once, and the PR details the browser is sent.
+//!
+//! The queries themselves live in `server/src/github/graphql/`; the models here follow their
+//! selections field for field, in GitHub's spelling.
+
+mod answer;
+mod ci;
+mod details;
+mod enums;
+mod issues;
+mod names;
+mod pull_request;
+mod remote;
+mod repository;
+mod state;
+mod urls;
+mod view;
+
+pub use answer::{
+    login_or_ghost, Actor, Count, GraphqlError, GraphqlResponse, Nodes, PathSegment, RateLimit,
+    ViewerAnswer, GHOST_LOGIN,
+};
+pub use ci::{actions_run_id, ci_status, failing_checks, FailingCheck};
+pub use details::{
+    DetailsAnswer, DetailsRepository, IssueComment, PullRequestDetails, Review, ReviewComment,
+    ReviewThread,
+};
+pub use enums::{
+    CheckConclusionState, CheckStatusState, MergeStateStatus, MergeableState,
+    PullRequestReviewDecision, PullRequestReviewState, PullRequestState, StatusState,
+};
+pub use issues::{Issue, IssuesAnswer, IssuesRepository, Label};
+pub use names::{
+    GithubRepo, Host, NameError, Owner, RepoName, GITHUB_COM, OWNER_MAX_CHARS, REPO_MAX_CHARS,
+};
+pub use pull_request::{
+    CheckRun, CheckSuite, Commit, LatestReview, PullRequestCommit, PullRequestSummary,
+    RepositoryPullRequests, RollupContext, RollupContexts, StatusCheckRollup, StatusContext,
+    SummaryAnswer, Workflow, WorkflowRun,
+};
+pub use repository::{
+    BranchRef, CreatePullRequestAnswer, CreatePullRequestPayload, CreatedPullRequest, RepositoryId,
+    RepositoryIdAnswer,
+};
+pub use state::{merge_conflict, pr_state};
+pub use urls::{find_pr_urls, IssueUrl, PrUrl, UrlError, MAX_FOUND_PR_URLS};
+pub use view::{PrDetailsView, PrReview, PrThread, PrThreadComment};
