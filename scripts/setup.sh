@@ -38,7 +38,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     || die "cannot install Chromium with apt-get"
 fi
 
-step "checking the end-to-end packages (Playwright, wasm-opt)"
+step "checking the end-to-end packages (Playwright, wasm-opt, the ACP adapters)"
 need node "install Node.js 20 or newer"
 need npm "install npm"
 stamp=end2end/node_modules/.ff-lock-stamp

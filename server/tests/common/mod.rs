@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod documents;
+pub mod fake_models;
 pub mod repo;
 pub mod socket;
 
