@@ -17,7 +17,25 @@ pub struct Config {
     pub allowed_origins: Vec<Origin>,
     pub log: String,
     /// Connection limits; not flags (the defaults suit every local use), tests tune them.
-    pub http_limits: crate::http::serve::Limits,
+    pub http_limits: HttpLimits,
+}
+
+/// How the HTTP server protects itself from clients that hold connections.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    /// Connections served at once; beyond it new ones wait in the listen backlog.
+    pub connections: usize,
+    /// Longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// An origin as browsers send it: `scheme://host[:port]`, no path.

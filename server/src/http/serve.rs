@@ -1,7 +1,8 @@
-//! The accept loop: one task per connection, at most [`Limits::connections`] at once, and a
+//! The accept loop: one task per connection, at most [`HttpLimits::connections`] at once, and a
 //! deadline for a request's headers, so clients that connect and never finish a request cannot
 //! pile up until the process runs out of file descriptors.
 
+use crate::config::HttpLimits;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -18,29 +19,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Connections served at once; beyond it new ones wait in the listen backlog.
-    pub connections: usize,
-    /// Longest a client may take to send a request's headers.
-    pub header_read_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            connections: 512,
-            header_read_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
 /// Serves `router` until `shutdown` is cancelled, then lets every open connection finish its
 /// request (sockets close themselves on the same signal) before returning.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    limits: Limits,
+    limits: HttpLimits,
     open: prometheus::IntGauge,
     shutdown: CancellationToken,
 ) {
