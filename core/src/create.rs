@@ -7,6 +7,7 @@
 use crate::enums::WorkspaceCreationSource;
 use crate::github::IssueUrl;
 use crate::refname::{BranchName, RefNameError};
+use crate::sessions::{validate_agent_name, MessageText};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -30,6 +31,10 @@ pub enum CreateWorkspaceRequest {
         base_branch: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ratchet_enabled: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        initial_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
     },
     ResumeBranch {
         branch_name: String,
@@ -39,6 +44,10 @@ pub enum CreateWorkspaceRequest {
         description: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ratchet_enabled: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        initial_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
     },
     GithubIssue {
         issue_number: u64,
@@ -47,6 +56,10 @@ pub enum CreateWorkspaceRequest {
         name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ratchet_enabled: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        initial_prompt: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
     },
 }
 
@@ -149,6 +162,10 @@ pub struct CreateWorkspace {
     /// `None`: use the settings' default.
     pub ratchet_enabled: Option<bool>,
     pub source: WorkspaceSource,
+    /// The first agent session starts with it once the workspace is READY (sessions.md §4).
+    pub initial_prompt: Option<MessageText>,
+    /// The agent of the workspace's sessions; `None`: the project's or the user's default.
+    pub agent: Option<String>,
 }
 
 /// A well-formed request whose value is not acceptable; `field` is its camelCase name.
@@ -191,14 +208,46 @@ fn description(text: Option<String>) -> Result<Option<String>, FieldError> {
 }
 
 impl CreateWorkspaceRequest {
-    /// Parses the request into a command, or names the first offending field.
+    /// Parses the request into a command, or names the first offending field. Whether `agent`
+    /// names a configured agent is the server's to check: core does not know the settings.
     pub fn parse(self) -> Result<CreateWorkspace, FieldError> {
+        let (initial_prompt, agent) = match &self {
+            Self::Manual {
+                initial_prompt,
+                agent,
+                ..
+            }
+            | Self::ResumeBranch {
+                initial_prompt,
+                agent,
+                ..
+            }
+            | Self::GithubIssue {
+                initial_prompt,
+                agent,
+                ..
+            } => (initial_prompt.clone(), agent.clone()),
+        };
+        let initial_prompt = initial_prompt
+            .map(|p| MessageText::parse("initialPrompt", &p))
+            .transpose()?;
+        if let Some(agent) = &agent {
+            validate_agent_name(agent).map_err(|e| FieldError::new("agent", e.message))?;
+        }
+        let mut command = self.parse_source()?;
+        command.initial_prompt = initial_prompt;
+        command.agent = agent;
+        Ok(command)
+    }
+
+    fn parse_source(self) -> Result<CreateWorkspace, FieldError> {
         match self {
             Self::Manual {
                 name,
                 description: desc,
                 base_branch,
                 ratchet_enabled,
+                ..
             } => Ok(CreateWorkspace {
                 name: DisplayName::parse("name", &name)?,
                 description: description(desc)?,
@@ -206,12 +255,15 @@ impl CreateWorkspaceRequest {
                 source: WorkspaceSource::Manual {
                     base_branch: base_branch.map(|b| branch("baseBranch", &b)).transpose()?,
                 },
+                initial_prompt: None,
+                agent: None,
             }),
             Self::ResumeBranch {
                 branch_name,
                 name,
                 description: desc,
                 ratchet_enabled,
+                ..
             } => {
                 let branch = branch("branchName", &branch_name)?;
                 let name = match name {
@@ -228,6 +280,8 @@ impl CreateWorkspaceRequest {
                     description: description(desc)?,
                     ratchet_enabled,
                     source: WorkspaceSource::ResumeBranch { branch },
+                    initial_prompt: None,
+                    agent: None,
                 })
             }
             Self::GithubIssue {
@@ -235,6 +289,7 @@ impl CreateWorkspaceRequest {
                 issue_url,
                 name,
                 ratchet_enabled,
+                ..
             } => {
                 let issue = IssueRef::parse(issue_number, &issue_url)?;
                 let name = match name {
@@ -246,6 +301,8 @@ impl CreateWorkspaceRequest {
                     description: None,
                     ratchet_enabled,
                     source: WorkspaceSource::GithubIssue(issue),
+                    initial_prompt: None,
+                    agent: None,
                 })
             }
         }

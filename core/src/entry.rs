@@ -3,6 +3,7 @@
 use crate::derive::Derived;
 use crate::enums::*;
 use crate::ids::{ProjectId, Timestamp, WorkspaceId};
+use crate::transcript::{Cost, Usage};
 use serde::{Deserialize, Serialize};
 
 /// Diff statistics of a worktree against its merge base (R§7.6).
@@ -39,6 +40,12 @@ pub struct SessionSummary {
     pub updated_at: Timestamp,
     pub last_exit: Option<LastExit>,
     pub error_message: Option<String>,
+    /// The configured agent the session runs (any ACP agent, not only the known providers).
+    pub agent: Option<String>,
+    /// Context window and cost, when the agent reports them.
+    pub usage: Option<Usage>,
+    /// Turns of other sessions ahead of this one for a free agent slot.
+    pub queued_behind: Option<u32>,
 }
 
 impl SessionSummary {
@@ -79,6 +86,24 @@ impl SessionSummaries {
 
     pub fn any_runtime_error(&self) -> bool {
         self.0.iter().any(SessionSummary::has_runtime_error)
+    }
+
+    /// What the sessions cost so far, one sum per currency (sorted by currency).
+    pub fn costs(&self) -> Vec<Cost> {
+        let mut sums: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for cost in self
+            .0
+            .iter()
+            .filter_map(|s| s.usage.as_ref()?.cost.as_ref())
+        {
+            *sums.entry(&cost.currency).or_default() += cost.micros;
+        }
+        sums.into_iter()
+            .map(|(currency, micros)| Cost {
+                micros,
+                currency: currency.to_owned(),
+            })
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod chat;
 pub mod create;
 pub mod derive;
 pub mod drift;
@@ -15,12 +16,16 @@ pub mod github;
 pub mod ids;
 pub mod json;
 pub mod lifecycle;
+pub mod markdown;
 pub mod merge;
 pub mod naming;
 pub mod overlaps;
 pub mod patch;
 pub mod pending;
+pub mod permission;
 pub mod ratchet;
 pub mod refname;
+pub mod sessions;
 pub mod text;
+pub mod transcript;
 pub mod wire;

@@ -111,6 +111,7 @@ fn the_documented_bodies_round_trip() {
         json!({"source": "MANUAL", "name": "Fix login", "description": "…", "baseBranch": "main", "ratchetEnabled": true}),
         json!({"source": "RESUME_BRANCH", "branchName": "feature/x", "name": "…", "description": "…", "ratchetEnabled": true}),
         json!({"source": "GITHUB_ISSUE", "issueNumber": 42, "issueUrl": ISSUE_URL, "name": "…", "ratchetEnabled": true}),
+        json!({"source": "MANUAL", "name": "Fix login", "initialPrompt": "Fix the login form", "agent": "claude"}),
         manual("Fix login"),
     ];
     for body in bodies {
@@ -131,6 +132,8 @@ fn a_manual_request_parses_into_a_command() {
         source: WorkspaceSource::Manual {
             base_branch: Some(branch("main")),
         },
+        initial_prompt: None,
+        agent: None,
     };
     assert_eq!(accepted(body), expected);
     let minimal = accepted(manual("x"));
@@ -253,5 +256,37 @@ fn descriptions_are_trimmed_optional_and_bounded() {
     }
     for body in describe(&"d".repeat(10_001)) {
         refused(body, "description", "10001");
+    }
+}
+
+#[test]
+fn every_source_takes_an_initial_prompt_and_an_agent() {
+    for body in [manual("x"), resume("b"), issue(42, ISSUE_URL)] {
+        let command = accepted(with(
+            with(body.clone(), "initialPrompt", "  Fix the form\n"),
+            "agent",
+            "codex",
+        ));
+        assert_eq!(
+            command.initial_prompt.as_ref().map(|p| p.as_str()),
+            Some("  Fix the form\n"),
+            "kept as sent"
+        );
+        assert_eq!(command.agent.as_deref(), Some("codex"));
+        refused(
+            with(body.clone(), "initialPrompt", " \n "),
+            "initialPrompt",
+            "must not be empty",
+        );
+        refused(
+            with(body.clone(), "initialPrompt", "x".repeat(100_001)),
+            "initialPrompt",
+            "100001",
+        );
+        refused(
+            with(body.clone(), "agent", "Not An Agent"),
+            "agent",
+            "agent name",
+        );
     }
 }

@@ -59,6 +59,9 @@ fn session(id: &str, phase: SessionRuntimePhase) -> SessionSummary {
         updated_at: ts(T0),
         last_exit: None,
         error_message: None,
+        agent: Some("claude".into()),
+        usage: None,
+        queued_behind: None,
     }
 }
 

@@ -134,6 +134,9 @@ fn summary(session_id: &'static str) -> impl Strategy<Value = SessionSummary> {
             updated_at,
             last_exit,
             error_message,
+            agent: None,
+            usage: None,
+            queued_behind: None,
         },
     )
 }

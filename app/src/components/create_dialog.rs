@@ -20,23 +20,31 @@ struct Form {
     issue_number: String,
     issue_url: String,
     ratchet: bool,
+    prompt: String,
+    agent: String,
 }
 
 impl Form {
     fn request(&self, source: Source) -> Result<CreateWorkspaceRequest, FieldError> {
         let ratchet_enabled = Some(self.ratchet);
+        let initial_prompt = (!self.prompt.trim().is_empty()).then(|| self.prompt.clone());
+        let agent = optional(self.agent.clone());
         let request = match source {
             Source::Manual => CreateWorkspaceRequest::Manual {
                 name: self.name.clone(),
                 description: optional(self.description.clone()),
                 base_branch: optional(self.base_branch.clone()),
                 ratchet_enabled,
+                initial_prompt,
+                agent,
             },
             Source::ResumeBranch => CreateWorkspaceRequest::ResumeBranch {
                 branch_name: self.branch_name.trim().to_owned(),
                 name: optional(self.name.clone()),
                 description: optional(self.description.clone()),
                 ratchet_enabled,
+                initial_prompt,
+                agent,
             },
             Source::GithubIssue => CreateWorkspaceRequest::GithubIssue {
                 issue_number: self.issue_number.trim().parse().map_err(|_| {
@@ -45,6 +53,8 @@ impl Form {
                 issue_url: self.issue_url.trim().to_owned(),
                 name: optional(self.name.clone()),
                 ratchet_enabled,
+                initial_prompt,
+                agent,
             },
         };
         request.clone().parse().map(|_| request)

@@ -33,6 +33,8 @@ pub struct Derived {
     /// `None`: the workspace is not on the board.
     pub kanban_column: Option<KanbanColumn>,
     pub sidebar_status: SidebarStatus,
+    /// What the workspace's agents cost so far, per currency.
+    pub costs: Vec<crate::transcript::Cost>,
 }
 
 impl Derived {
@@ -82,6 +84,7 @@ impl Derived {
             kanban_column: status_reason.code.kanban_column(),
             status_reason,
             sidebar_status,
+            costs: raw.session_summaries.costs(),
         }
     }
 }

@@ -1,0 +1,476 @@
+//! Agent sessions as the API shows them (sessions.md §6), the requests that drive them, and the
+//! settings that configure agents. Requests are parsed into these types once, strictly.
+
+use crate::create::FieldError;
+use crate::entry::{LastExit, SessionSummaries, SessionSummary};
+use crate::enums::{PendingRequestType, SessionActivity, SessionRuntimePhase, SessionStatus};
+use crate::ids::{MessageId, SessionId, Timestamp, WorkspaceId};
+use crate::transcript::{PermissionOption, ToolCall, Usage};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Longest chat message or initial prompt, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 100_000;
+/// Messages waiting in one session's queue (D§4.5).
+pub const MAX_QUEUED_MESSAGES: usize = 100;
+/// Active (idle or running) sessions of one workspace (D§4.8).
+pub const MAX_SESSIONS_PER_WORKSPACE: usize = 5;
+
+/// A session row with everything live about it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub id: SessionId,
+    pub workspace_id: WorkspaceId,
+    pub agent: String,
+    pub name: String,
+    /// `user` for people's sessions, `ratchet` for fixers.
+    pub workflow: String,
+    pub model: Option<String>,
+    pub mode: Option<String>,
+    pub status: SessionStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub runtime: Runtime,
+    /// Messages waiting to be dispatched, oldest first.
+    pub queue: Vec<QueuedMessage>,
+    pub pending_request: Option<PendingRequest>,
+    /// What the agent offers, as it last reported it.
+    pub models: Vec<Choice>,
+    pub modes: Vec<Choice>,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Runtime {
+    pub phase: SessionRuntimePhase,
+    /// A prompt is in flight.
+    pub working: bool,
+    /// Turns of other sessions ahead of this one for a free agent slot (`--max-running-agents`).
+    pub queued_behind: Option<u32>,
+    pub last_exit: Option<LastExit>,
+    pub error: Option<String>,
+    /// Dispatch paused until then (the model API said it is rate limited).
+    pub paused_until: Option<Timestamp>,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self {
+            phase: SessionRuntimePhase::Idle,
+            working: false,
+            queued_behind: None,
+            last_exit: None,
+            error: None,
+            paused_until: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedMessage {
+    pub id: MessageId,
+    pub text: String,
+    pub queued_at: Timestamp,
+}
+
+/// What became of a message the API accepted (D§4.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageState {
+    Queued,
+    Dispatched,
+    Committed,
+    Rejected,
+    Failed,
+    Cancelled,
+}
+
+/// The answer to `POST /api/sessions/{id}/messages`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageAccepted {
+    pub message_id: MessageId,
+    pub state: MessageState,
+}
+
+/// The open permission request of a session, answered with one of its options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    pub request_id: String,
+    #[serde(rename = "type")]
+    pub request_type: PendingRequestType,
+    pub tool_call: Option<ToolCall>,
+    pub options: Vec<PermissionOption>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+}
+
+/// `POST /api/workspaces/{id}/sessions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateSession {
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Queued as the first message.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// `POST /api/sessions/{id}/messages`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    pub text: String,
+}
+
+/// `POST /api/sessions/{id}/permission`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionAnswer {
+    pub request_id: String,
+    pub option_id: String,
+}
+
+/// `PUT /api/sessions/{id}/config`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionConfig {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+/// A chat message or prompt: not blank, at most [`MAX_MESSAGE_CHARS`] characters. Kept as sent
+/// (only checked after trimming): leading indentation can matter to an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(field: &'static str, text: &str) -> Result<Self, FieldError> {
+        if text.trim().is_empty() {
+            return Err(FieldError::new(field, format!("{field} must not be empty")));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_MESSAGE_CHARS {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "{field} is {chars} characters long; at most {MAX_MESSAGE_CHARS} are accepted"
+                ),
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Who decides on an agent's permission requests (sessions.md §2). Plan approvals and questions
+/// always wait for a person.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PermissionPolicy {
+    /// Every request waits for a person.
+    #[default]
+    Ask,
+    /// File edits inside the worktree are allowed; commands ask.
+    Edits,
+    /// Everything is allowed once (never "always").
+    All,
+}
+
+/// An agent server as ACP clients configure one (Zed's `agent_servers`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AgentServer {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+impl AgentServer {
+    /// A command is an absolute path or a bare program name found on `PATH`: a relative path
+    /// would mean something else in every worktree.
+    pub fn validate(&self, name: &str) -> Result<(), FieldError> {
+        let field = "agentServers";
+        let command = self.command.trim();
+        if command.is_empty() {
+            return Err(FieldError::new(
+                field,
+                format!("agentServers.{name}.command must not be empty"),
+            ));
+        }
+        if command.contains('/') && !command.starts_with('/') {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "agentServers.{name}.command {command:?} must be an absolute path or a bare program name"
+                ),
+            ));
+        }
+        if command != self.command || command.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                format!(
+                    "agentServers.{name}.command {:?} has surrounding spaces or control characters",
+                    self.command
+                ),
+            ));
+        }
+        for key in self.env.keys() {
+            let valid = !key.is_empty()
+                && !key.starts_with(|c: char| c.is_ascii_digit())
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(FieldError::new(
+                    field,
+                    format!("agentServers.{name}.env has an invalid variable name {key:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Agent names: what settings, sessions and `ff agents` use to refer to an agent server.
+pub fn validate_agent_name(name: &str) -> Result<(), FieldError> {
+    let valid = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "agentServers",
+            format!("agent name {name:?} must be 1–32 characters of a-z, 0-9, - and _"),
+        ))
+    }
+}
+
+/// One configured agent as `GET /api/agents` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentInfo {
+    pub name: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub installed: bool,
+    /// Where the command was found.
+    pub path: Option<String>,
+    pub version: Option<String>,
+    pub built_in: bool,
+    /// How to install it when it is missing (built-in agents only).
+    pub install_hint: Option<String>,
+}
+
+/// `GET /api/settings`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    pub ratchet_enabled: bool,
+    /// The user's own entries (built-ins are listed by `GET /api/agents`).
+    pub agent_servers: BTreeMap<String, AgentServer>,
+    pub default_agent: String,
+    pub permission_policy: PermissionPolicy,
+    pub ratchet_permission_policy: PermissionPolicy,
+}
+
+/// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
+/// removes a user entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsPatch {
+    #[serde(default)]
+    pub ratchet_enabled: Option<bool>,
+    #[serde(default)]
+    pub agent_servers: Option<BTreeMap<String, Option<AgentServer>>>,
+    #[serde(default)]
+    pub default_agent: Option<String>,
+    #[serde(default)]
+    pub permission_policy: Option<PermissionPolicy>,
+    #[serde(default)]
+    pub ratchet_permission_policy: Option<PermissionPolicy>,
+}
+
+/// The snapshot's session group of one workspace (snapshot.md §2, R§2.5), built by the same
+/// function for the sessions domain's events and for reconciliation, so they cannot disagree.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionGroup {
+    pub is_working: bool,
+    pub pending_request_type: Option<PendingRequestType>,
+    pub summaries: SessionSummaries,
+    pub last_activity_at: Option<Timestamp>,
+}
+
+impl SessionGroup {
+    /// `pending` holds the type of every open request of the workspace's sessions; the most
+    /// pressing one wins (R§7.4: plan approval, then question, then permission).
+    pub fn of(
+        summaries: Vec<SessionSummary>,
+        pending: impl IntoIterator<Item = PendingRequestType>,
+    ) -> Self {
+        let is_working = summaries.iter().any(|s| {
+            s.activity == SessionActivity::Working
+                || s.runtime_phase == SessionRuntimePhase::Running
+        });
+        let last_activity_at = summaries.iter().map(|s| s.updated_at).max();
+        Self {
+            is_working,
+            pending_request_type: pending.into_iter().min(),
+            summaries: summaries.into(),
+            last_activity_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enums::{SessionProcessState, SessionProvider};
+    use PendingRequestType::{PermissionRequest, PlanApproval, UserQuestion};
+
+    fn summary(id: &str, phase: SessionRuntimePhase, at: i64) -> SessionSummary {
+        SessionSummary {
+            session_id: id.into(),
+            name: None,
+            workflow: Some("user".into()),
+            model: None,
+            provider: Some(SessionProvider::Claude),
+            persisted_status: SessionStatus::Idle,
+            runtime_phase: phase,
+            process_state: SessionProcessState::Alive,
+            activity: if phase == SessionRuntimePhase::Running {
+                SessionActivity::Working
+            } else {
+                SessionActivity::Idle
+            },
+            updated_at: Timestamp::from_millis(at).unwrap(),
+            last_exit: None,
+            error_message: None,
+            agent: Some("claude".into()),
+            usage: None,
+            queued_behind: None,
+        }
+    }
+
+    #[test]
+    fn a_group_is_working_while_any_turn_runs_and_shows_the_most_pressing_request() {
+        use SessionRuntimePhase::{Idle, Running, Starting};
+        let cases = [
+            (vec![], vec![], false, None, None),
+            (vec![summary("a", Idle, 5)], vec![], false, None, Some(5)),
+            (
+                vec![summary("a", Idle, 5), summary("b", Running, 9)],
+                vec![PermissionRequest],
+                true,
+                Some(PermissionRequest),
+                Some(9),
+            ),
+            (
+                vec![summary("a", Starting, 1)],
+                vec![PermissionRequest, PlanApproval, UserQuestion],
+                false,
+                Some(PlanApproval),
+                Some(1),
+            ),
+            (
+                vec![summary("a", Idle, 1)],
+                vec![PermissionRequest, UserQuestion],
+                false,
+                Some(UserQuestion),
+                Some(1),
+            ),
+        ];
+        for (summaries, pending, working, request, last) in cases {
+            let group = SessionGroup::of(summaries, pending.clone());
+            assert_eq!(group.is_working, working, "{pending:?}");
+            assert_eq!(group.pending_request_type, request, "{pending:?}");
+            assert_eq!(group.last_activity_at.map(Timestamp::millis), last);
+        }
+    }
+
+    #[test]
+    fn messages_are_not_blank_and_not_too_long() {
+        assert!(MessageText::parse("text", "  fix it ").is_ok());
+        for bad in ["", "   \n\t"] {
+            let e = MessageText::parse("text", bad).unwrap_err();
+            assert!(e.message.contains("must not be empty"), "{}", e.message);
+        }
+        let long = "é".repeat(MAX_MESSAGE_CHARS + 1);
+        let e = MessageText::parse("text", &long).unwrap_err();
+        assert!(e.message.contains("100001 characters"), "{}", e.message);
+        assert!(MessageText::parse("text", &"é".repeat(MAX_MESSAGE_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn agent_servers_need_a_usable_command_and_valid_env_names() {
+        let server = |command: &str, env: &[&str]| AgentServer {
+            command: command.into(),
+            args: vec![],
+            env: env.iter().map(|k| (k.to_string(), "v".into())).collect(),
+        };
+        for ok in ["gemini", "/opt/agents/opencode", "claude-agent-acp"] {
+            assert!(server(ok, &["API_KEY"]).validate("x").is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            ("", "must not be empty"),
+            ("  ", "must not be empty"),
+            ("bin/agent", "absolute path or a bare program name"),
+            ("./agent", "absolute path or a bare program name"),
+            (" agent", "surrounding spaces"),
+        ] {
+            let e = server(bad, &[]).validate("x").unwrap_err();
+            assert!(e.message.contains(why), "{bad:?}: {}", e.message);
+        }
+        for bad_key in ["", "1ABC", "A-B", "A B"] {
+            assert!(
+                server("agent", &[bad_key]).validate("x").is_err(),
+                "{bad_key:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn agent_names() {
+        for ok in ["claude", "codex", "gemini-cli", "my_agent2"] {
+            assert!(validate_agent_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Claude", "-x", "has space", "x".repeat(33).as_str()] {
+            assert!(validate_agent_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn requests_reject_unknown_fields() {
+        assert!(serde_json::from_str::<SendMessage>(r#"{"text":"a","txt":"b"}"#).is_err());
+        assert!(serde_json::from_str::<SettingsPatch>(r#"{"defaultAgnt":"x"}"#).is_err());
+        assert!(serde_json::from_str::<SettingsPatch>(
+            r#"{"agentServers":{"g":{"command":"g","argz":[]}}}"#
+        )
+        .is_err());
+        let removal: SettingsPatch =
+            serde_json::from_str(r#"{"agentServers":{"gemini":null}}"#).unwrap();
+        assert_eq!(removal.agent_servers.unwrap()["gemini"], None);
+    }
+}
