@@ -1,0 +1,299 @@
+//! The check can fail: each kind of break, written into a fixture, is rejected with a message
+//! that names the file and line, what is written there and the rule with its reason.
+
+use crate::fixture::Fixture;
+use std::path::Path;
+
+/// Fails unless `problem` mentions every one of `parts`.
+fn assert_names(problem: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(
+            problem.contains(part),
+            "`{part}` is missing from: {problem}"
+        );
+    }
+}
+
+#[test]
+fn a_clean_fixture_passes() {
+    assert_eq!(Fixture::clean().check(), Vec::<String>::new());
+}
+
+#[test]
+fn a_domain_that_uses_the_snapshot_service_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/workspaces/lifecycle.rs",
+            "use std::sync::Arc;\n\nuse crate::snapshot::store::Store;\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/workspaces/lifecycle.rs:3: `use crate::snapshot::store::Store`",
+            "`workspaces` (layer domain) must not use `snapshot` (layer snapshot)",
+            "domains publish events; the collector subscribes",
+            "(ARCHITECTURE.md:13: `forbid domain -> snapshot http`)",
+        ],
+    );
+}
+
+#[test]
+fn the_snapshot_service_that_calls_a_domain_is_rejected() {
+    // A path in an expression, not a `use`; and one inside a macro.
+    let problem = Fixture::clean()
+        .file(
+            "server/src/snapshot/collector.rs",
+            "fn apply() {\n    let w = crate::workspaces::Workspaces::load();\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/snapshot/collector.rs:2: `crate::workspaces::Workspaces::load`",
+            "`snapshot` (layer snapshot) must not use `workspaces` (layer domain)",
+            "the snapshot service reads, it never calls a domain",
+        ],
+    );
+    let problem = Fixture::clean()
+        .file(
+            "server/src/snapshot/collector.rs",
+            "fn apply(e: E) -> bool {\n    matches!(e, crate::projects::Event::Added)\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &["server/src/snapshot/collector.rs:2: `crate::projects::Event::Added`"],
+    );
+}
+
+#[test]
+fn http_writing_a_table_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/http/workspaces.rs",
+            "async fn archive() {\n    sqlx::query(\n        \"update\n          \\\"workspaces\\\"  SET status = 'ARCHIVED' WHERE id = ?\",\n    );\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/http/workspaces.rs:3: `update \"workspaces\"`",
+            "`http` (layer http) writes no table: handlers call domain services",
+            "(ARCHITECTURE.md:18: `no-writes http snapshot`)",
+        ],
+    );
+}
+
+#[test]
+fn a_domain_writing_another_domains_table_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/projects.rs",
+            "fn forget() {\n    sqlx::query(concat!(\"DELETE FROM \", \"workspaces WHERE project_id = ?\"));\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/projects.rs:2: `DELETE FROM workspaces`",
+            "only `workspaces` writes table `workspaces`, not `projects` (layer domain)",
+            "one writer per table",
+            "(ARCHITECTURE.md:17: `table workspaces`)",
+        ],
+    );
+}
+
+#[test]
+fn a_write_to_a_table_without_owner_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/workspaces/store.rs",
+            "fn note(id: &str) -> String {\n    format!(\"INSERT OR REPLACE INTO main.notes (id) VALUES ('{id}')\")\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/workspaces/store.rs:2: `INSERT OR REPLACE INTO main.notes`",
+            "table `notes` has no owner",
+            "one writer per table",
+        ],
+    );
+}
+
+#[test]
+fn a_crate_root_writing_a_table_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/lib.rs",
+            "pub mod db;\nconst SEED: &str = \"INSERT INTO projects (id) VALUES (1)\";\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/lib.rs:2:",
+            "only `projects` writes table `projects`, not the crate root",
+        ],
+    );
+}
+
+#[test]
+fn a_module_in_no_layer_is_rejected() {
+    let problem = Fixture::clean()
+        .file("server/src/stray/mod.rs", "pub fn helper() {}\n")
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/stray/mod.rs: module `stray` is in no layer",
+            "every module of server/src belongs to exactly one layer",
+        ],
+    );
+}
+
+#[test]
+fn every_member_of_a_use_group_is_checked() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/events.rs",
+            "use crate::{\n    db::Db,\n    http,\n};\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/events.rs:3: `use crate::http`",
+            "`events` (layer foundation) must not use `http` (layer http): plumbing stays plumbing",
+        ],
+    );
+}
+
+#[test]
+fn super_climbing_out_of_a_module_is_followed() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/workspaces/store.rs",
+            "mod tests {\n    use super::super::super::snapshot::Store;\n    use super::super::lifecycle;\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/workspaces/store.rs:2: `use super::super::super::snapshot::Store`",
+            "must not use `snapshot`",
+        ],
+    );
+}
+
+#[test]
+fn core_depending_on_the_server_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "core/Cargo.toml",
+            "[package]\nname = \"ff-core\"\n\n[dependencies]\nserde = \"1\"\n\n[dev-dependencies]\nserver = { package = \"ff-server\", path = \"../server\" }\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "core/Cargo.toml:8: `ff-server` in [dev-dependencies]",
+            "`ff-core` must not depend on `ff-server`: core depends on nothing of ff",
+            "(ARCHITECTURE.md:19: `forbid crate ff-core -> ff-*`)",
+        ],
+    );
+}
+
+#[test]
+fn the_app_depending_on_the_server_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"core\", \"app\", \"server\"]\n\n[workspace.dependencies]\nff-core = { path = \"core\" }\nserver = { package = \"ff-server\", path = \"server\" }\n",
+        )
+        .file(
+            "app/Cargo.toml",
+            "[package]\nname = \"ff-app\"\n\n[target.'cfg(not(target_arch = \"wasm32\"))'.dependencies]\nserver.workspace = true\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "app/Cargo.toml:5: `ff-server` in [target.'cfg(not(target_arch = \"wasm32\"))'.dependencies]",
+            "the app never depends on the server",
+        ],
+    );
+}
+
+#[test]
+fn every_break_is_reported_at_once() {
+    let problems = Fixture::clean()
+        .file(
+            "server/src/workspaces/mod.rs",
+            "use crate::snapshot::Store;\nuse crate::http::router;\nconst Q: &str = \"UPDATE projects SET name = ?\";\n",
+        )
+        .file("server/src/stray.rs", "")
+        .check();
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+}
+
+#[test]
+fn a_malformed_rule_is_reported_with_its_line() {
+    let problems = Fixture::with_rules(
+        "layer domain: projects\nforbid domain snapshot: no arrow\nlayer foundation: db projects\ntable projects: nobody\ncolour domain: blue\n",
+    )
+    .check();
+    let expected = [
+        "ARCHITECTURE.md:7: `forbid domain snapshot: no arrow` — expected `forbid A … -> B …: why`",
+        "ARCHITECTURE.md:10: `colour domain: blue` — unknown keyword `colour`",
+        "ARCHITECTURE.md:8: `layer foundation: db projects` — `projects` is already in layer `domain` (line 6)",
+        "ARCHITECTURE.md:9: `table projects: nobody` — the owner `nobody` is not a module of a `layer` line",
+        "ARCHITECTURE.md:5: the rules have no `owners: why` line",
+    ];
+    for part in expected {
+        assert!(
+            problems.iter().any(|p| p.starts_with(part)),
+            "no problem starts with `{part}`: {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_document_without_its_rules_block_is_reported() {
+    let problems = Fixture::clean()
+        .file(
+            "ARCHITECTURE.md",
+            "# Rules\n\n```\nlayer domain: projects\n```\n",
+        )
+        .check();
+    assert_eq!(
+        problems,
+        ["ARCHITECTURE.md: there is no ```rules block, so there are no rules to check"]
+    );
+}
+
+#[test]
+fn the_real_rules_reject_a_domain_that_uses_the_collector() {
+    let rules =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md is readable");
+    let fixture = Fixture::clean().file("ARCHITECTURE.md", &rules).file(
+        "server/src/workspaces/mod.rs",
+        "fn created() { crate::snapshot::collector::apply(); }\n",
+    );
+    let problems = fixture.check();
+    let problem = problems
+        .iter()
+        .find(|p| p.starts_with("server/src/workspaces/mod.rs:1:"))
+        .unwrap_or_else(|| {
+            panic!("the domain's use of the collector is not reported: {problems:#?}")
+        });
+    assert_names(
+        problem,
+        &[
+            "must not use `snapshot` (layer snapshot)",
+            "domains publish events on the bus",
+        ],
+    );
+}
