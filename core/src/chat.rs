@@ -22,7 +22,11 @@ pub enum ChatFrame {
         has_earlier: bool,
     },
     /// A new item, or a new version of one (a tool call's status, a permission's choice).
-    Item { epoch: Epoch, seq: u64, item: Item },
+    Item {
+        epoch: Epoch,
+        seq: u64,
+        item: Box<Item>,
+    },
     /// More text for a streaming message or thought.
     Append {
         epoch: Epoch,
@@ -138,7 +142,7 @@ impl ChatCache {
         match frame {
             ChatFrame::Items { .. } => unreachable!("handled above"),
             ChatFrame::Item { item, .. } => {
-                self.items.insert(item.seq, item);
+                self.items.insert(item.seq, *item);
             }
             ChatFrame::Append { item_seq, text, .. } => {
                 let Some(existing) = self

@@ -268,6 +268,41 @@ pub fn validate_agent_name(name: &str) -> Result<(), FieldError> {
     }
 }
 
+/// An agent ff knows how to install (`ff agents install <name>`): the npm package and the exact
+/// version it pins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltInAgent {
+    pub name: &'static str,
+    pub display_name: &'static str,
+    pub command: &'static str,
+    pub package: &'static str,
+    pub version: &'static str,
+}
+
+pub const BUILT_IN_AGENTS: [BuiltInAgent; 2] = [
+    BuiltInAgent {
+        name: "claude",
+        display_name: "Claude",
+        command: "claude-agent-acp",
+        package: "@zed-industries/claude-agent-acp",
+        version: "0.23.1",
+    },
+    BuiltInAgent {
+        name: "codex",
+        display_name: "Codex",
+        command: "codex-acp",
+        package: "@zed-industries/codex-acp",
+        version: "0.16.0",
+    },
+];
+
+pub fn built_in_agent(name: &str) -> Option<&'static BuiltInAgent> {
+    BUILT_IN_AGENTS.iter().find(|agent| agent.name == name)
+}
+
+/// The agent new sessions use when nothing else says.
+pub const DEFAULT_AGENT: &str = "claude";
+
 /// One configured agent as `GET /api/agents` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -313,6 +348,75 @@ pub struct SettingsPatch {
     pub ratchet_permission_policy: Option<PermissionPolicy>,
 }
 
+/// What a session's row says, as the snapshot summarises it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    pub session_id: SessionId,
+    pub agent: String,
+    pub name: String,
+    pub workflow: String,
+    pub model: Option<String>,
+    pub status: SessionStatus,
+    pub updated_at: Timestamp,
+}
+
+/// What only the running server knows about a session: its live runtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeFacts {
+    pub runtime: Runtime,
+    pub process_state: crate::enums::SessionProcessState,
+    /// The last time anything happened in the session (an update, a message, an exit).
+    pub updated_at: Timestamp,
+    pub usage: Option<Usage>,
+    pub pending: Option<PendingRequestType>,
+}
+
+/// One summary of the snapshot's session group (R§2.5): the row, and the runtime when the
+/// session is live in this process (else what a session at rest looks like).
+pub fn summary(row: &SessionRow, runtime: Option<&RuntimeFacts>) -> SessionSummary {
+    use crate::enums::{SessionProcessState, SessionProvider};
+    let provider = match row.agent.as_str() {
+        "claude" => Some(SessionProvider::Claude),
+        "codex" => Some(SessionProvider::Codex),
+        _ => None,
+    };
+    let (phase, process_state, working, updated_at) = match runtime {
+        Some(facts) => (
+            facts.runtime.phase,
+            facts.process_state,
+            facts.runtime.working,
+            facts.updated_at.max(row.updated_at),
+        ),
+        None => (
+            SessionRuntimePhase::Idle,
+            SessionProcessState::Stopped,
+            false,
+            row.updated_at,
+        ),
+    };
+    SessionSummary {
+        session_id: row.session_id.to_string(),
+        name: Some(row.name.clone()),
+        workflow: Some(row.workflow.clone()),
+        model: row.model.clone(),
+        provider,
+        persisted_status: row.status,
+        runtime_phase: phase,
+        process_state,
+        activity: if working {
+            SessionActivity::Working
+        } else {
+            SessionActivity::Idle
+        },
+        updated_at,
+        last_exit: runtime.and_then(|f| f.runtime.last_exit.clone()),
+        error_message: runtime.and_then(|f| f.runtime.error.clone()),
+        agent: Some(row.agent.clone()),
+        usage: runtime.and_then(|f| f.usage.clone()),
+        queued_behind: runtime.and_then(|f| f.runtime.queued_behind),
+    }
+}
+
 /// The snapshot's session group of one workspace (snapshot.md §2, R§2.5), built by the same
 /// function for the sessions domain's events and for reconciliation, so they cannot disagree.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -324,6 +428,21 @@ pub struct SessionGroup {
 }
 
 impl SessionGroup {
+    /// The group of a workspace's sessions: each row with its runtime, if it is live.
+    pub fn from_sessions<'a>(
+        sessions: impl IntoIterator<Item = (&'a SessionRow, Option<&'a RuntimeFacts>)>,
+    ) -> Self {
+        let mut pending = Vec::new();
+        let summaries = sessions
+            .into_iter()
+            .map(|(row, runtime)| {
+                pending.extend(runtime.and_then(|r| r.pending));
+                summary(row, runtime)
+            })
+            .collect();
+        Self::of(summaries, pending)
+    }
+
     /// `pending` holds the type of every open request of the workspace's sessions; the most
     /// pressing one wins (R§7.4: plan approval, then question, then permission).
     pub fn of(

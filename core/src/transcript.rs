@@ -34,11 +34,11 @@ pub enum ItemBody {
     Thought {
         text: String,
     },
-    Tool(ToolCall),
+    Tool(Box<ToolCall>),
     Plan {
         entries: Vec<PlanEntry>,
     },
-    Permission(PermissionRecord),
+    Permission(Box<PermissionRecord>),
     /// The session's mode or model changed (by a person, a policy or the agent).
     Config {
         #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -74,7 +74,9 @@ impl ItemBody {
 pub struct ToolCall {
     pub tool_call_id: String,
     pub title: String,
-    /// read, edit, delete, move, search, execute, think, fetch, other (ACP's tool kinds).
+    /// read, edit, delete, move, search, execute, think, fetch, other (ACP's tool kinds);
+    /// `toolKind` on the wire, since `kind` names the item's kind.
+    #[serde(rename = "toolKind")]
     pub kind: String,
     /// pending, in_progress, completed, failed; `cancelled` when ff closed it.
     pub status: String,
@@ -224,6 +226,30 @@ mod tests {
             serde_json::json!({"seq": 3, "at": "1970-01-01T00:00:00.000Z", "kind": "agent", "text": "hi"})
         );
         assert_eq!(serde_json::from_value::<Item>(json).unwrap(), item);
+    }
+
+    #[test]
+    fn a_tool_call_round_trips_beside_the_item_kind() {
+        let body = ItemBody::Tool(Box::new(ToolCall {
+            tool_call_id: "t1".into(),
+            title: "Write a".into(),
+            kind: "edit".into(),
+            status: "pending".into(),
+            content: vec![ToolContent::Diff {
+                path: "a".into(),
+                old_text: None,
+                new_text: "hi".into(),
+            }],
+            locations: vec![],
+            raw_input: None,
+            raw_output: None,
+        }));
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            (&json["kind"], &json["toolKind"]),
+            (&"tool".into(), &"edit".into())
+        );
+        assert_eq!(serde_json::from_value::<ItemBody>(json).unwrap(), body);
     }
 
     #[test]

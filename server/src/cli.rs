@@ -22,6 +22,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// Export or import every project and workspace as one JSON document.
     Backup(BackupArgs),
+    /// The ACP agents ff can start, and installing the built-in ones.
+    Agents(AgentsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AgentsArgs {
+    #[command(subcommand)]
+    pub action: AgentsAction,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AgentsAction {
+    /// Every configured agent: whether it is installed, where, and which version.
+    List,
+    /// Install a built-in adapter (claude or codex) with npm at its pinned version into
+    /// <data-dir>/agents.
+    Install { name: String },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -82,6 +101,14 @@ pub struct ServeArgs {
     /// Extra origins allowed on the API and socket, comma separated.
     #[arg(long, env = "FF_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Agent turns running at once across all workspaces; more wait their turn.
+    #[arg(long, env = "FF_MAX_RUNNING_AGENTS", default_value_t = 6,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_running_agents: u64,
+    /// Longest agent turn, in milliseconds, before it is cancelled [default: 4 hours].
+    #[arg(long, env = "FF_TURN_TIMEOUT_MS", default_value_t = 4 * 3600 * 1000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    pub turn_timeout_ms: u64,
     /// Tracing filter, e.g. `info` or `ff_server=debug` [env: FF_LOG, then RUST_LOG].
     #[arg(long)]
     pub log: Option<String>,

@@ -18,6 +18,31 @@ pub struct Config {
     pub log: String,
     /// Connection limits; not flags (the defaults suit every local use), tests tune them.
     pub http_limits: HttpLimits,
+    pub sessions: SessionsConfig,
+}
+
+/// How agent sessions run.
+#[derive(Clone, Debug)]
+pub struct SessionsConfig {
+    /// Agent turns running at once across all workspaces (`--max-running-agents`).
+    pub max_running_agents: usize,
+    /// `initialize` plus `session/new` (or `load`), from spawn.
+    pub handshake_timeout: Duration,
+    /// Longest turn before it is cancelled (`--turn-timeout-ms`).
+    pub turn_timeout: Duration,
+    /// SIGTERM to SIGKILL when an agent is stopped.
+    pub stop_grace: Duration,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        Self {
+            max_running_agents: 6,
+            handshake_timeout: Duration::from_secs(30),
+            turn_timeout: Duration::from_secs(4 * 3600),
+            stop_grace: Duration::from_secs(5),
+        }
+    }
 }
 
 /// How the HTTP server protects itself from clients that hold connections.
@@ -104,6 +129,11 @@ impl Config {
             allowed_origins,
             log,
             http_limits: Default::default(),
+            sessions: SessionsConfig {
+                max_running_agents: usize::try_from(args.max_running_agents).unwrap_or(usize::MAX),
+                turn_timeout: Duration::from_millis(args.turn_timeout_ms),
+                ..SessionsConfig::default()
+            },
         })
     }
 

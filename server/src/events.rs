@@ -4,6 +4,7 @@
 use ff_core::api::Workspace;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
+use ff_core::sessions::SessionGroup;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -28,6 +29,23 @@ pub enum DomainEvent {
     },
     /// A backup was imported: many rows changed at once, with no event of their own.
     BackupImported { projects: u64, workspaces: u64 },
+    /// The sessions of a workspace changed: their runtime, pending requests, usage or rows.
+    /// `group` is the whole session group after the change; `moves_card` when the workspace
+    /// started or stopped working or its most pressing request changed.
+    SessionActivityChanged {
+        workspace_id: WorkspaceId,
+        group: Arc<SessionGroup>,
+        moves_card: bool,
+    },
+    /// The first turn of an idle workspace started.
+    WorkspaceActive { workspace_id: WorkspaceId },
+    /// The last running turn of a workspace ended (an agent finished, or was stopped).
+    WorkspaceIdle { workspace_id: WorkspaceId },
+    /// A tool call's output named a pull request (the agent ran `gh pr create`, say).
+    PullRequestSeen {
+        workspace_id: WorkspaceId,
+        url: String,
+    },
 }
 
 /// An event with the moment it was published, right after its commit (push latency starts here).

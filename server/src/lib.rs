@@ -16,7 +16,9 @@ mod locks;
 pub mod metrics;
 pub mod process;
 pub mod projects;
+pub mod read_model;
 pub mod run_script;
+pub mod sessions;
 pub mod settings;
 mod side;
 pub mod snapshot;
@@ -99,9 +101,20 @@ impl App {
         }
         let bus = EventBus::new(EVENT_BUS_CAPACITY);
         let metrics = metrics::Metrics::new();
+        let sessions = sessions::Sessions::new(
+            db.clone(),
+            bus.clone(),
+            &config.data_dir,
+            config.sessions.clone(),
+        );
         // Subscribed before recovery, so that no event of the recovery is missed.
-        let snapshot =
-            snapshot::Snapshot::start(db.clone(), &bus, metrics.clone(), snapshot_config);
+        let snapshot = snapshot::Snapshot::start(
+            db.clone(),
+            sessions.runtimes(),
+            &bus,
+            metrics.clone(),
+            snapshot_config,
+        );
         let git = Git::new(GIT_TIMEOUT);
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
         let workspaces = workspaces::Workspaces::new(
@@ -109,8 +122,13 @@ impl App {
             bus.clone(),
             git,
             run_scripts.clone(),
+            sessions.clone(),
             config.data_dir.join("archived"),
         );
+        sessions
+            .recover()
+            .await
+            .context("cannot recover agent sessions after a restart")?;
         run_scripts
             .recover()
             .await
@@ -131,6 +149,7 @@ impl App {
             bus,
             workspaces,
             run_scripts,
+            sessions,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,
@@ -171,6 +190,7 @@ impl App {
         )
         .await;
         self.state.workspaces.shutdown().await;
+        self.state.sessions.shutdown().await;
         self.state.run_scripts.stop_all().await;
         self.state.snapshot.shutdown().await;
         self.state.db.close().await;
@@ -218,6 +238,42 @@ pub async fn backup_command(
     };
     db.close().await;
     result
+}
+
+/// `ff agents list|install`.
+pub async fn agents_command(
+    storage: config::Storage,
+    action: cli::AgentsAction,
+) -> anyhow::Result<()> {
+    let agents = sessions::agents::Agents::new(&storage.data_dir);
+    match action {
+        cli::AgentsAction::Install { name } => {
+            let installed = agents.install(&name).await.map_err(anyhow::Error::msg)?;
+            println!("{name} is installed: {}", installed.display());
+            Ok(())
+        }
+        cli::AgentsAction::List => {
+            std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    storage.data_dir.display()
+                )
+            })?;
+            let db = db::connect(&storage.database_url).await?;
+            let settings = settings::get(&mut *db.acquire().await?).await;
+            db.close().await;
+            for spec in agents.all(&settings?) {
+                let info = agents.info(&spec);
+                let state = match (&info.path, &info.version) {
+                    (Some(path), Some(version)) => format!("installed {version} at {path}"),
+                    (Some(path), None) => format!("installed at {path}"),
+                    (None, _) => format!("not installed: {}", spec.missing()),
+                };
+                println!("{:<12} {:<28} {state}", info.name, info.command);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -14,17 +14,24 @@ fn main() -> ExitCode {
             ff_server::telemetry::init(&config.log);
             run(ff_server::serve(config, ff_server::shutdown_signal()))
         }
-        Command::Backup(args) => {
-            let storage = match ff_server::config::Storage::resolve(args.storage, &|key| {
-                std::env::var(key).ok()
-            }) {
-                Ok(storage) => storage,
-                Err(e) => return usage_error(e),
-            };
-            ff_server::telemetry::init("warn");
-            run(ff_server::backup_command(storage, args.action))
-        }
+        Command::Backup(args) => match storage(args.storage) {
+            Ok(storage) => run(ff_server::backup_command(storage, args.action)),
+            Err(e) => usage_error(e),
+        },
+        Command::Agents(args) => match storage(args.storage) {
+            Ok(storage) => run(ff_server::agents_command(storage, args.action)),
+            Err(e) => usage_error(e),
+        },
     }
+}
+
+/// The data directory of a command that is not `serve`, which logs only warnings.
+fn storage(
+    args: ff_server::cli::StorageArgs,
+) -> Result<ff_server::config::Storage, ff_server::config::ConfigError> {
+    let storage = ff_server::config::Storage::resolve(args, &|key| std::env::var(key).ok())?;
+    ff_server::telemetry::init("warn");
+    Ok(storage)
 }
 
 fn usage_error(e: impl std::fmt::Display) -> ExitCode {

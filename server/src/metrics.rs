@@ -22,6 +22,8 @@ pub struct Metrics {
     /// Statistics reused because nothing they depend on changed.
     pub git_stats_reused: IntCounter,
     pub sockets: IntGauge,
+    /// Connected session (chat) sockets.
+    pub session_sockets: IntGauge,
     /// Open HTTP connections (sockets included until they upgrade).
     pub connections: IntGauge,
     /// `full` frames sent to a client that asked to resume, by reason.
@@ -108,6 +110,7 @@ impl Metrics {
             ),
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
             connections: gauge("ff_http_connections", "Open HTTP connections"),
+            session_sockets: gauge("ff_session_sockets", "Connected session sockets"),
             resyncs: by(
                 "ff_snapshot_resyncs_total",
                 "Full snapshots sent to clients that asked to resume",

@@ -1,23 +1,157 @@
-//! The only module that writes `settings` (one row).
+//! The user's settings (one row): the ratchet default, agent servers, the default agent and the
+//! permission policies. The only module that writes `settings`.
 
+use crate::db::{self, Db};
+use crate::error::{DomainError, DomainResult};
+use ff_core::create::FieldError;
 use ff_core::ids::Timestamp;
+use ff_core::sessions::{
+    built_in_agent, validate_agent_name, AgentServer, PermissionPolicy, SettingsPatch,
+    SettingsView, DEFAULT_AGENT,
+};
 use serde::{Deserialize, Serialize};
-use sqlx::SqliteConnection;
+use sqlx::{FromRow, SqliteConnection};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     /// The ratchet toggle of new workspaces whose request does not say.
     pub ratchet_enabled: bool,
+    /// The user's agent servers (built-ins are added, or overridden by an entry of their name).
+    #[serde(default)]
+    pub agent_servers: BTreeMap<String, AgentServer>,
+    #[serde(default = "default_agent")]
+    pub default_agent: String,
+    #[serde(default)]
+    pub permission_policy: PermissionPolicy,
+    #[serde(default = "ratchet_policy")]
+    pub ratchet_permission_policy: PermissionPolicy,
+}
+
+fn default_agent() -> String {
+    DEFAULT_AGENT.to_owned()
+}
+
+/// A fixer that waited for a person on every command would never fix anything unattended.
+fn ratchet_policy() -> PermissionPolicy {
+    PermissionPolicy::All
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            ratchet_enabled: false,
+            agent_servers: BTreeMap::new(),
+            default_agent: default_agent(),
+            permission_policy: PermissionPolicy::Ask,
+            ratchet_permission_policy: ratchet_policy(),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether `name` is an agent sessions can use: a built-in or one of the user's entries.
+    pub fn knows_agent(&self, name: &str) -> bool {
+        built_in_agent(name).is_some() || self.agent_servers.contains_key(name)
+    }
+
+    pub fn view(&self) -> SettingsView {
+        SettingsView {
+            ratchet_enabled: self.ratchet_enabled,
+            agent_servers: self.agent_servers.clone(),
+            default_agent: self.default_agent.clone(),
+            permission_policy: self.permission_policy,
+            ratchet_permission_policy: self.ratchet_permission_policy,
+        }
+    }
+
+    /// The settings with `patch` applied, checked whole; `Err` names the offending field and
+    /// nothing is applied.
+    pub fn patched(&self, patch: SettingsPatch) -> Result<Self, FieldError> {
+        let mut next = self.clone();
+        if let Some(enabled) = patch.ratchet_enabled {
+            next.ratchet_enabled = enabled;
+        }
+        for (name, entry) in patch.agent_servers.unwrap_or_default() {
+            validate_agent_name(&name)?;
+            match entry {
+                Some(server) => {
+                    server.validate(&name)?;
+                    next.agent_servers.insert(name, server);
+                }
+                None => {
+                    if next.agent_servers.remove(&name).is_none() && built_in_agent(&name).is_none()
+                    {
+                        return Err(FieldError::new(
+                            "agentServers",
+                            format!("there is no agent server {name:?} to remove"),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(agent) = patch.default_agent {
+            next.default_agent = agent;
+        }
+        if !next.knows_agent(&next.default_agent) {
+            return Err(FieldError::new(
+                "defaultAgent",
+                format!(
+                    "defaultAgent {:?} is not a configured agent",
+                    next.default_agent
+                ),
+            ));
+        }
+        if let Some(policy) = patch.permission_policy {
+            next.permission_policy = policy;
+        }
+        if let Some(policy) = patch.ratchet_permission_policy {
+            next.ratchet_permission_policy = policy;
+        }
+        Ok(next)
+    }
+}
+
+#[derive(FromRow)]
+struct Row {
+    ratchet_enabled: bool,
+    agent_servers: String,
+    default_agent: String,
+    permission_policy: String,
+    ratchet_permission_policy: String,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: e.into(),
+    })
 }
 
 pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
-    let ratchet_enabled =
-        sqlx::query_scalar::<_, bool>("SELECT ratchet_enabled FROM settings WHERE id = 1")
-            .fetch_optional(conn)
-            .await?
-            .unwrap_or(false);
-    Ok(Settings { ratchet_enabled })
+    let row = sqlx::query_as::<_, Row>(
+        "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
+         ratchet_permission_policy FROM settings WHERE id = 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Settings::default());
+    };
+    Ok(Settings {
+        ratchet_enabled: row.ratchet_enabled,
+        agent_servers: decode("agent_servers", &row.agent_servers)?,
+        default_agent: row.default_agent,
+        permission_policy: decode(
+            "permission_policy",
+            &format!("\"{}\"", row.permission_policy),
+        )?,
+        ratchet_permission_policy: decode(
+            "ratchet_permission_policy",
+            &format!("\"{}\"", row.ratchet_permission_policy),
+        )?,
+    })
 }
 
 pub async fn set(
@@ -25,13 +159,107 @@ pub async fn set(
     settings: &Settings,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
+    let servers = serde_json::to_string(&settings.agent_servers).unwrap_or_else(|_| "{}".into());
+    let policy = |p: PermissionPolicy| crate::db::codec::enum_text(&p);
     sqlx::query(
-        "INSERT INTO settings (id, ratchet_enabled, updated_at) VALUES (1, ?1, ?2) \
-         ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, updated_at = ?2",
+        "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
+         permission_policy, ratchet_permission_policy, updated_at) \
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
+         default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, updated_at = ?6",
     )
     .bind(settings.ratchet_enabled)
+    .bind(servers)
+    .bind(&settings.default_agent)
+    .bind(policy(settings.permission_policy))
+    .bind(policy(settings.ratchet_permission_policy))
     .bind(now.to_string())
     .execute(conn)
     .await
     .map(drop)
+}
+
+/// Reads the settings (a short read, no transaction).
+pub async fn load(db: &Db) -> DomainResult<Settings> {
+    Ok(get(&mut *db.acquire().await?).await?)
+}
+
+/// `PATCH /api/settings`: checked whole, then written in one transaction.
+pub async fn patch(db: &Db, patch: SettingsPatch, now: Timestamp) -> DomainResult<Settings> {
+    let mut tx = db::begin_write(db).await?;
+    let next = get(&mut tx)
+        .await?
+        .patched(patch)
+        .map_err(DomainError::from)?;
+    set(&mut tx, &next, now).await?;
+    tx.commit().await?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(json: serde_json::Value) -> SettingsPatch {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn patches_merge_agent_servers_by_name_and_check_the_whole_result() {
+        let start = Settings::default();
+        let added = start
+            .patched(patch(serde_json::json!({
+                "agentServers": {"gemini": {"command": "gemini", "args": ["--experimental-acp"]}},
+                "defaultAgent": "gemini",
+                "permissionPolicy": "edits",
+            })))
+            .unwrap();
+        assert_eq!(added.agent_servers["gemini"].args, ["--experimental-acp"]);
+        assert_eq!(added.default_agent, "gemini");
+        assert_eq!(added.permission_policy, PermissionPolicy::Edits);
+        assert_eq!(added.ratchet_permission_policy, PermissionPolicy::All);
+
+        let removing_the_default = added.patched(patch(serde_json::json!({
+            "agentServers": {"gemini": null}
+        })));
+        let e = removing_the_default.unwrap_err();
+        assert_eq!(e.field, "defaultAgent", "{}", e.message);
+
+        for (bad, field) in [
+            (
+                serde_json::json!({"agentServers": {"x": {"command": ""}}}),
+                "agentServers",
+            ),
+            (
+                serde_json::json!({"agentServers": {"x": {"command": "rel/path"}}}),
+                "agentServers",
+            ),
+            (
+                serde_json::json!({"agentServers": {"Bad Name": {"command": "x"}}}),
+                "agentServers",
+            ),
+            (
+                serde_json::json!({"agentServers": {"nope": null}}),
+                "agentServers",
+            ),
+            (
+                serde_json::json!({"defaultAgent": "missing"}),
+                "defaultAgent",
+            ),
+        ] {
+            let e = added.patched(patch(bad.clone())).unwrap_err();
+            assert_eq!(e.field, field, "{bad}: {}", e.message);
+        }
+        // A built-in can be overridden, and the override removed again.
+        let overridden = start
+            .patched(patch(
+                serde_json::json!({"agentServers": {"claude": {"command": "/opt/claude-acp"}}}),
+            ))
+            .unwrap();
+        assert!(overridden.knows_agent("claude"));
+        let back = overridden
+            .patched(patch(serde_json::json!({"agentServers": {"claude": null}})))
+            .unwrap();
+        assert!(back.agent_servers.is_empty() && back.knows_agent("claude"));
+    }
 }

@@ -88,6 +88,11 @@ pub struct WorkspaceBackup {
     /// Where an archive kept ignored files (added within schema 2: absent in older documents).
     #[serde(default)]
     pub archive_note: Option<String>,
+    /// The workspace's agent and its unused first prompt (added within schema 2).
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub initial_prompt: Option<String>,
 }
 
 /// Schema 1: before side tables and creation sources. Projects had no setup timeout, workspaces
@@ -164,9 +169,7 @@ pub mod v1 {
             data: super::Data {
                 projects: old.data.projects.into_iter().map(project).collect(),
                 workspaces: old.data.workspaces.into_iter().map(workspace).collect(),
-                settings: Settings {
-                    ratchet_enabled: false,
-                },
+                settings: Settings::default(),
             },
         }
     }
@@ -229,6 +232,8 @@ pub mod v1 {
             run_script_command: None,
             run_script_cleanup_command: None,
             archive_note: None,
+            agent: None,
+            initial_prompt: None,
         }
     }
 }

@@ -96,6 +96,8 @@ impl Backup {
                 run_script_command: run.as_ref().and_then(|r| r.info.command.clone()),
                 run_script_cleanup_command: run.and_then(|r| r.cleanup_command),
                 archive_note: record.archive_note,
+                agent: record.agent,
+                initial_prompt: record.initial_prompt,
             });
         }
         let settings = settings::get(&mut conn).await?;
@@ -320,6 +322,8 @@ async fn restore_workspace(
         archive_previous_status: None,
         archive_error: None,
         archive_note: w.archive_note.clone(),
+        agent: w.agent.clone(),
+        initial_prompt: w.initial_prompt.clone(),
     };
     workspace_store::restore(tx, &record).await?;
     side::pr::insert(

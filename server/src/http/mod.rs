@@ -9,7 +9,9 @@ mod health;
 mod pages;
 mod projects;
 pub mod serve;
+mod sessions;
 mod snapshot;
+mod socket;
 mod workspaces;
 
 use crate::backup::Backup;
@@ -23,7 +25,7 @@ use axum::extract::{FromRef, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::routing::{post, put};
+use axum::routing::{delete, post, put};
 use axum::Router;
 use guard::Trust;
 use leptos::prelude::LeptosOptions;
@@ -39,6 +41,7 @@ pub struct AppState {
     pub projects: Projects,
     pub workspaces: Workspaces,
     pub run_scripts: RunScripts,
+    pub sessions: crate::sessions::Sessions,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -118,6 +121,30 @@ pub fn router(state: AppState) -> Router {
             get(workspaces::run_script_logs),
         )
         .route(
+            "/workspaces/{workspace_id}/sessions",
+            get(sessions::list).post(sessions::create),
+        )
+        .route(
+            "/sessions/{session_id}",
+            get(sessions::get).delete(sessions::delete),
+        )
+        .route("/sessions/{session_id}/start", post(sessions::start))
+        .route("/sessions/{session_id}/stop", post(sessions::stop))
+        .route("/sessions/{session_id}/cancel", post(sessions::cancel))
+        .route("/sessions/{session_id}/messages", post(sessions::send))
+        .route(
+            "/sessions/{session_id}/messages/{message_id}",
+            delete(sessions::cancel_message),
+        )
+        .route("/sessions/{session_id}/permission", post(sessions::answer))
+        .route("/sessions/{session_id}/config", put(sessions::configure))
+        .route("/sessions/{session_id}/items", get(sessions::items))
+        .route("/agents", get(sessions::agents))
+        .route(
+            "/settings",
+            get(sessions::settings).patch(sessions::patch_settings),
+        )
+        .route(
             "/backup",
             get(backup::export)
                 .post(backup::import)
@@ -129,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::health))
         .route("/metrics", get(snapshot::metrics))
         .route("/ws/snapshots", get(snapshot::socket))
+        .route("/ws/sessions/{session_id}", get(sessions::socket))
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

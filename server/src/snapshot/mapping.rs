@@ -5,6 +5,7 @@ use ff_core::api::Workspace;
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::WorkspaceId;
 use ff_core::patch::Patch;
+use ff_core::sessions::SessionGroup;
 
 /// What one event does to the snapshot.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub enum Effect {
     Workspace(Mapped),
     /// Too much changed for patches: rebuild everything now.
     Reconcile,
+    /// Nothing the snapshot shows.
+    None,
 }
 
 /// The workspace-group fields of a row (plus its ratchet toggle): enough to seed an entry for a
@@ -43,9 +46,36 @@ pub fn row_patch(w: &Workspace) -> Patch {
     }
 }
 
+/// The session group (and, once a workspace has sessions, `hasHadSessions`).
+pub fn session_patch(group: &SessionGroup) -> Patch {
+    Patch {
+        is_working: Some(group.is_working),
+        pending_request_type: Some(group.pending_request_type),
+        session_summaries: Some(group.summaries.clone()),
+        last_activity_at: Some(group.last_activity_at),
+        has_had_sessions: (!group.summaries.as_slice().is_empty()).then_some(true),
+        ..Patch::default()
+    }
+}
+
 pub fn map(event: &DomainEvent) -> Effect {
     let mapped = match event {
         DomainEvent::BackupImported { .. } => return Effect::Reconcile,
+        DomainEvent::WorkspaceActive { .. }
+        | DomainEvent::WorkspaceIdle { .. }
+        | DomainEvent::PullRequestSeen { .. } => return Effect::None,
+        DomainEvent::SessionActivityChanged {
+            workspace_id,
+            group,
+            moves_card,
+        } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(session_patch(group)),
+                immediate: *moves_card,
+            },
+            source: "event:session_activity_changed",
+        },
         DomainEvent::WorkspaceCreated { workspace } => Mapped {
             workspace_id: workspace.id.clone(),
             action: Action::Patch {

@@ -14,6 +14,7 @@ mod watch;
 use crate::db::Db;
 use crate::events::EventBus;
 use crate::metrics::Metrics;
+use crate::read_model::SessionRuntimes;
 use clock::WriteClock;
 use collector::Collector;
 use reconcile::{ReconcileConfig, Reconciler};
@@ -65,12 +66,19 @@ pub struct Snapshot {
 impl Snapshot {
     /// Starts the collector (subscribed before anything can happen), the reconciliation loop
     /// (its first pass seeds the store) and the worktree monitor.
-    pub fn start(db: Db, bus: &EventBus, metrics: Metrics, config: SnapshotConfig) -> Self {
+    pub fn start(
+        db: Db,
+        runtimes: Arc<dyn SessionRuntimes>,
+        bus: &EventBus,
+        metrics: Metrics,
+        config: SnapshotConfig,
+    ) -> Self {
         let store = Arc::new(Store::new(config.limits.clone(), metrics.clone()));
         let clock = Arc::new(WriteClock::default());
         let (monitor_tx, monitor_rx) = tokio::sync::mpsc::unbounded_channel();
         let reconciler = Arc::new(Reconciler::new(
             db,
+            runtimes,
             store.clone(),
             clock.clone(),
             metrics.clone(),

@@ -8,10 +8,12 @@ use super::watch::MonitorInput;
 use crate::db::codec::{parse_enum, parse_opt_enum, parse_opt_time, parse_time, to_u32};
 use crate::db::Db;
 use crate::metrics::Metrics;
+use crate::read_model::SessionRuntimes;
 use ff_core::drift::detect_drift;
-use ff_core::entry::{GitStats, SessionSummaries};
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::entry::GitStats;
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
 use ff_core::patch::Patch;
+use ff_core::sessions::{RuntimeFacts, SessionGroup, SessionRow};
 use sqlx::FromRow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ pub struct ReconcileConfig {
 
 pub struct Reconciler {
     pub db: Db,
+    /// Live session runtimes, which only the sessions domain holds.
+    pub runtimes: Arc<dyn SessionRuntimes>,
     pub store: Arc<Store>,
     pub clock: Arc<WriteClock>,
     pub metrics: Metrics,
@@ -91,6 +95,22 @@ struct LiveRow {
     run_script_status: Option<String>,
 }
 
+#[derive(FromRow)]
+struct SessionRowOf {
+    id: String,
+    workspace_id: String,
+    agent: String,
+    name: String,
+    workflow: String,
+    model: Option<String>,
+    status: String,
+    updated_at: String,
+}
+
+const SESSION_ROWS: &str = "SELECT s.id, s.workspace_id, s.agent, s.name, s.workflow, s.model, \
+     s.status, s.updated_at FROM agent_sessions s JOIN workspaces w ON w.id = s.workspace_id \
+     WHERE s.deleted_at IS NULL AND w.status <> 'ARCHIVED' ORDER BY s.created_at, s.id";
+
 const LIVE_ROWS: &str = "SELECT w.id, w.project_id, w.name, w.status, w.created_at, w.branch_name, \
      w.has_had_sessions, w.worktree_path, p.default_branch, \
      pr.url AS pr_url, pr.number AS pr_number, pr.state AS pr_state, pr.review_state AS pr_review_state, \
@@ -105,9 +125,12 @@ const LIVE_ROWS: &str = "SELECT w.id, w.project_id, w.name, w.status, w.created_
      WHERE w.status <> 'ARCHIVED'";
 
 impl LiveRow {
-    /// Every field present, so every group is offered (R§7.3). Sessions arrive in a later wave:
-    /// until then the session group is authoritatively empty.
-    fn patch(&self, git_stats: Option<GitStats>) -> Result<Patch, sqlx::Error> {
+    /// Every field present, so every group is offered (R§7.3).
+    fn patch(
+        &self,
+        git_stats: Option<GitStats>,
+        sessions: &SessionGroup,
+    ) -> Result<Patch, sqlx::Error> {
         Ok(Patch {
             project_id: Some(ProjectId::new(&self.project_id)),
             name: Some(self.name.clone()),
@@ -134,9 +157,9 @@ impl LiveRow {
                 self.pr_synced_at.as_deref(),
             )?),
             has_merge_conflict: Some(self.pr_has_merge_conflict.unwrap_or(false)),
-            is_working: Some(false),
-            pending_request_type: Some(None),
-            session_summaries: Some(SessionSummaries::default()),
+            is_working: Some(sessions.is_working),
+            pending_request_type: Some(sessions.pending_request_type),
+            session_summaries: Some(sessions.summaries.clone()),
             ratchet_enabled: Some(self.ratchet_enabled.unwrap_or(false)),
             ratchet_dispatch_outcome: Some(parse_opt_enum(
                 "ratchet_dispatch_outcome",
@@ -152,14 +175,16 @@ impl LiveRow {
                     .unwrap_or(ff_core::enums::RunScriptStatus::Idle),
             ),
             git_stats: Some(git_stats),
-            last_activity_at: Some(None),
+            last_activity_at: Some(sessions.last_activity_at),
         })
     }
 }
 
 impl Reconciler {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
+        runtimes: Arc<dyn SessionRuntimes>,
         store: Arc<Store>,
         clock: Arc<WriteClock>,
         metrics: Metrics,
@@ -169,6 +194,7 @@ impl Reconciler {
         Self {
             git_limit: Arc::new(Semaphore::new(config.git_concurrency.max(1))),
             db,
+            runtimes,
             store,
             clock,
             metrics,
@@ -212,6 +238,7 @@ impl Reconciler {
         // Stamped before the read: anything an event writes from here on is newer and wins.
         let poll_start = self.clock.next();
         let rows: Vec<LiveRow> = sqlx::query_as(LIVE_ROWS).fetch_all(&self.db).await?;
+        let sessions = self.session_groups().await?;
         let stats =
             futures_util::future::join_all(rows.iter().map(|row| self.git_stats(row))).await;
         let mut summary = PassSummary {
@@ -223,7 +250,8 @@ impl Reconciler {
         for (row, stats) in rows.iter().zip(stats) {
             let id = WorkspaceId::new(&row.id);
             summary.git_stats_computed += usize::from(stats.is_some());
-            let patch = match row.patch(stats) {
+            let group = sessions.get(&id).cloned().unwrap_or_default();
+            let patch = match row.patch(stats, &group) {
                 Ok(patch) => patch,
                 Err(e) => {
                     tracing::error!(workspace = %id, "cannot read the workspace row, keeping its entry: {e}");
@@ -288,6 +316,38 @@ impl Reconciler {
             "reconciliation complete"
         );
         Ok(summary)
+    }
+
+    /// The session group of every live workspace with sessions: the rows from the database,
+    /// with the runtime of those live in this process (R§7.3).
+    async fn session_groups(&self) -> Result<HashMap<WorkspaceId, SessionGroup>, sqlx::Error> {
+        let rows: Vec<SessionRowOf> = sqlx::query_as(SESSION_ROWS).fetch_all(&self.db).await?;
+        let mut by_workspace: HashMap<WorkspaceId, Vec<(SessionRow, Option<RuntimeFacts>)>> =
+            HashMap::new();
+        for row in rows {
+            let runtime = self.runtimes.runtime(&row.id);
+            let session = SessionRow {
+                session_id: SessionId::new(row.id),
+                agent: row.agent,
+                name: row.name,
+                workflow: row.workflow,
+                model: row.model,
+                status: parse_enum("status", &row.status)?,
+                updated_at: parse_time("updated_at", &row.updated_at)?,
+            };
+            by_workspace
+                .entry(WorkspaceId::new(row.workspace_id))
+                .or_default()
+                .push((session, runtime));
+        }
+        Ok(by_workspace
+            .into_iter()
+            .map(|(id, sessions)| {
+                let group =
+                    SessionGroup::from_sessions(sessions.iter().map(|(r, f)| (r, f.as_ref())));
+                (id, group)
+            })
+            .collect())
     }
 
     /// The statistics of a row's worktree: measured, or reused when the watcher has seen no edit

@@ -14,6 +14,7 @@ use crate::git::Git;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
 use crate::projects;
 use crate::run_script::{self, RunScripts};
+use crate::sessions::Sessions;
 use crate::side;
 use ff_core::api::{Workspace, WorkspaceDetail};
 use ff_core::create::{CreateWorkspaceRequest, WorkspaceSource};
@@ -40,6 +41,8 @@ struct Inner {
     lifecycle: Lifecycle,
     provisioner: Provisioner,
     run_scripts: RunScripts,
+    /// Agents are stopped before their worktree goes.
+    sessions: Sessions,
     /// Where archives keep what git does not (ignored files), one directory per workspace.
     archive_dir: PathBuf,
     /// Provisioning and archive work in flight, awaited at shutdown.
@@ -57,6 +60,7 @@ impl Workspaces {
         bus: EventBus,
         git: Git,
         run_scripts: RunScripts,
+        sessions: Sessions,
         archive_dir: PathBuf,
     ) -> Self {
         let lifecycle = Lifecycle::new(db.clone(), bus.clone());
@@ -71,6 +75,7 @@ impl Workspaces {
                 lifecycle,
                 provisioner,
                 run_scripts,
+                sessions,
                 archive_dir,
                 tasks: TaskTracker::new(),
                 shutdown,
@@ -106,10 +111,18 @@ impl Workspaces {
             }
             WorkspaceSource::GithubIssue(issue) => (None, None, Some(issue)),
         };
-        let ratchet = match command.ratchet_enabled {
-            Some(enabled) => enabled,
-            None => crate::settings::get(&mut tx).await?.ratchet_enabled,
-        };
+        let settings = crate::settings::get(&mut tx).await?;
+        if let Some(agent) = command
+            .agent
+            .as_deref()
+            .filter(|a| !settings.knows_agent(a))
+        {
+            return Err(DomainError::invalid(
+                "agent",
+                format!("agent {agent:?} is not a configured agent"),
+            ));
+        }
+        let ratchet = command.ratchet_enabled.unwrap_or(settings.ratchet_enabled);
         let id = WorkspaceId::new(clock::new_id());
         let now = clock::now();
         store::insert(
@@ -124,6 +137,8 @@ impl Workspaces {
                 branch_name,
                 github_issue_number: issue.map(|i| i.number),
                 github_issue_url: issue.map(|i| i.url.as_str()),
+                agent: command.agent.as_deref(),
+                initial_prompt: command.initial_prompt.as_ref().map(|p| p.as_str()),
                 now,
             },
         )
@@ -280,6 +295,7 @@ impl Workspaces {
         .await?
         .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
         let aside = inner.archive_dir.join(id.as_str());
+        inner.sessions.stop_workspace(id).await;
         let cleaned = match inner.run_scripts.stop(id).await {
             Ok(()) => archive::remove_worktree(&inner.git, &record, &project, &aside).await,
             Err(e) => Err(ff_core::api::ErrorDetail {

@@ -26,6 +26,10 @@ pub struct WorkspaceRecord {
     pub archive_error: Option<String>,
     /// What the archive kept outside git, and where.
     pub archive_note: Option<String>,
+    /// The agent of this workspace's sessions (`None`: the user's default).
+    pub agent: Option<String>,
+    /// The prompt its first session starts with once it is READY (`None` once used).
+    pub initial_prompt: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -49,6 +53,8 @@ struct Row {
     archive_previous_status: Option<String>,
     archive_error: Option<String>,
     archive_note: Option<String>,
+    agent: Option<String>,
+    initial_prompt: Option<String>,
     github_issue_number: Option<i64>,
     github_issue_url: Option<String>,
     has_had_sessions: bool,
@@ -96,6 +102,8 @@ impl TryFrom<Row> for WorkspaceRecord {
                 .transpose()?,
             archive_error: r.archive_error,
             archive_note: r.archive_note,
+            agent: r.agent,
+            initial_prompt: r.initial_prompt,
         })
     }
 }
@@ -103,7 +111,7 @@ impl TryFrom<Row> for WorkspaceRecord {
 const SELECT: &str = "SELECT w.id, w.project_id, w.name, w.description, w.status, w.creation_source, \
      w.base_branch, w.worktree_path, w.branch_name, w.is_auto_generated_branch, w.init_error_message, w.init_output, \
      w.init_started_at, w.init_completed_at, w.init_script_process, w.init_retry_count, \
-     w.archive_previous_status, w.archive_error, w.archive_note, w.github_issue_number, w.github_issue_url, \
+     w.archive_previous_status, w.archive_error, w.archive_note, w.agent, w.initial_prompt, w.github_issue_number, w.github_issue_url, \
      w.has_had_sessions, COALESCE(r.enabled, 0) AS ratchet_enabled, w.created_at, w.updated_at \
      FROM workspaces w LEFT JOIN workspace_ratchet r ON r.workspace_id = w.id";
 
@@ -207,6 +215,8 @@ pub struct NewWorkspace<'a> {
     pub branch_name: Option<&'a str>,
     pub github_issue_number: Option<u64>,
     pub github_issue_url: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    pub initial_prompt: Option<&'a str>,
     pub now: Timestamp,
 }
 
@@ -216,8 +226,8 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO workspaces (id, project_id, name, description, status, creation_source, \
-         base_branch, branch_name, github_issue_number, github_issue_url, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?)",
+         base_branch, branch_name, github_issue_number, github_issue_url, agent, initial_prompt, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.id.as_str())
     .bind(new.project_id.as_str())
@@ -231,6 +241,8 @@ pub async fn insert(
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
     )
     .bind(new.github_issue_url)
+    .bind(new.agent)
+    .bind(new.initial_prompt)
     .bind(new.now.to_string())
     .bind(new.now.to_string())
     .execute(conn)
@@ -248,8 +260,8 @@ pub async fn restore(
         "INSERT INTO workspaces (id, project_id, name, description, status, creation_source, \
          base_branch, worktree_path, branch_name, is_auto_generated_branch, init_error_message, \
          init_output, init_started_at, init_completed_at, init_retry_count, github_issue_number, \
-         github_issue_url, has_had_sessions, archive_note, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         github_issue_url, has_had_sessions, archive_note, agent, initial_prompt, created_at, \
+         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id.as_str())
     .bind(w.project_id.as_str())
@@ -273,6 +285,8 @@ pub async fn restore(
     .bind(&w.github_issue_url)
     .bind(w.has_had_sessions)
     .bind(&record.archive_note)
+    .bind(&record.agent)
+    .bind(&record.initial_prompt)
     .bind(w.created_at.to_string())
     .bind(w.updated_at.to_string())
     .execute(conn)
@@ -420,6 +434,38 @@ pub async fn append_init_output(
     };
     sqlx::query("UPDATE workspaces SET init_output = ? WHERE id = ?")
         .bind(append_capped(&existing, chunk, INIT_OUTPUT_MAX_BYTES))
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The first session's prompt, handed out once: it is cleared in the same transaction.
+pub async fn take_initial_prompt(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let prompt: Option<Option<String>> =
+        sqlx::query_scalar("SELECT initial_prompt FROM workspaces WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prompt = prompt.flatten();
+    if prompt.is_some() {
+        sqlx::query("UPDATE workspaces SET initial_prompt = NULL WHERE id = ?")
+            .bind(id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(prompt)
+}
+
+/// The workspace has had an agent session (it shows "ready for next prompt" from now on).
+pub async fn mark_has_had_sessions(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workspaces SET has_had_sessions = 1 WHERE id = ? AND has_had_sessions = 0")
         .bind(id)
         .execute(conn)
         .await

@@ -2,6 +2,7 @@
 //! builds real git repositories (with a bare `origin`) to point it at.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod agent;
 pub mod binary;
 pub mod documents;
 pub mod fake_models;

@@ -1,5 +1,6 @@
 //! The JSON-lines log (`FF_SCRIPTED_AGENT_LOG`) that tests read while the agent runs: one object
-//! per line, `{"event": "<name>", "pid": <pid>, ...}`, appended and written through at once.
+//! per line, `{"event": "<name>", "pid": <pid>, "at": <ms since 1970>, ...}`, appended and
+//! written through at once.
 
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -27,7 +28,7 @@ impl EventLog {
         })
     }
 
-    /// Appends `{"event": event, "pid": …, ...fields}`; `fields` is a JSON object.
+    /// Appends `{"event": event, "pid": …, "at": …, ...fields}`; `fields` is a JSON object.
     pub fn write(&self, event: &str, fields: Value) {
         let Some(file) = &self.file else {
             return;
@@ -35,6 +36,13 @@ impl EventLog {
         let mut line = Map::new();
         line.insert("event".to_owned(), event.into());
         line.insert("pid".to_owned(), std::process::id().into());
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        line.insert(
+            "at".to_owned(),
+            u64::try_from(at).unwrap_or(u64::MAX).into(),
+        );
         if let Value::Object(fields) = fields {
             line.extend(fields);
         }

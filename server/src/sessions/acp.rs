@@ -1,0 +1,462 @@
+//! One agent process and ff's ACP client connection to it (sessions.md §1): spawned in the
+//! worktree as its own process group, its pipes wrapped for the `agent-client-protocol` crate,
+//! the handshake bounded by a timeout. Updates and permission requests flow out as events;
+//! file system requests are answered here, inside the worktree only.
+
+use super::fs;
+use super::store::Offered;
+use crate::process::{group_alive, signal_group, terminate_group, ProcessIdentity};
+use agent_client_protocol::schema::ProtocolVersion;
+use agent_client_protocol::v1::schema::{
+    CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities,
+    InitializeRequest, LoadSessionRequest, NewSessionRequest, PromptRequest, ReadTextFileRequest,
+    ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse,
+    SessionConfigOptionValue, SessionNotification, SetSessionConfigOptionRequest,
+    SetSessionModeRequest, TextContent, WriteTextFileRequest, WriteTextFileResponse,
+};
+use agent_client_protocol::v1::{ConnectionTo, Responder};
+use agent_client_protocol::{
+    on_receive_notification, on_receive_request, Agent, ByteStreams, Client,
+};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+
+/// Agent stderr kept for error messages (the newest part).
+const STDERR_KEEP: usize = 16 * 1024;
+/// Updates queued towards the session before the agent's dispatch waits (backpressure).
+const EVENT_QUEUE: usize = 1024;
+
+/// What the agent sends ff, in order.
+pub enum AgentEvent {
+    /// A `session/update`, as its JSON (ff maps it into its own transcript types).
+    Update(Value),
+    /// A `session/request_permission`, answered through its responder (perhaps much later).
+    Permission {
+        request: Value,
+        responder: Box<Responder<RequestPermissionResponse>>,
+    },
+    /// The process ended (its exit code, when it had one).
+    Exited(Option<i32>),
+}
+
+/// How to start an agent.
+pub struct Launch<'a> {
+    pub program: &'a Path,
+    pub args: &'a [String],
+    pub env: &'a BTreeMap<String, String>,
+    pub worktree: &'a Path,
+}
+
+/// A running agent process with its connection.
+pub struct AgentProcess {
+    connection: ConnectionTo<Agent>,
+    pgid: u32,
+    pub identity: Option<ProcessIdentity>,
+    close: Option<oneshot::Sender<()>>,
+    exited: tokio::sync::watch::Receiver<bool>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+    worktree: PathBuf,
+}
+
+/// What the handshake learned.
+pub struct Handshake {
+    pub session_id: String,
+    pub offered: Offered,
+    pub model: Option<String>,
+    pub mode: Option<String>,
+    /// The session was resumed with `session/load` (else it is new).
+    pub loaded: bool,
+}
+
+impl AgentProcess {
+    /// Spawns the agent and connects to it; `events` receives what it sends.
+    pub async fn spawn(launch: Launch<'_>) -> std::io::Result<(Self, mpsc::Receiver<AgentEvent>)> {
+        let mut child = tokio::process::Command::new(launch.program)
+            .args(launch.args)
+            .current_dir(launch.worktree)
+            .envs(launch.env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()?;
+        let pgid = child.id().unwrap_or_default();
+        let identity = ProcessIdentity::of(pgid);
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(pipe) = child.stderr.take() {
+            tokio::spawn(keep_stderr(pipe, stderr.clone()));
+        }
+        let (stdin, stdout) = match (child.stdin.take(), child.stdout.take()) {
+            (Some(stdin), Some(stdout)) => (stdin, stdout),
+            _ => return Err(std::io::Error::other("the agent's pipes are missing")),
+        };
+        let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (connected_tx, connected) = oneshot::channel();
+        let (close, closed) = oneshot::channel::<()>();
+        let worktree = launch.worktree.to_owned();
+        let updates = events_tx.clone();
+        let permissions = events_tx.clone();
+        let (read_root, write_root) = (worktree.clone(), worktree.clone());
+        let client = Client
+            .v1()
+            .name("ff")
+            .on_receive_notification(
+                async move |notification: SessionNotification, _| {
+                    let update = serde_json::to_value(&notification.update).unwrap_or_default();
+                    // Waits when the session is busy: the agent is slowed, nothing is dropped.
+                    let _ = updates.send(AgentEvent::Update(update)).await;
+                    Ok(())
+                },
+                on_receive_notification!(),
+            )
+            .on_receive_request(
+                // The responder goes to the session, which may answer minutes later: a handler
+                // that waited would hold the whole connection.
+                async move |request: RequestPermissionRequest, responder, _| {
+                    let request = serde_json::to_value(&request).unwrap_or_default();
+                    let _ = permissions
+                        .send(AgentEvent::Permission {
+                            request,
+                            responder: Box::new(responder),
+                        })
+                        .await;
+                    Ok(())
+                },
+                on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: ReadTextFileRequest, responder, _| match fs::read(
+                    &read_root,
+                    &request.path,
+                    request.line,
+                    request.limit,
+                )
+                .await
+                {
+                    Ok(content) => responder.respond(ReadTextFileResponse::new(content)),
+                    Err(message) => responder.respond_with_error(fs_error(message)),
+                },
+                on_receive_request!(),
+            )
+            .on_receive_request(
+                async move |request: WriteTextFileRequest, responder, _| match fs::write(
+                    &write_root,
+                    &request.path,
+                    &request.content,
+                )
+                .await
+                {
+                    Ok(()) => responder.respond(WriteTextFileResponse::new()),
+                    Err(message) => responder.respond_with_error(fs_error(message)),
+                },
+                on_receive_request!(),
+            );
+        tokio::spawn(client.connect_with(transport, async move |connection| {
+            let _ = connected_tx.send(connection.clone());
+            tokio::select! {
+                () = connection.incoming_closed() => {}
+                _ = closed => {}
+            }
+            // Returning drops the transport, which closes the agent's stdin.
+            Ok(())
+        }));
+        let (exited_tx, exited) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let code = child.wait().await.ok().and_then(|status| status.code());
+            let _ = exited_tx.send(true);
+            let _ = events_tx.send(AgentEvent::Exited(code)).await;
+        });
+        // The connection handle is handed out before the closure awaits anything.
+        let connection = tokio::time::timeout(Duration::from_secs(5), connected)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| std::io::Error::other("the ACP connection did not start"))?;
+        let process = Self {
+            connection,
+            pgid,
+            identity,
+            close: Some(close),
+            exited,
+            stderr,
+            worktree,
+        };
+        Ok((process, events))
+    }
+
+    /// `initialize`, then `session/load` when the agent supports it and there is a session to
+    /// resume, else `session/new`. A failed load falls back to a new session.
+    pub async fn handshake(&self, resume: Option<&str>) -> Result<Handshake, String> {
+        let capabilities = ClientCapabilities::new().fs(FileSystemCapabilities::new()
+            .read_text_file(true)
+            .write_text_file(true));
+        let init = self
+            .connection
+            .send_request(
+                InitializeRequest::new(ProtocolVersion::V1).client_capabilities(capabilities),
+            )
+            .block_task()
+            .await
+            .map_err(|e| self.failure("initialize", &e))?;
+        let can_load = serde_json::to_value(&init.agent_capabilities)
+            .ok()
+            .and_then(|c| c.get("loadSession").and_then(Value::as_bool))
+            .unwrap_or(false);
+        if let (Some(id), true) = (resume, can_load) {
+            let loaded = self
+                .connection
+                .send_request(LoadSessionRequest::new(
+                    id.to_owned(),
+                    self.worktree.clone(),
+                ))
+                .block_task()
+                .await;
+            match loaded {
+                Ok(response) => {
+                    let json = serde_json::to_value(&response).unwrap_or_default();
+                    return Ok(handshake(id.to_owned(), &json, true));
+                }
+                Err(e) => {
+                    tracing::info!(
+                        "session/load of {id} failed, starting a new session: {}",
+                        e.message
+                    );
+                }
+            }
+        }
+        let created = self
+            .connection
+            .send_request(NewSessionRequest::new(self.worktree.clone()))
+            .block_task()
+            .await
+            .map_err(|e| self.failure("session/new", &e))?;
+        let json = serde_json::to_value(&created).unwrap_or_default();
+        Ok(handshake(created.session_id.0.to_string(), &json, false))
+    }
+
+    /// Sends a prompt; the returned future resolves with the stop reason when the turn ends.
+    pub fn prompt(
+        &self,
+        session_id: &str,
+        text: &str,
+    ) -> impl std::future::Future<Output = Result<String, String>> + Send + 'static {
+        let request = PromptRequest::new(
+            session_id.to_owned(),
+            vec![ContentBlock::Text(TextContent::new(text))],
+        );
+        let sent = self.connection.send_request(request).block_task();
+        let stderr = self.stderr.clone();
+        async move {
+            match sent.await {
+                Ok(response) => Ok(serde_json::to_value(response.stop_reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "end_turn".to_owned())),
+                Err(e) => Err(describe(&e, &stderr)),
+            }
+        }
+    }
+
+    pub fn cancel(&self, session_id: &str) {
+        if let Err(e) = self
+            .connection
+            .send_notification(CancelNotification::new(session_id.to_owned()))
+        {
+            tracing::debug!("cannot send session/cancel: {}", e.message);
+        }
+    }
+
+    pub async fn set_mode(&self, session_id: &str, mode: &str) -> Result<(), String> {
+        self.connection
+            .send_request(SetSessionModeRequest::new(
+                session_id.to_owned(),
+                mode.to_owned(),
+            ))
+            .block_task()
+            .await
+            .map(drop)
+            .map_err(|e| describe(&e, &self.stderr))
+    }
+
+    pub async fn set_option(
+        &self,
+        session_id: &str,
+        option: &str,
+        value: &str,
+    ) -> Result<(), String> {
+        self.connection
+            .send_request(SetSessionConfigOptionRequest::new(
+                session_id.to_owned(),
+                option.to_owned(),
+                SessionConfigOptionValue::value_id(value.to_owned()),
+            ))
+            .block_task()
+            .await
+            .map(drop)
+            .map_err(|e| describe(&e, &self.stderr))
+    }
+
+    /// Closes stdin, then SIGTERM to the whole group, SIGKILL after `grace` (sessions.md §1;
+    /// the real adapters do not exit on a closed stdin, and they start children of their own).
+    pub async fn stop(mut self, grace: Duration) {
+        if let Some(close) = self.close.take() {
+            let _ = close.send(());
+        }
+        let mut exited = self.exited.clone();
+        terminate_group(self.pgid, grace, async move {
+            let _ = exited.wait_for(|gone| *gone).await;
+        })
+        .await;
+    }
+
+    /// The agent's own words on stderr, for a failure message.
+    pub fn stderr_tail(&self) -> String {
+        stderr_text(&self.stderr)
+    }
+
+    fn failure(&self, step: &str, error: &agent_client_protocol::Error) -> String {
+        format!(
+            "The agent failed at {step}: {}",
+            describe(error, &self.stderr)
+        )
+    }
+}
+
+/// A process that was never stopped deliberately (ff is going away): nothing of it survives.
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if self.close.is_some() && group_alive(self.pgid) {
+            signal_group(self.pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+fn handshake(session_id: String, response: &Value, loaded: bool) -> Handshake {
+    let mut offered = Offered::default();
+    let mut model = None;
+    let mut mode = response["modes"]["currentModeId"]
+        .as_str()
+        .map(str::to_owned);
+    if let Some(modes) = response["modes"]["availableModes"].as_array() {
+        offered.modes = modes.iter().filter_map(choice).collect();
+    }
+    for option in response["configOptions"].as_array().into_iter().flatten() {
+        let category = option["category"].as_str().unwrap_or_default();
+        let id = option["id"].as_str().map(str::to_owned);
+        let current = option["currentValue"].as_str().map(str::to_owned);
+        let values = select_options(&option["options"]);
+        match category {
+            "model" => {
+                offered.model_option = id;
+                offered.models = values;
+                model = current;
+            }
+            "mode" => {
+                offered.mode_option = id;
+                offered.modes = values;
+                mode = current.or(mode);
+            }
+            _ => {}
+        }
+    }
+    Handshake {
+        session_id,
+        offered,
+        model,
+        mode,
+        loaded,
+    }
+}
+
+fn choice(value: &Value) -> Option<ff_core::sessions::Choice> {
+    let id = value["id"].as_str().or_else(|| value["value"].as_str())?;
+    Some(ff_core::sessions::Choice {
+        id: id.to_owned(),
+        name: value["name"].as_str().unwrap_or(id).to_owned(),
+    })
+}
+
+/// A select option list, flat or grouped.
+fn select_options(options: &Value) -> Vec<ff_core::sessions::Choice> {
+    options
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|option| match option["options"].as_array() {
+            Some(group) => group.iter().filter_map(choice).collect::<Vec<_>>(),
+            None => choice(option).into_iter().collect(),
+        })
+        .collect()
+}
+
+fn fs_error(message: String) -> agent_client_protocol::Error {
+    agent_client_protocol::Error::new(-32602, message)
+}
+
+/// An agent's error as a person reads it: its message, its details, and when the agent said
+/// nothing useful, the end of its stderr.
+fn describe(error: &agent_client_protocol::Error, stderr: &Mutex<VecDeque<u8>>) -> String {
+    let mut text = error.message.clone();
+    if let Some(data) = &error.data {
+        let detail = match data {
+            Value::String(s) => s.clone(),
+            Value::Object(o) => o
+                .get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| data.to_string()),
+            other => other.to_string(),
+        };
+        if !text.contains(&detail) {
+            text = format!("{text}: {detail}");
+        }
+    }
+    if agent_client_protocol::is_incoming_transport_closed(error) {
+        let tail = stderr_text(stderr);
+        let tail = tail.trim();
+        if !tail.is_empty() {
+            let last: Vec<&str> = tail.lines().rev().take(5).collect();
+            text = format!(
+                "the agent exited ({})",
+                last.into_iter().rev().collect::<Vec<_>>().join(" / ")
+            );
+        } else {
+            text = "the agent exited".to_owned();
+        }
+    }
+    text
+}
+
+fn stderr_text(stderr: &Mutex<VecDeque<u8>>) -> String {
+    let bytes: Vec<u8> = stderr
+        .lock()
+        .expect("agent stderr")
+        .iter()
+        .copied()
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+async fn keep_stderr(mut pipe: tokio::process::ChildStderr, keep: Arc<Mutex<VecDeque<u8>>>) {
+    let mut buffer = [0u8; 4096];
+    while let Ok(n) = pipe.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        tracing::debug!(target: "ff_server::agent_stderr", "{}", String::from_utf8_lossy(&buffer[..n]).trim_end());
+        let mut kept = keep.lock().expect("agent stderr");
+        kept.extend(&buffer[..n]);
+        let over = kept.len().saturating_sub(STDERR_KEEP);
+        kept.drain(..over);
+    }
+}
