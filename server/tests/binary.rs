@@ -188,3 +188,35 @@ async fn relative_data_and_worktree_dirs_are_resolved_once_against_where_ff_star
         .files_on("relative")
         .contains(&"setup-ran.txt".to_owned()));
 }
+
+#[test]
+fn agents_are_listed_and_a_built_in_one_is_installed_with_npm_at_its_pinned_version() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let before = ff(&["agents", "list", "--data-dir", dir]);
+    assert!(before.status.success(), "{}", text(&before.stderr));
+    let listed = text(&before.stdout);
+    assert!(listed.contains("claude"), "{listed}");
+    assert!(
+        listed.contains("not installed: Claude is not installed: run `ff agents install claude`"),
+        "{listed}"
+    );
+
+    let install = ff(&["agents", "install", "claude", "--data-dir", dir]);
+    assert!(install.status.success(), "{}", text(&install.stderr));
+    let after = text(&ff(&["agents", "list", "--data-dir", dir]).stdout);
+    let claude = after.lines().find(|l| l.starts_with("claude")).unwrap();
+    assert!(claude.contains("installed 0.23.1 at"), "{claude}");
+    assert!(
+        claude.contains("/agents/node_modules/.bin/claude-agent-acp"),
+        "{claude}"
+    );
+
+    let unknown = ff(&["agents", "install", "gemini", "--data-dir", dir]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("ff can install claude and codex"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

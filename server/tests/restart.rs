@@ -218,3 +218,113 @@ async fn recovery_never_signals_a_process_that_only_reuses_a_recorded_pid() {
     stranger.kill().unwrap();
     stranger.wait().unwrap();
 }
+
+/// `kill -9` of ff in the middle of an agent's turn: after a restart the session is idle, no
+/// agent process is left, the transcript holds what was said before the crash, and a new
+/// message continues the agent's session.
+#[tokio::test]
+async fn a_session_survives_ff_being_killed_mid_turn() {
+    let data = tempfile::tempdir().unwrap();
+    let repo = TestRepo::new();
+    let agent = common::agent::ScriptedAgent::new(json!({"turns": [
+        {"steps": [{"text": "part one"},
+                   {"toolCall": {"toolCallId": "t1", "title": "Long build", "kind": "execute", "status": "in_progress"}},
+                   {"hang": {}}]},
+        {"steps": [{"text": "continued"}]},
+    ]}));
+    let server = RunningFf::start(data.path(), "warn");
+    let patch = reqwest::Client::new()
+        .patch(format!("{}/api/settings", server.url))
+        .json(&json!({"agentServers": {"scripted": agent.server()}, "defaultAgent": "scripted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), StatusCode::OK);
+    let (_, project) = server
+        .post("/api/projects", Some(json!({"repoPath": repo.path})))
+        .await;
+    let (_, workspace) = server
+        .post(
+            &format!(
+                "/api/projects/{}/workspaces",
+                project["id"].as_str().unwrap()
+            ),
+            Some(json!({"source": "MANUAL", "name": "Crash", "initialPrompt": "start"})),
+        )
+        .await;
+    let workspace = workspace["id"].as_str().unwrap().to_owned();
+    let prompt = agent.wait_for("session/prompt", 1).await;
+    let agent_pid = prompt[0]["pid"].as_u64().unwrap() as u32;
+    let sessions = server
+        .get(&format!("/api/workspaces/{workspace}/sessions"))
+        .await;
+    let session = sessions[0]["id"].as_str().unwrap().to_owned();
+    let items = |server: &RunningFf| {
+        let url = format!("{}/api/sessions/{session}/items", server.url);
+        async move {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !items(&server).await.to_string().contains("part one") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never spoke"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Past the transcript's write interval: what was said is on disk.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    server.kill();
+    assert!(
+        process_alive(agent_pid),
+        "SIGKILL leaves the agent's own group behind"
+    );
+
+    let server = RunningFf::start(data.path(), "warn");
+    eventually("the leftover agent is gone", || !process_alive(agent_pid)).await;
+    let recovered = server.get(&format!("/api/sessions/{session}")).await;
+    assert_eq!(recovered["status"], "IDLE", "{recovered}");
+    assert_eq!(recovered["runtime"]["working"], false);
+    let before = items(&server).await;
+    let kinds: Vec<&str> = before
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["user", "agent", "tool"], "{before:#}");
+    assert_eq!(before[1]["text"], "part one");
+    assert_eq!(
+        before[2]["status"], "cancelled",
+        "the open tool call was closed"
+    );
+
+    let (status, body) = server
+        .post(
+            &format!("/api/sessions/{session}/messages"),
+            Some(json!({"text": "go on"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !items(&server).await.to_string().contains("continued") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session did not continue"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let loads = agent.events_named("session/load");
+    assert_eq!(
+        loads.len(),
+        1,
+        "the agent's session was resumed: {:#?}",
+        agent.events()
+    );
+}

@@ -754,3 +754,83 @@ async fn agents_are_listed_with_their_install_state() {
     assert_eq!(claude["builtIn"], true);
     assert_eq!(claude["installHint"], "ff agents install claude");
 }
+
+/// The session socket: a baseline, then every item and text chunk as it happens; a client that
+/// reconnects with `since` gets exactly what it missed; either way it ends up with the transcript.
+#[tokio::test]
+async fn the_session_socket_streams_and_resumes_without_loss() {
+    use common::socket::Client;
+    use ff_core::chat::{ChatApplied, ChatCache, ChatFrame};
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(json!({"turns": [
+        {"steps": [{"flood": {"count": 300, "text": "a{n} "}}, {"toolCall": {"toolCallId": "t", "title": "ls", "kind": "execute", "status": "completed"}}]},
+        {"steps": [{"flood": {"count": 300, "text": "b{n} "}}]},
+    ]}));
+    let (_, session) = session_with(&app, &agent, &repo).await;
+    let url = |query: &str| {
+        format!(
+            "{}/ws/sessions/{session}{query}",
+            app.url.replacen("http", "ws", 1)
+        )
+    };
+    let mut cache = ChatCache::new(ff_core::ids::SessionId::new(&session));
+    let mut client = Client::connect(&url("")).await;
+    let baseline: ChatFrame = client.next().await;
+    assert!(matches!(baseline, ChatFrame::Items { .. }), "{baseline:?}");
+    assert_eq!(cache.apply(baseline), ChatApplied::Baseline);
+
+    say(&app, &session, "first").await;
+    let transcript_of =
+        |cache: &ChatCache| serde_json::to_value(cache.items().collect::<Vec<_>>()).unwrap();
+    while cache
+        .items()
+        .filter(|i| matches!(i.body, ff_core::transcript::ItemBody::Stop { .. }))
+        .count()
+        < 1
+    {
+        let frame: ChatFrame = client.next().await;
+        assert_eq!(cache.apply(frame), ChatApplied::Changed);
+    }
+    assert_eq!(
+        transcript_of(&cache),
+        json!(app.wait_turns(&session, 1).await)
+    );
+    client.close().await;
+
+    // Away while the second turn streams; back with the cursor.
+    say(&app, &session, "second").await;
+    app.wait_turns(&session, 2).await;
+    let cursor = cache.cursor().unwrap().clone();
+    let mut resumed = Client::connect(&url(&format!("?since={cursor}"))).await;
+    while cache
+        .items()
+        .filter(|i| matches!(i.body, ff_core::transcript::ItemBody::Stop { .. }))
+        .count()
+        < 2
+    {
+        let frame: ChatFrame = resumed.next().await;
+        assert!(
+            !matches!(frame, ChatFrame::Items { .. }),
+            "a resume replays, it does not restart"
+        );
+        assert_eq!(
+            cache.apply(frame),
+            ChatApplied::Changed,
+            "nothing missing or repeated"
+        );
+    }
+    assert_eq!(transcript_of(&cache), json!(app.items(&session).await));
+
+    // A foreign page cannot read it, and an unknown session is a clear 404.
+    let foreign = app
+        .client
+        .get(app.at(&format!("/ws/sessions/{session}")))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let (status, body) = app.get("/ws/sessions/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}

@@ -655,6 +655,10 @@ pub fn claude_env(fake: &FakeModels) -> AgentEnv {
         ("DISABLE_AUTOUPDATER", "1"),
         ("DISABLE_ERROR_REPORTING", "1"),
         ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+        // As root with IS_SANDBOX set (these machines set it), the adapter asks Claude Code for
+        // bypass permissions, which refuses to start as root: the session never opens. Empty
+        // counts as unset for the adapter.
+        ("IS_SANDBOX", ""),
     ]);
     let config = home.join(".claude");
     std::fs::create_dir(&config).expect("claude config dir");

@@ -34,8 +34,14 @@ impl Client {
             .expect("a frame within 10 s")
     }
 
-    /// The next text frame within `wait`, if one comes.
-    pub async fn try_frame(&mut self, wait: Duration) -> Option<Frame> {
+    /// The next text frame as the JSON type `T` (a chat frame, say); panics after 10 s.
+    pub async fn next<T: serde::de::DeserializeOwned>(&mut self) -> T {
+        self.try_next(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
+    }
+
+    pub async fn try_next<T: serde::de::DeserializeOwned>(&mut self, wait: Duration) -> Option<T> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let message = tokio::time::timeout_at(deadline, self.ws.next())
@@ -50,6 +56,11 @@ impl Client {
                 _ => {}
             }
         }
+    }
+
+    /// The next snapshot frame within `wait`, if one comes.
+    pub async fn try_frame(&mut self, wait: Duration) -> Option<Frame> {
+        self.try_next(wait).await
     }
 
     /// Reads everything up to the end of the connection and reports how it ended, with the
