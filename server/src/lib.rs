@@ -104,6 +104,7 @@ impl App {
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
+            metrics.clone(),
             &config.data_dir,
             config.sessions.clone(),
         );

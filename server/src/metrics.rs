@@ -24,6 +24,11 @@ pub struct Metrics {
     pub sockets: IntGauge,
     /// Connected session (chat) sockets.
     pub session_sockets: IntGauge,
+    /// Transcript items written, and the transactions that wrote them (batches).
+    pub transcript_items: IntCounter,
+    pub transcript_writes: IntCounter,
+    /// Agent turns in flight across all workspaces.
+    pub turns_running: IntGauge,
     /// Open HTTP connections (sockets included until they upgrade).
     pub connections: IntGauge,
     /// `full` frames sent to a client that asked to resume, by reason.
@@ -111,6 +116,15 @@ impl Metrics {
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
             connections: gauge("ff_http_connections", "Open HTTP connections"),
             session_sockets: gauge("ff_session_sockets", "Connected session sockets"),
+            transcript_items: counter(
+                "ff_transcript_items_written_total",
+                "Transcript items written (new or updated)",
+            ),
+            transcript_writes: counter(
+                "ff_transcript_writes_total",
+                "Transactions that wrote transcript items (one batch each)",
+            ),
+            turns_running: gauge("ff_agent_turns_running", "Agent turns in flight"),
             resyncs: by(
                 "ff_snapshot_resyncs_total",
                 "Full snapshots sent to clients that asked to resume",

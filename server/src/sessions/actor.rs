@@ -107,6 +107,7 @@ pub struct ActorHandle {
 /// Everything actors share.
 pub struct Shared {
     pub db: Db,
+    pub metrics: crate::metrics::Metrics,
     pub bus: EventBus,
     pub config: SessionsConfig,
     pub agents: super::agents::Agents,
@@ -131,6 +132,23 @@ struct Turn {
     ended: BoxFuture<'static, Result<String, String>>,
     cancelled: bool,
     _slot: OwnedSemaphorePermit,
+    _counted: Counted,
+}
+
+/// A turn in flight counts in `ff_agent_turns_running` for exactly as long as it exists.
+struct Counted(prometheus::IntGauge);
+
+impl Counted {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 type Starting = BoxFuture<'static, Result<(Live, Handshake), String>>;
@@ -728,6 +746,7 @@ impl Actor {
             }),
             cancelled: false,
             _slot: slot,
+            _counted: Counted::new(&self.shared.metrics.turns_running),
         });
         self.runtime.working = true;
         self.runtime.phase = SessionRuntimePhase::Running;
@@ -1154,8 +1173,17 @@ impl Actor {
             tx.commit().await
         }
         .await;
-        if let Err(e) = result {
-            tracing::error!(session = %self.record.row.session_id, items = items.len(), "cannot write the transcript: {e}");
+        match result {
+            Ok(()) => {
+                self.shared.metrics.transcript_writes.inc();
+                self.shared
+                    .metrics
+                    .transcript_items
+                    .inc_by(items.len() as u64);
+            }
+            Err(e) => {
+                tracing::error!(session = %self.record.row.session_id, items = items.len(), "cannot write the transcript: {e}");
+            }
         }
     }
 

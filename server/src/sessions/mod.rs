@@ -91,8 +91,15 @@ struct Inner {
 }
 
 impl Sessions {
-    pub fn new(db: Db, bus: EventBus, data_dir: &Path, config: SessionsConfig) -> Self {
+    pub fn new(
+        db: Db,
+        bus: EventBus,
+        metrics: crate::metrics::Metrics,
+        data_dir: &Path,
+        config: SessionsConfig,
+    ) -> Self {
         let shared = Arc::new(Shared {
+            metrics,
             slots: slots::Slots::new(config.max_running_agents),
             board: Board::new(bus.clone()),
             agents: Agents::new(data_dir),
