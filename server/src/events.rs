@@ -3,7 +3,7 @@
 
 use ff_core::api::Workspace;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
-use ff_core::ids::WorkspaceId;
+use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::sessions::SessionGroup;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -41,6 +41,14 @@ pub enum DomainEvent {
     WorkspaceActive { workspace_id: WorkspaceId },
     /// The last running turn of a workspace ended (an agent finished, or was stopped).
     WorkspaceIdle { workspace_id: WorkspaceId },
+    /// A turn of an agent session ended: it completed, or it failed (an error, a crash, a
+    /// timeout). Fixers are settled on it.
+    SessionTurnEnded {
+        workspace_id: WorkspaceId,
+        session_id: SessionId,
+        workflow: String,
+        completed: bool,
+    },
     /// A tool call's output named a pull request (the agent ran `gh pr create`, say).
     PullRequestSeen {
         workspace_id: WorkspaceId,

@@ -87,6 +87,8 @@ pub enum Command {
     },
     /// Stop and end the actor (the session was deleted, its workspace archived, or ff stops).
     Close { reply: Reply<()> },
+    /// The workspace became ready: messages queued while it was set up can go.
+    Worktree(PathBuf),
 }
 
 /// The start of a live stream: frames to send first, then the live ones after `last`.
@@ -357,6 +359,7 @@ impl Actor {
             } => {
                 let _ = reply.send(self.items(after, limit).await);
             }
+            Command::Worktree(path) => self.worktree = Some(path),
             Command::Close { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -366,11 +369,6 @@ impl Actor {
             return Err(DomainError::Conflict(format!(
                 "this session already has {MAX_QUEUED_MESSAGES} messages waiting; wait for the agent or cancel some"
             )));
-        }
-        if self.worktree.is_none() {
-            return Err(DomainError::Conflict(
-                "the workspace has no worktree yet; wait until it is ready".into(),
-            ));
         }
         let message = QueuedMessage {
             id: MessageId::new(clock::new_id()),
@@ -770,6 +768,11 @@ impl Actor {
         self.runtime.working = false;
         self.last_activity = now;
         let mut changes = Vec::new();
+        let completed = match &ended {
+            Ok(_) => Some(true),
+            Err(message) if is_busy(message) || is_rate_limited(message) => None,
+            Err(_) => Some(false),
+        };
         match ended {
             Ok(reason) => {
                 self.backoff = FIRST_BACKOFF;
@@ -820,6 +823,18 @@ impl Actor {
         self.emit(changes);
         self.flush().await;
         self.report(true);
+        if let Some(completed) = completed {
+            self.turn_outcome(completed);
+        }
+    }
+
+    fn turn_outcome(&self, completed: bool) {
+        self.shared.bus.publish(DomainEvent::SessionTurnEnded {
+            workspace_id: self.record.workspace_id.clone(),
+            session_id: self.record.row.session_id.clone(),
+            workflow: self.record.row.workflow.clone(),
+            completed,
+        });
     }
 
     /// The head message cannot be sent (the agent will not start): it fails, the rest waits.
@@ -873,8 +888,8 @@ impl Actor {
             self.report(false);
             live.process.stop(self.shared.config.stop_grace).await;
         }
-        if let Some(turn) = self.turn.take() {
-            drop(turn);
+        let stopped_turn = self.turn.take().is_some();
+        if stopped_turn {
             changes.extend(self.transcript.close_open_tools("cancelled"));
             changes.push(self.transcript.stop("cancelled", clock::now()));
         }
@@ -884,6 +899,10 @@ impl Actor {
         self.runtime.working = false;
         self.process_state = SessionProcessState::Stopped;
         self.report(true);
+        // A deliberate stop ends the turn as done, not as a death (D§6.5).
+        if stopped_turn {
+            self.turn_outcome(true);
+        }
     }
 
     /// The agent is gone: the row no longer names its process, and says how it ended.
@@ -1104,6 +1123,7 @@ impl Actor {
             changes.push(self.transcript.error(&message, now));
             self.runtime.error = Some(message);
             drop(turn);
+            self.turn_outcome(false);
         } else if unexpected {
             let message = format!(
                 "The agent exited unexpectedly (exit code {})",

@@ -195,6 +195,9 @@ impl Sessions {
                         let id = workspace.id.clone();
                         match to {
                             WorkspaceStatus::Ready => {
+                                if let Some(path) = &workspace.worktree_path {
+                                    this.worktree_ready(&id, PathBuf::from(path)).await;
+                                }
                                 let this = this.clone();
                                 this.inner.tasks.clone().spawn(async move {
                                     if let Err(e) = this.start_first(&id).await {
@@ -213,6 +216,22 @@ impl Sessions {
                 }
             }
         });
+    }
+
+    /// Tells the workspace's live sessions where its worktree is now.
+    async fn worktree_ready(&self, workspace: &WorkspaceId, path: PathBuf) {
+        let handles: Vec<ActorHandle> = self
+            .inner
+            .actors
+            .lock()
+            .await
+            .values()
+            .filter(|h| &h.workspace_id == workspace)
+            .cloned()
+            .collect();
+        for handle in handles {
+            let _ = handle.commands.send(Command::Worktree(path.clone())).await;
+        }
     }
 
     /// Starts the workspace's first session with its initial prompt, once (sessions.md §4).

@@ -63,6 +63,7 @@ pub fn map(event: &DomainEvent) -> Effect {
         DomainEvent::BackupImported { .. } => return Effect::Reconcile,
         DomainEvent::WorkspaceActive { .. }
         | DomainEvent::WorkspaceIdle { .. }
+        | DomainEvent::SessionTurnEnded { .. }
         | DomainEvent::PullRequestSeen { .. } => return Effect::None,
         DomainEvent::SessionActivityChanged {
             workspace_id,
