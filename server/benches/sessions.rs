@@ -401,7 +401,19 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    s1(seconds).await;
-    s2().await;
-    s3().await;
+    // `cargo bench --bench sessions -- s2 s3` runs only those.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    if runs("s1") {
+        s1(seconds).await;
+    }
+    if runs("s2") {
+        s2().await;
+    }
+    if runs("s3") {
+        s3().await;
+    }
 }

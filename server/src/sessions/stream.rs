@@ -12,8 +12,9 @@ use tokio::sync::broadcast;
 /// Frames and bytes kept per session for resuming.
 const REPLAY_FRAMES: usize = 2048;
 const REPLAY_BYTES: usize = 2 * 1024 * 1024;
-/// Frames a slow subscriber may fall behind the live stream before it is resynced.
-const LIVE_QUEUE: usize = 4096;
+/// Frames a slow subscriber may fall behind the live stream before it is resynced (the socket
+/// then resumes from the replay buffer).
+const LIVE_QUEUE: usize = 1024;
 
 /// A frame as it goes on the wire.
 #[derive(Debug)]
@@ -41,7 +42,9 @@ struct Inner {
     bytes: usize,
     /// The seq of the newest frame dropped from the replay buffer.
     evicted: u64,
-    live: broadcast::Sender<Arc<Sent>>,
+    /// Made when the first subscriber comes: most sessions are never watched live, and the
+    /// channel's buffer is allocated whole.
+    live: Option<broadcast::Sender<Arc<Sent>>>,
 }
 
 impl Hub {
@@ -53,7 +56,7 @@ impl Hub {
                 replay: VecDeque::new(),
                 bytes: 0,
                 evicted: 0,
-                live: broadcast::channel(LIVE_QUEUE).0,
+                live: None,
             }),
         }
     }
@@ -86,14 +89,19 @@ impl Hub {
             }
         }
         // No subscriber is fine: the replay buffer and the transcript keep everything.
-        let _ = inner.live.send(sent);
+        if let Some(live) = &inner.live {
+            let _ = live.send(sent);
+        }
     }
 
     /// Subscribes first, then decides the start under the same lock, so nothing published in
     /// between is lost or repeated.
     pub fn attach(&self, since: Option<&Cursor>) -> (Start, broadcast::Receiver<Arc<Sent>>) {
-        let inner = self.inner.lock().expect("session stream lock");
-        let live = inner.live.subscribe();
+        let mut inner = self.inner.lock().expect("session stream lock");
+        let live = inner
+            .live
+            .get_or_insert_with(|| broadcast::channel(LIVE_QUEUE).0)
+            .subscribe();
         let current = self.counter.load(Ordering::Relaxed);
         let start = match since {
             Some(cursor) if cursor.epoch == self.epoch => {
