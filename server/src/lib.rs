@@ -16,6 +16,7 @@ mod locks;
 pub mod metrics;
 pub mod process;
 pub mod projects;
+pub mod ratchet;
 pub mod read_model;
 pub mod run_script;
 pub mod sessions;

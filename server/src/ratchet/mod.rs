@@ -1,0 +1,3 @@
+//! The ratchet (ratchet.md).
+
+pub mod prompt;
