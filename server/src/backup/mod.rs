@@ -58,7 +58,7 @@ impl Backup {
         for record in workspace_store::all(&mut conn).await? {
             let id = record.workspace.id.as_str().to_owned();
             let pr = side::pr::get(&mut conn, &id).await?;
-            let ratchet = side::ratchet::get(&mut conn, &id).await?;
+            let ratchet = crate::ratchet::store::get(&mut conn, &id).await?;
             let run = run_script::store::get(&mut conn, &id).await?;
             let w = record.workspace;
             workspaces.push(WorkspaceBackup {
@@ -340,13 +340,13 @@ async fn restore_workspace(
         },
     )
     .await?;
-    let ratchet = side::ratchet::Ratchet {
-        enabled: w.ratchet_enabled,
+    let ratchet = crate::ratchet::store::Bookkeeping {
         dispatch_outcome: w.ratchet_dispatch_outcome,
         dispatch_retry_count: w.ratchet_dispatch_retry_count,
         dispatch_stalled: w.ratchet_dispatch_stalled,
+        ..crate::ratchet::store::Bookkeeping::new(w.ratchet_enabled)
     };
-    side::ratchet::insert(tx, &w.id, &ratchet, now).await?;
+    crate::ratchet::store::insert(tx, &w.id, &ratchet, now).await?;
     run_script::store::insert(tx, &w.id, now).await?;
     run_script::store::set_commands(
         tx,

@@ -1,3 +1,4 @@
 //! The ratchet (ratchet.md).
 
 pub mod prompt;
+pub mod store;

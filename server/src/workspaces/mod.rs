@@ -13,6 +13,7 @@ use crate::events::{DomainEvent, EventBus};
 use crate::git::Git;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
 use crate::projects;
+use crate::ratchet;
 use crate::run_script::{self, RunScripts};
 use crate::sessions::Sessions;
 use crate::side;
@@ -122,7 +123,7 @@ impl Workspaces {
                 format!("agent {agent:?} is not a configured agent"),
             ));
         }
-        let ratchet = command.ratchet_enabled.unwrap_or(settings.ratchet_enabled);
+        let ratchet_enabled = command.ratchet_enabled.unwrap_or(settings.ratchet_enabled);
         let id = WorkspaceId::new(clock::new_id());
         let now = clock::now();
         store::insert(
@@ -144,10 +145,10 @@ impl Workspaces {
         )
         .await?;
         side::pr::insert(&mut tx, id.as_str(), &side::pr::empty()).await?;
-        side::ratchet::insert(
+        ratchet::store::insert(
             &mut tx,
             id.as_str(),
-            &side::ratchet::Ratchet::new(ratchet),
+            &ratchet::store::Bookkeeping::new(ratchet_enabled),
             now,
         )
         .await?;
@@ -346,7 +347,7 @@ impl Workspaces {
             return Err(DomainError::Conflict("the workspace is archived".into()));
         }
         let changed =
-            side::ratchet::set_enabled(&mut tx, id.as_str(), enabled, clock::now()).await?;
+            ratchet::store::set_enabled(&mut tx, id.as_str(), enabled, clock::now()).await?;
         tx.commit().await?;
         if changed {
             self.inner.bus.publish(DomainEvent::RatchetToggled {
