@@ -49,6 +49,15 @@ pub struct SessionSummary {
 }
 
 impl SessionSummary {
+    pub(crate) fn is_working(&self) -> bool {
+        self.activity == SessionActivity::Working
+            || self.runtime_phase == SessionRuntimePhase::Running
+    }
+
+    fn is_fixer(&self) -> bool {
+        self.workflow.as_deref() == Some(crate::sessions::RATCHET_WORKFLOW)
+    }
+
     fn is_starting(&self) -> bool {
         matches!(
             self.runtime_phase,
@@ -82,6 +91,12 @@ impl SessionSummaries {
 
     pub fn any_starting(&self) -> bool {
         self.0.iter().any(SessionSummary::is_starting)
+    }
+
+    /// Some session is working and every working one is a ratchet fixer.
+    pub fn only_fixers_working(&self) -> bool {
+        let mut working = self.0.iter().filter(|s| s.is_working()).peekable();
+        working.peek().is_some() && working.all(SessionSummary::is_fixer)
     }
 
     pub fn any_runtime_error(&self) -> bool {

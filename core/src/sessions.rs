@@ -16,6 +16,11 @@ pub const MAX_QUEUED_MESSAGES: usize = 100;
 /// Active (idle or running) sessions of one workspace (D§4.8).
 pub const MAX_SESSIONS_PER_WORKSPACE: usize = 5;
 
+/// The workflow of the sessions people start.
+pub const USER_WORKFLOW: &str = "user";
+/// The workflow of the sessions the ratchet starts to fix a pull request.
+pub const RATCHET_WORKFLOW: &str = "ratchet";
+
 /// A session row with everything live about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -24,7 +29,7 @@ pub struct Session {
     pub workspace_id: WorkspaceId,
     pub agent: String,
     pub name: String,
-    /// `user` for people's sessions, `ratchet` for fixers.
+    /// [`USER_WORKFLOW`] or [`RATCHET_WORKFLOW`].
     pub workflow: String,
     pub model: Option<String>,
     pub mode: Option<String>,
@@ -449,10 +454,7 @@ impl SessionGroup {
         summaries: Vec<SessionSummary>,
         pending: impl IntoIterator<Item = PendingRequestType>,
     ) -> Self {
-        let is_working = summaries.iter().any(|s| {
-            s.activity == SessionActivity::Working
-                || s.runtime_phase == SessionRuntimePhase::Running
-        });
+        let is_working = summaries.iter().any(SessionSummary::is_working);
         let last_activity_at = summaries.iter().map(|s| s.updated_at).max();
         Self {
             is_working,
@@ -473,7 +475,7 @@ mod tests {
         SessionSummary {
             session_id: id.into(),
             name: None,
-            workflow: Some("user".into()),
+            workflow: Some(USER_WORKFLOW.into()),
             model: None,
             provider: Some(SessionProvider::Claude),
             persisted_status: SessionStatus::Idle,
@@ -526,6 +528,31 @@ mod tests {
             assert_eq!(group.is_working, working, "{pending:?}");
             assert_eq!(group.pending_request_type, request, "{pending:?}");
             assert_eq!(group.last_activity_at.map(Timestamp::millis), last);
+        }
+    }
+
+    #[test]
+    fn only_fixers_are_working_when_some_session_works_and_every_working_one_is_a_fixer() {
+        use SessionRuntimePhase::{Idle, Running};
+        let fixer = |id, phase| SessionSummary {
+            workflow: Some(RATCHET_WORKFLOW.into()),
+            ..summary(id, phase, 1)
+        };
+        let cases = [
+            (vec![], false),
+            (vec![fixer("f", Idle)], false),
+            (vec![fixer("f", Running)], true),
+            (vec![fixer("f", Running), summary("u", Idle, 1)], true),
+            (vec![fixer("f", Running), summary("u", Running, 1)], false),
+            (vec![fixer("f", Idle), summary("u", Running, 1)], false),
+        ];
+        for (summaries, expected) in cases {
+            let group = SessionGroup::of(summaries.clone(), []);
+            assert_eq!(
+                group.summaries.only_fixers_working(),
+                expected,
+                "{summaries:?}"
+            );
         }
     }
 

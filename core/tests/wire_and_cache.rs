@@ -155,6 +155,7 @@ fn a_changed_frame_carries_the_entry_flat_in_camel_case() {
             "branchName",
             "ciObservation",
             "computedAt",
+            "costs",
             "createdAt",
             "fieldTimestamps",
             "flowPhase",

@@ -63,6 +63,7 @@ impl Derived {
             pending_request_type: raw.pending_request_type,
             has_session_runtime_error: raw.session_summaries.any_runtime_error(),
             is_working: raw.is_working,
+            only_fixers_working: raw.session_summaries.only_fixers_working(),
             is_session_starting: raw.session_summaries.any_starting(),
             ratchet_enabled: raw.ratchet_enabled,
             has_merge_conflict: raw.has_merge_conflict,

@@ -32,11 +32,23 @@ pub struct StatusReasonInput {
     pub pending_request_type: Option<PendingRequestType>,
     pub has_session_runtime_error: bool,
     pub is_working: bool,
+    /// Every working session is a ratchet fixer.
+    pub only_fixers_working: bool,
     pub is_session_starting: bool,
     pub ratchet_enabled: bool,
     pub has_merge_conflict: bool,
     pub dispatch_stalled: bool,
     pub has_had_sessions: bool,
+}
+
+/// A ratchet fixer alone at work says what it is fixing rather than "Agent working" (beyond the
+/// original, which shows the fixing reasons only while no agent runs).
+fn fixer_at_work(i: &StatusReasonInput) -> bool {
+    i.only_fixers_working
+        && i.ratchet_enabled
+        && !i.dispatch_stalled
+        && (i.flow_phase == WorkspaceFlowPhase::RatchetFixing
+            || (i.has_merge_conflict && i.flow_phase != WorkspaceFlowPhase::NoPr))
 }
 
 /// R§12.3: the first matching rule decides.
@@ -74,7 +86,7 @@ fn reason_code(i: &StatusReasonInput) -> StatusReasonCode {
         WorkspaceStatus::Failed => return C::SetupFailed,
         _ => {}
     }
-    if i.is_working {
+    if i.is_working && !fixer_at_work(i) {
         return C::AgentWorking;
     }
     if i.is_session_starting {

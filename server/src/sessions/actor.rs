@@ -26,7 +26,7 @@ use ff_core::ids::{MessageId, Timestamp, WorkspaceId};
 use ff_core::permission::{self, Request};
 use ff_core::sessions::{
     MessageAccepted, MessageState, MessageText, PendingRequest, QueuedMessage, Runtime,
-    RuntimeFacts, Session, SessionConfig, MAX_QUEUED_MESSAGES,
+    RuntimeFacts, Session, SessionConfig, MAX_QUEUED_MESSAGES, RATCHET_WORKFLOW,
 };
 use ff_core::transcript::{
     Cost, DecidedBy, Item, PermissionOption, PermissionRecord, ToolCall, Usage,
@@ -1003,7 +1003,7 @@ impl Actor {
         };
         changes.push(self.transcript.permission(record, now));
         let settings = settings::load(&self.shared.db).await.unwrap_or_default();
-        let policy = if self.record.row.workflow == "ratchet" {
+        let policy = if self.record.row.workflow == RATCHET_WORKFLOW {
             settings.ratchet_permission_policy
         } else {
             settings.permission_policy

@@ -32,7 +32,7 @@ use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, MessageText, PermissionAnswer, Session,
-    SessionConfig, SessionRow, MAX_SESSIONS_PER_WORKSPACE,
+    SessionConfig, SessionRow, MAX_SESSIONS_PER_WORKSPACE, RATCHET_WORKFLOW, USER_WORKFLOW,
 };
 use ff_core::transcript::Item;
 use ff_core::wire::{Cursor, Epoch};
@@ -245,7 +245,7 @@ impl Sessions {
         };
         let Some(prompt) = prompt else { return Ok(()) };
         let session = self
-            .create_locked(workspace, CreateSession::default(), "user")
+            .create_locked(workspace, CreateSession::default(), USER_WORKFLOW)
             .await?;
         let text = MessageText::parse("initialPrompt", &prompt)?;
         self.call(&session.id, |reply| Command::Enqueue { text, reply })
@@ -285,7 +285,9 @@ impl Sessions {
             .map(|p| MessageText::parse("prompt", p))
             .transpose()?;
         let _one = self.inner.workspace_locks.lock(workspace.as_str()).await;
-        let session = self.create_locked(workspace, request, "user").await?;
+        let session = self
+            .create_locked(workspace, request, USER_WORKFLOW)
+            .await?;
         if let Some(text) = prompt {
             self.call(&session.id, |reply| Command::Enqueue { text, reply })
                 .await?;
@@ -335,7 +337,7 @@ impl Sessions {
             Some(name) => ff_core::create::DisplayName::parse("name", &name)?
                 .as_str()
                 .to_owned(),
-            None if workflow == "ratchet" => "Ratchet".to_owned(),
+            None if workflow == RATCHET_WORKFLOW => "Ratchet".to_owned(),
             None => format!("Chat {}", existing + 1),
         };
         let id = SessionId::new(clock::new_id());
