@@ -42,7 +42,7 @@ pub enum DomainEvent {
     /// The last running turn of a workspace ended (an agent finished, or was stopped).
     WorkspaceIdle { workspace_id: WorkspaceId },
     /// A turn of an agent session ended: it completed, or it failed (an error, a crash, a
-    /// timeout). Fixers are settled on it.
+    /// timeout, an agent that would not start). Fixers are settled on it.
     SessionTurnEnded {
         workspace_id: WorkspaceId,
         session_id: SessionId,

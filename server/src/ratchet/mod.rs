@@ -1,4 +1,5 @@
 //! The ratchet (ratchet.md).
 
 pub mod prompt;
+mod schedule;
 pub mod store;

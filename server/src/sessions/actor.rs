@@ -838,9 +838,11 @@ impl Actor {
     }
 
     /// The head message cannot be sent (the agent will not start): it fails, the rest waits.
+    /// Its turn failed before it began, which a fixer's dispatch must hear as a death.
     fn fail_head(&mut self, why: &str) {
         if let Some(message) = self.queue.pop_front() {
             tracing::info!(session = %self.record.row.session_id, message = %message.id, "message failed: {why}");
+            self.turn_outcome(false);
         }
     }
 
