@@ -1,7 +1,7 @@
 //! The in-process domain event bus (domain.md §5). Events are published only after the write
 //! they describe has committed; a subscriber that falls behind is told how much it missed.
 
-use ff_core::api::Workspace;
+use ff_core::api::{PrInfo, Workspace};
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
 use std::sync::Arc;
@@ -25,6 +25,18 @@ pub enum DomainEvent {
     RatchetToggled {
         workspace_id: WorkspaceId,
         enabled: bool,
+    },
+    /// The workspace's PR row changed (github.md §2); `pr` is what was committed.
+    PrSnapshotUpdated {
+        workspace_id: WorkspaceId,
+        pr: PrInfo,
+    },
+    /// An agent's turn ended in the workspace: its repository's PRs are read again soon.
+    WorkspaceIdle { workspace_id: WorkspaceId },
+    /// An agent's tool output contained this pull request URL (not yet validated).
+    PullRequestSeen {
+        workspace_id: WorkspaceId,
+        url: String,
     },
     /// A backup was imported: many rows changed at once, with no event of their own.
     BackupImported { projects: u64, workspaces: u64 },

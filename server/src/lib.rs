@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod github;
 pub mod http;
 mod locks;
 pub mod metrics;
@@ -103,6 +104,8 @@ impl App {
         let snapshot =
             snapshot::Snapshot::start(db.clone(), &bus, metrics.clone(), snapshot_config);
         let git = Git::new(GIT_TIMEOUT);
+        let github =
+            github::Github::start(db.clone(), bus.clone(), git.clone(), config.github.clone());
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
@@ -131,6 +134,7 @@ impl App {
             bus,
             workspaces,
             run_scripts,
+            github,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,
@@ -142,6 +146,11 @@ impl App {
     /// The snapshot service (tests drive reconciliation passes through it).
     pub fn snapshot(&self) -> snapshot::Snapshot {
         self.state.snapshot.clone()
+    }
+
+    /// The GitHub domain (tests ask it for an issue's first prompt, as sessions will).
+    pub fn github(&self) -> github::Github {
+        self.state.github.clone()
     }
 
     /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
@@ -171,6 +180,7 @@ impl App {
         )
         .await;
         self.state.workspaces.shutdown().await;
+        self.state.github.shutdown().await;
         self.state.run_scripts.stop_all().await;
         self.state.snapshot.shutdown().await;
         self.state.db.close().await;

@@ -7,6 +7,7 @@ use crate::clock;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
+use crate::github;
 use crate::projects;
 use crate::run_script;
 use crate::settings;
@@ -47,6 +48,7 @@ impl Backup {
                 default_branch: p.default_branch,
                 github_owner: p.github_owner,
                 github_repo: p.github_repo,
+                github_host: p.github_host,
                 worktree_base_path: p.worktree_base_path,
                 setup_timeout_seconds: p.setup_timeout_seconds,
                 archived_at,
@@ -57,7 +59,7 @@ impl Backup {
         let mut workspaces = Vec::new();
         for record in workspace_store::all(&mut conn).await? {
             let id = record.workspace.id.as_str().to_owned();
-            let pr = side::pr::get(&mut conn, &id).await?;
+            let pr = github::store::info(&mut conn, &id).await?;
             let ratchet = side::ratchet::get(&mut conn, &id).await?;
             let run = run_script::store::get(&mut conn, &id).await?;
             let w = record.workspace;
@@ -178,6 +180,7 @@ impl Backup {
                 default_branch: p.default_branch.clone(),
                 github_owner: p.github_owner.clone(),
                 github_repo: p.github_repo.clone(),
+                github_host: p.github_host.clone(),
                 worktree_base_path: p.worktree_base_path.clone(),
                 setup_timeout_seconds: p.setup_timeout_seconds,
                 created_at: p.created_at,
@@ -322,7 +325,7 @@ async fn restore_workspace(
         archive_note: w.archive_note.clone(),
     };
     workspace_store::restore(tx, &record).await?;
-    side::pr::insert(
+    github::store::restore(
         tx,
         &w.id,
         &PrInfo {

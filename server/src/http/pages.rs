@@ -17,6 +17,7 @@ fn page_error(e: DomainError) -> PageError {
         DomainError::BadRequest(_) | DomainError::Invalid { .. } => 400,
         DomainError::Conflict(_) => 409,
         DomainError::TooManyRetries(_) => 429,
+        DomainError::Upstream(_) => 502,
         DomainError::Database(_) | DomainError::Internal(_) => 500,
     };
     PageError {

@@ -128,7 +128,6 @@ impl Workspaces {
             },
         )
         .await?;
-        side::pr::insert(&mut tx, id.as_str(), &side::pr::empty()).await?;
         side::ratchet::insert(
             &mut tx,
             id.as_str(),
@@ -165,7 +164,7 @@ impl Workspaces {
         let record = store::get(&mut conn, id.as_str())
             .await?
             .ok_or_else(|| not_found(id))?;
-        let pr = side::pr::get(&mut conn, id.as_str()).await?;
+        let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
         drop(conn);
         let run_script = self.inner.run_scripts.status(id).await?;
         Ok(WorkspaceDetail {
