@@ -188,7 +188,7 @@ async fn invalid_create_workspace_requests_are_refused_and_write_nothing() {
     case(
         issue(json!(42), http),
         UNPROCESSABLE,
-        &["issueUrl", http, "must use https"],
+        &["issueUrl", http, "must start with https://"],
     );
     for branch in ["-x", "a..b", "x.lock", "x@{y", "--upload-pack=evil"] {
         let invalid = |field| format!("{field} {branch:?} is not a valid git branch name");
