@@ -53,6 +53,6 @@ pub use repository::{
 pub use state::{merge_conflict, pr_state};
 pub use urls::{find_pr_urls, IssueUrl, PrUrl, UrlError, MAX_FOUND_PR_URLS};
 pub use view::{
-    AttachPr, CreatePr, HostState, HostStatus, PrDetailsView, PrReview, PrThread, PrThreadComment,
-    PrView, RateLimitView,
+    pr_state_label, review_label, web_link, AttachPr, CreatePr, HostState, HostStatus,
+    PrDetailsView, PrReview, PrThread, PrThreadComment, PrView, RateLimitView,
 };

@@ -173,3 +173,62 @@ pub struct HostStatus {
     /// One plain sentence for the board's status line; `None` when all is well.
     pub message: Option<String>,
 }
+
+/// How the views name a PR state.
+pub fn pr_state_label(state: crate::enums::PrState) -> &'static str {
+    use crate::enums::PrState as S;
+    match state {
+        S::None => "No PR",
+        S::Draft => "Draft",
+        S::Open => "Open",
+        S::ChangesRequested => "Changes requested",
+        S::Approved => "Approved",
+        S::Merged => "Merged",
+        S::Closed => "Closed",
+    }
+}
+
+/// How the views name a review decision.
+pub fn review_label(decision: crate::enums::ReviewDecision) -> &'static str {
+    use crate::enums::ReviewDecision as D;
+    match decision {
+        D::Approved => "Approved",
+        D::ChangesRequested => "Changes requested",
+        D::ReviewRequired => "Review required",
+    }
+}
+
+/// A link from GitHub's text, if it is a web address at all: anything else (`javascript:`,
+/// relative paths) is shown as text, never followed.
+pub fn web_link(url: &str) -> Option<&str> {
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        .then_some(url)
+        .filter(|u| !u.chars().any(|c| c.is_whitespace() || c.is_control()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert_eq!(
+            web_link("https://github.com/a/b/pull/1"),
+            Some("https://github.com/a/b/pull/1")
+        );
+        assert_eq!(web_link("HTTP://ci.example/1"), Some("HTTP://ci.example/1"));
+        for bad in [
+            "javascript:alert(1)",
+            "/relative",
+            "https://x y",
+            "data:text/html,x",
+            "",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
+    }
+}

@@ -48,6 +48,19 @@ impl Backend for Pages {
         Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(page_error) })
     }
 
+    fn github_status(
+        &self,
+        project: ProjectId,
+    ) -> BoxFuture<'_, Result<Option<ff_core::github::HostStatus>, PageError>> {
+        Box::pin(async move {
+            self.0
+                .github
+                .project_status(&project)
+                .await
+                .map_err(page_error)
+        })
+    }
+
     fn poll_interval_ms(&self) -> u32 {
         u32::try_from(self.0.poll_interval.as_millis()).unwrap_or(u32::MAX)
     }

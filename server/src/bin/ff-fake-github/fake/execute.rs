@@ -198,6 +198,11 @@ pub fn reset_text(epoch: i64) -> String {
     time_text(epoch, 0)
 }
 
+/// A connection holding all of `nodes` on one page.
+fn connection(nodes: Vec<Value>) -> Value {
+    json!({"totalCount": nodes.len(), "nodes": nodes, "pageInfo": {"hasNextPage": false, "endCursor": null}})
+}
+
 fn not_found(path: Vec<Value>, message: &str) -> Value {
     json!({"type": "NOT_FOUND", "path": path, "locations": [], "message": message})
 }
@@ -245,11 +250,7 @@ fn repository<'a>(
                     .collect();
                 prs.sort_by(|a, b| (&b.created_at, b.number).cmp(&(&a.created_at, a.number)));
                 let nodes: Vec<Value> = prs.iter().map(|p| repo.pr_json(p)).collect();
-                shape(
-                    request,
-                    inner,
-                    &json!({"totalCount": nodes.len(), "nodes": nodes}),
-                )
+                shape(request, inner, &connection(nodes))
             }
             "issues" => {
                 let assignee = request
@@ -264,11 +265,7 @@ fn repository<'a>(
                     .collect();
                 issues.sort_by(|a, b| (&b.created_at, b.number).cmp(&(&a.created_at, a.number)));
                 let nodes: Vec<Value> = issues.iter().map(|i| repo.issue_json(i)).collect();
-                shape(
-                    request,
-                    inner,
-                    &json!({"totalCount": nodes.len(), "nodes": nodes}),
-                )
+                shape(request, inner, &connection(nodes))
             }
             "issue" => {
                 let number = request.argument(inner, "number").as_u64().unwrap_or(0);

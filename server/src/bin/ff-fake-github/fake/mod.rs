@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 pub use world::{Inject, World};
 
 /// One request the fake answered, as the tests and benchmarks count them.
@@ -36,6 +36,9 @@ pub struct Served {
     pub requests: u64,
     pub points: u32,
     pub variables: Value,
+    /// When the answer was ready to send.
+    #[serde(skip)]
+    pub at: Instant,
 }
 
 pub use execute::Created;
@@ -148,6 +151,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             requests: 0,
             points: 0,
             variables: Value::Null,
+            at: Instant::now(),
         });
     };
     let authorized = headers
@@ -260,6 +264,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         requests,
         points,
         variables: Value::Object(variables.clone()),
+        at: Instant::now(),
     });
     write_contract(&shared, &operation, &query, &variables, &response);
     let mut response = (StatusCode::OK, Json(response)).into_response();

@@ -378,6 +378,7 @@ impl Repo {
             "baseRefName": pr.base,
             "isCrossRepository": !pr.head_owner.eq_ignore_ascii_case(&self.owner),
             "headRepositoryOwner": {"__typename": "User", "login": pr.head_owner},
+            "author": {"__typename": "User", "login": pr.head_owner},
             "reviewDecision": pr.review_decision,
             "mergeable": pr.mergeable,
             "mergeStateStatus": pr.merge_state_status,
