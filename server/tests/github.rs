@@ -934,3 +934,51 @@ async fn a_pr_url_in_an_agents_output_attaches_at_once_and_a_finished_turn_refre
     assert!(asked.elapsed() >= Duration::from_millis(300), "debounced");
     s.app.shutdown().await;
 }
+
+#[test]
+fn the_fake_counts_points_with_githubs_published_formula() {
+    // GitHub's own example: 1 + 100 + 5 000 requests, 51 points.
+    let query = "query { viewer { login repositories(first: 100) { edges { node { id \
+                 issues(first: 50) { edges { node { id labels(first: 60) { edges { node { id name } } } } } } } } } } }";
+    let document = graphql_parser::query::parse_query::<&str>(query).unwrap();
+    let request = fake_github::execute::Request::new(&document, Default::default()).unwrap();
+    assert_eq!(fake_github::cost::cost(&request), (5_101, 51));
+    // A connection asked only for its size still needs one request per enclosing node.
+    let query = "query { repository(owner: \"a\", name: \"b\") { pullRequests(first: 5) { nodes { \
+                 reviews { totalCount } commits(last: 1) { nodes { commit { oid } } } } } } }";
+    let document = graphql_parser::query::parse_query::<&str>(query).unwrap();
+    let request = fake_github::execute::Request::new(&document, Default::default()).unwrap();
+    assert_eq!(fake_github::cost::cost(&request), (11, 1));
+}
+
+#[tokio::test]
+async fn polls_that_find_nothing_new_write_nothing_and_publish_nothing() {
+    let fake = fake_github::start().await;
+    let s = setup(&fake, |_| {}).await;
+    let (id, branch) = workspace(&s, "Quiet").await;
+    let number = open_pr(&fake, &branch, OWNER);
+    change(&fake, number, |pr| complete(pr, "SUCCESS"));
+    let settled = wait_entry(&s, &id, "saw the PR", |e| e["prCiStatus"] == "SUCCESS").await;
+    let mut events = s.app.events.subscribe();
+    let polls = summaries(&fake).len();
+    while summaries(&fake).len() < polls + 3 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while let Some(published) = events.try_next() {
+        assert!(
+            !matches!(
+                published.event,
+                ff_server::events::DomainEvent::PrSnapshotUpdated { .. }
+            ),
+            "an unchanged PR was published: {:?}",
+            published.event
+        );
+    }
+    let after = entry(&s, &id).await;
+    assert_eq!(
+        after["version"], settled["version"],
+        "no snapshot change either"
+    );
+    assert_eq!(after["prUpdatedAt"], settled["prUpdatedAt"]);
+    s.app.shutdown().await;
+}
