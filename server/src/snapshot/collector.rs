@@ -71,7 +71,7 @@ impl Collector {
         let mapped = match mapping::map(event) {
             Effect::Workspace(mapped) => mapped,
             Effect::Reconcile => return self.reconcile_now.notify_one(),
-            Effect::Nothing => return,
+            Effect::None => return,
         };
         match mapped.action {
             Action::Remove => {

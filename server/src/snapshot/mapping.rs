@@ -24,10 +24,10 @@ pub struct Mapped {
 /// What the collector does with an event.
 pub enum Effect {
     Workspace(Mapped),
-    /// The event is for other subscribers.
-    Nothing,
     /// Too much changed for patches: rebuild everything now.
     Reconcile,
+    /// Nothing the snapshot shows.
+    None,
 }
 
 /// The workspace-group fields of a row (plus its ratchet toggle): enough to seed an entry for a
@@ -63,7 +63,7 @@ pub fn map(event: &DomainEvent) -> Effect {
     let mapped = match event {
         DomainEvent::BackupImported { .. } => return Effect::Reconcile,
         DomainEvent::WorkspaceIdle { .. } | DomainEvent::PullRequestSeen { .. } => {
-            return Effect::Nothing
+            return Effect::None
         }
         DomainEvent::PrSnapshotUpdated { workspace_id, pr } => Mapped {
             workspace_id: workspace_id.clone(),
