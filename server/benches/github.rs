@@ -12,7 +12,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::fake_github::{self, FakeGithub, Served, OWNER, REPO, TOKEN};
+use common::fake_github::{FakeGithub, Served, World, OWNER, REPO, TOKEN};
 use common::socket::Client;
 use common::TestApp;
 use ff_core::wire::Frame;
@@ -48,9 +48,17 @@ fn row(name: &str, value: String, target: &str) {
     println!("{name:<62} {value:>18}   {target}");
 }
 
+/// A fake with `acme/app` and nothing in it. Its answers are not kept for the contract check:
+/// gh's own queries do not ask for `rateLimit`, which ff's rules require of ff's.
+async fn empty_fake() -> FakeGithub {
+    let mut world = World::new(TOKEN);
+    world.repo(OWNER, REPO);
+    FakeGithub::start(world, 0, None).await
+}
+
 /// A fake with `n` open PRs, one per branch `workspace-{i}`, CI passed.
 async fn fake_with(n: usize) -> FakeGithub {
-    let fake = fake_github::start().await;
+    let fake = empty_fake().await;
     fake.world(|w| {
         let repo = w.repo(OWNER, REPO);
         for i in 0..n {
@@ -179,7 +187,7 @@ async fn cost_per_poll() {
         );
         attached.shutdown().await;
 
-        let fresh = fake_github::start().await;
+        let fresh = empty_fake().await;
         let discovering = ff_with(&fresh, n, false, &repo.path).await;
         let (requests, points) = one_poll(&discovering, &fresh).await;
         row(

@@ -917,8 +917,11 @@ async fn a_pr_url_in_an_agents_output_attaches_at_once_and_a_finished_turn_refre
             workspace_id,
             url: format!("https://github.com/{OWNER}/{REPO}/pull/{seen}"),
         });
-    let e = wait_entry(&s, &id, "attached the seen PR", |e| e["prNumber"] == seen).await;
-    assert_eq!(e["prState"], "OPEN");
+    // Attached at once (its number shows first), then read from GitHub.
+    wait_entry(&s, &id, "attached the seen PR", |e| {
+        e["prNumber"] == seen && e["prState"] == "OPEN"
+    })
+    .await;
 
     let idle = open_pr(&fake, &other_branch, OWNER);
     s.app

@@ -178,7 +178,8 @@ pub struct HostStatus {
 pub fn pr_state_label(state: crate::enums::PrState) -> &'static str {
     use crate::enums::PrState as S;
     match state {
-        S::None => "No PR",
+        // Only shown beside a PR's number: attached, not read from GitHub yet.
+        S::None => "Not read yet",
         S::Draft => "Draft",
         S::Open => "Open",
         S::ChangesRequested => "Changes requested",
