@@ -115,6 +115,49 @@ test('a PR merged on GitHub moves its card to Done without a reload', async ({ p
   }
 });
 
+test('Create PR on the workspace page opens it on GitHub and shows it; the dialog picks an issue', async ({ page, hydrated }) => {
+  const fake = await startFake();
+  const ff = await startFf({
+    env: { FF_GITHUB_API_URL: fake.url, FF_GITHUB_TOKEN: TOKEN, FF_GITHUB_POLL_INTERVAL_MS: '1000' },
+  });
+  try {
+    const project = await githubProject(ff);
+    const id = await createWorkspace(ff, project, 'Dark <b>mode</b>');
+    await waitForStatus(ff, id, 'READY');
+    const state = await world(fake);
+    state.repos = [{
+      owner: 'acme', name: 'app', defaultBranch: 'main', prs: [],
+      issues: [{ number: 7, title: 'Crash on <script>alert(1)</script> save', body: 'steps', author: 'someone', assignees: [], labels: ['bug'], createdAt: new Date().toISOString() }],
+    }];
+    await putWorld(fake, state);
+
+    await hydrated(page, `${ff.url}/workspaces/${id}`);
+    await expect(page.getByTestId('pr-panel')).toContainText('No pull request yet.');
+    await page.getByTestId('create-pr').click();
+    const panel = page.getByTestId('pr-panel');
+    // Issues and PRs share their numbers, as on GitHub: issue #7 exists.
+    await expect(panel.getByTestId('pr-link')).toHaveText('#8', { timeout: 10_000 });
+    await expect(panel.getByTestId('pr-checks')).toContainText('CI / test');
+    await expect(page.getByTestId('create-pr')).toHaveCount(0);
+    const opened = await world(fake);
+    expect(opened.repos[0].prs[0].title).toBe('Dark <b>mode</b>');
+
+    await hydrated(page, `${ff.url}/projects/${project}`);
+    await page.getByTestId('new-workspace').click();
+    await page.getByTestId('source-GITHUB_ISSUE').check();
+    const option = page.getByTestId('issue-option');
+    await expect(option).toHaveText('#7 Crash on <script>alert(1)</script> save');
+    await option.click();
+    await expect(page.getByTestId('issue-number')).toHaveValue('7');
+    await expect(page.getByTestId('issue-url')).toHaveValue('https://github.com/acme/app/issues/7');
+    await expect(page.getByTestId('name')).toHaveValue('Crash on <script>alert(1)</script> save');
+  } finally {
+    await ff.stop();
+    rmSync(ff.dataDir, { recursive: true, force: true });
+    fake.child.kill();
+  }
+});
+
 test('without a token the board says plainly how to connect GitHub', async ({ page, hydrated }) => {
   const ff = await startFf({
     env: { FF_GITHUB_API_URL: 'http://127.0.0.1:9', FF_GITHUB_TOKEN: '', GH_TOKEN: '', GITHUB_TOKEN: '', PATH: '/usr/bin:/bin' },
