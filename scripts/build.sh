@@ -19,7 +19,7 @@ cargo build --locked -p ff-app --lib --target wasm32-unknown-unknown \
 
 mkdir -p "$pkg.tmp"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg.tmp" --out-name ff \
-  "target/wasm32-unknown-unknown/$wasm_dir/ff_app.wasm"
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$wasm_dir/ff_app.wasm"
 if [[ "$profile" == release ]]; then
   step "optimizing the browser module (wasm-opt)"
   "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \

@@ -32,7 +32,14 @@ run cargo test --locked -p ff-app --features ssr
 step "tests: server"
 run cargo test --locked -p ff-server
 
+# The server's tests wrote the fake GitHub's answers to target/github-contract: every .graphql
+# document and every one of those answers must hold against GitHub's published schema.
+step "GraphQL contract (GitHub's schema)"
+(cd end2end && node --test --test-reporter=tap contract/ && node contract/check-graphql.mjs) 2>&1 | tee -a "$log"
+
 step "end-to-end tests (Playwright, system Chromium)"
+# The fake GitHub the GitHub spec runs ff against (already built by the server's tests).
+cargo build --locked -p ff-server --bin ff-fake-github
 (cd end2end && CI="${CI:-}" npx playwright test) 2>&1 | tee -a "$log"
 
 # One closing line over every runner (cargo's per-binary lines, Playwright's totals), in the plain
@@ -42,5 +49,7 @@ awk '
   /test result: / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
   /^ *[0-9]+ passed \(/ { p += $1 }
   /^ *[0-9]+ failed$/ { f += $1 }
+  /^# pass [0-9]+$/ { p += $3 }
+  /^# fail [0-9]+$/ { f += $3 }
   END { printf "all: %d passed, %d failed\n", p, f }
 ' "$log"

@@ -2,6 +2,7 @@
 //! on the server crate; the server implements this trait over its own services).
 
 use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::github::HostStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use ff_core::wire::Frame;
 use std::future::Future;
@@ -23,6 +24,11 @@ pub trait Backend: Send + Sync + 'static {
     /// The project's `full` snapshot frame, once the first reconciliation pass has seeded it.
     fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, PageError>>;
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>>;
+    /// How ff stands with the project's GitHub host; `None` without a GitHub repository.
+    fn github_status(
+        &self,
+        project: ProjectId,
+    ) -> BoxFuture<'_, Result<Option<HostStatus>, PageError>>;
     /// How often a disconnected page polls the snapshot route.
     fn poll_interval_ms(&self) -> u32;
 }

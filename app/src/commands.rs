@@ -4,6 +4,7 @@
 
 use ff_core::api::{AddProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
+use ff_core::github::{IssueSummary, PrView};
 use ff_core::ids::{ProjectId, WorkspaceId};
 use std::future::Future;
 
@@ -15,6 +16,7 @@ mod sent {
     use crate::api;
     use crate::data::browser;
     use ff_core::api::WorkspaceDetail;
+    use ff_core::github::CreatePr;
 
     pub fn add_project(body: AddProject) -> impl Future<Output = Answer<Project>> + Send {
         browser(async move { api::send_json("POST", "/api/projects".to_owned(), &body).await })
@@ -53,6 +55,37 @@ mod sent {
             )
             .await
         })
+    }
+
+    /// `command`: `pr/create` or `pr/refresh`.
+    pub fn pr_command(
+        id: WorkspaceId,
+        command: &'static str,
+    ) -> impl Future<Output = Answer<PrView>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/workspaces/{id}/{command}"),
+                &CreatePr::default(),
+            )
+            .await
+        })
+    }
+
+    pub fn pr(id: WorkspaceId) -> impl Future<Output = Answer<PrView>> + Send {
+        browser(api::get_json(format!("/api/workspaces/{id}/pr")))
+    }
+
+    pub fn issues(
+        project: ProjectId,
+        mine: bool,
+        filter: String,
+    ) -> impl Future<Output = Answer<Vec<IssueSummary>>> + Send {
+        let assignee = if mine { "me" } else { "any" };
+        let filter: String = js_sys::encode_uri_component(&filter).into();
+        browser(api::get_json(format!(
+            "/api/projects/{project}/github/issues?assignee={assignee}&q={filter}"
+        )))
     }
 
     pub fn workspace(id: WorkspaceId) -> impl Future<Output = Answer<WorkspaceDetail>> + Send {
@@ -98,6 +131,21 @@ mod sent {
         _: WorkspaceId,
         _: bool,
     ) -> impl Future<Output = Answer<RatchetToggle>> + Send {
+        browser_only()
+    }
+
+    pub fn pr_command(
+        _: WorkspaceId,
+        _: &'static str,
+    ) -> impl Future<Output = Answer<PrView>> + Send {
+        browser_only()
+    }
+
+    pub fn issues(
+        _: ProjectId,
+        _: bool,
+        _: String,
+    ) -> impl Future<Output = Answer<Vec<IssueSummary>>> + Send {
         browser_only()
     }
 }

@@ -3,6 +3,7 @@
 //! so hydration does not fetch them again.
 
 use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::github::HostStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use ff_core::wire::Frame;
 #[cfg(feature = "ssr")]
@@ -86,6 +87,36 @@ impl Source {
         }
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!("/api/workspaces/{id}")))
+    }
+}
+
+impl Source {
+    /// How ff stands with the project's GitHub host (`None`: the project has no repository).
+    pub fn github_status(
+        &self,
+        project: &Project,
+    ) -> impl Future<Output = Result<Option<HostStatus>, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            let id = project.id.clone();
+            async move { backend.github_status(id).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let host = project.github_owner.is_some().then(|| {
+                project
+                    .github_host
+                    .clone()
+                    .unwrap_or_else(|| "github.com".to_owned())
+            });
+            browser(async move {
+                let Some(host) = host else { return Ok(None) };
+                let all: Vec<HostStatus> =
+                    crate::api::get_json("/api/github/status".to_owned()).await?;
+                Ok(all.into_iter().find(|s| s.host == host))
+            })
+        }
     }
 }
 

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Forbidden,
     PayloadTooLarge,
     TooManyRequests,
+    /// A remote ff depends on (GitHub, or git's `origin`) refused or failed.
+    UpstreamFailed,
     Internal,
 }
 
@@ -78,6 +80,8 @@ mod resources {
         pub default_branch: String,
         pub github_owner: Option<String>,
         pub github_repo: Option<String>,
+        /// `github.com` or a GitHub Enterprise host; `null` means github.com.
+        pub github_host: Option<String>,
         pub worktree_base_path: String,
         pub setup_timeout_seconds: u32,
         pub created_at: Timestamp,
@@ -162,6 +166,13 @@ mod resources {
         pub default_branch: Option<String>,
         #[serde(default)]
         pub setup_timeout_seconds: Option<u32>,
+        /// Absent: unchanged; `null`: cleared.
+        #[serde(default, with = "serde_with::rust::double_option")]
+        pub github_owner: Option<Option<String>>,
+        #[serde(default, with = "serde_with::rust::double_option")]
+        pub github_repo: Option<Option<String>>,
+        #[serde(default, with = "serde_with::rust::double_option")]
+        pub github_host: Option<Option<String>>,
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -109,6 +109,14 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_TURN_TIMEOUT_MS", default_value_t = 4 * 3600 * 1000,
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub turn_timeout_ms: u64,
+    /// GitHub API root for every host, e.g. a proxy or a test fake [default: per host,
+    /// https://api.github.com or https://HOST/api/v3]; GraphQL is then at <root>/graphql.
+    #[arg(long, env = "FF_GITHUB_API_URL")]
+    pub github_api_url: Option<String>,
+    /// How often each repository's pull requests are read from GitHub, in milliseconds.
+    #[arg(long, env = "FF_GITHUB_POLL_INTERVAL_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1_000..))]
+    pub github_poll_interval_ms: u64,
     /// Tracing filter, e.g. `info` or `ff_server=debug` [env: FF_LOG, then RUST_LOG].
     #[arg(long)]
     pub log: Option<String>,

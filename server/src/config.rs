@@ -3,6 +3,7 @@
 use crate::cli::{ServeArgs, StorageArgs};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,7 @@ pub struct Config {
     /// Connection limits; not flags (the defaults suit every local use), tests tune them.
     pub http_limits: HttpLimits,
     pub sessions: SessionsConfig,
+    pub github: GithubConfig,
 }
 
 /// How agent sessions run.
@@ -42,6 +44,62 @@ impl Default for SessionsConfig {
             turn_timeout: Duration::from_secs(4 * 3600),
             stop_grace: Duration::from_secs(5),
         }
+    }
+}
+
+/// Reads an environment variable (tests pass their own).
+pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// How ff reaches GitHub (github.md §1).
+#[derive(Clone)]
+pub struct GithubConfig {
+    /// Replaces every host's API root (`--github-api-url`); `None`: each host's own.
+    pub api_url: Option<String>,
+    pub poll_interval: Duration,
+    /// Where tokens are read from: `FF_GITHUB_TOKEN`, `GH_TOKEN`, … (github.md §1).
+    pub env: Env,
+    /// The `gh` program asked for a stored token when no variable has one.
+    pub gh_program: PathBuf,
+    /// Per request; the rest are not flags, tests tune them.
+    pub request_timeout: Duration,
+    pub gh_timeout: Duration,
+    /// A finished agent turn refreshes its repository this long after the last one.
+    pub idle_debounce: Duration,
+    /// Server errors and timeouts back off from `backoff_first`, doubling to `backoff_max`.
+    pub backoff_first: Duration,
+    pub backoff_max: Duration,
+    /// Share of the hourly limit left for the user's own tools.
+    pub reserve_percent: u32,
+    pub issues_cache: Duration,
+}
+
+impl GithubConfig {
+    pub fn new(api_url: Option<String>, poll_interval: Duration, env: Env) -> Self {
+        Self {
+            api_url,
+            poll_interval,
+            env,
+            gh_program: PathBuf::from("gh"),
+            request_timeout: Duration::from_secs(30),
+            gh_timeout: Duration::from_secs(5),
+            idle_debounce: Duration::from_secs(5),
+            backoff_first: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            reserve_percent: 20,
+            issues_cache: Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::fmt::Debug for GithubConfig {
+    /// Without `env`: it may hold tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubConfig")
+            .field("api_url", &self.api_url)
+            .field("poll_interval", &self.poll_interval)
+            .field("gh_program", &self.gh_program)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,6 +147,8 @@ pub enum ConfigError {
     NoDataDir,
     #[error("allowed origin {0:?} must look like http://host[:port] or https://host[:port]")]
     Origin(String),
+    #[error("GitHub API URL {0:?} must look like http(s)://host[:port][/path]")]
+    GithubApiUrl(String),
     #[error("cannot resolve {0}: the current directory is unreadable ({1})")]
     CurrentDir(String, std::io::Error),
 }
@@ -97,7 +157,7 @@ impl Config {
     /// `env` reads an environment variable; tests pass their own.
     pub fn resolve(
         args: ServeArgs,
-        env: impl Fn(&str) -> Option<String>,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
     ) -> Result<Self, ConfigError> {
         let Storage {
             data_dir,
@@ -118,6 +178,16 @@ impl Config {
             .or_else(|| env("FF_LOG"))
             .or_else(|| env("RUST_LOG"))
             .unwrap_or_else(|| "info".to_owned());
+        let api_url = args
+            .github_api_url
+            .as_deref()
+            .map(github_api_url)
+            .transpose()?;
+        let github = GithubConfig::new(
+            api_url,
+            Duration::from_millis(args.github_poll_interval_ms),
+            Arc::new(env),
+        );
         Ok(Self {
             addr: SocketAddr::new(args.host, args.port),
             data_dir,
@@ -134,6 +204,7 @@ impl Config {
                 turn_timeout: Duration::from_millis(args.turn_timeout_ms),
                 ..SessionsConfig::default()
             },
+            github,
         })
     }
 
@@ -142,6 +213,24 @@ impl Config {
             IpAddr::V4(ip) => ip.is_loopback(),
             IpAddr::V6(ip) => ip.is_loopback(),
         }
+    }
+}
+
+/// An API root without its trailing slash.
+fn github_api_url(text: &str) -> Result<String, ConfigError> {
+    let root = text.trim().trim_end_matches('/');
+    let rest = root
+        .strip_prefix("https://")
+        .or_else(|| root.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && !rest.contains(char::is_whitespace) =>
+        {
+            Ok(root.to_owned())
+        }
+        _ => Err(ConfigError::GithubApiUrl(text.to_owned())),
     }
 }
 
@@ -218,10 +307,12 @@ mod tests {
         let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
             unreachable!("parsed a serve command")
         };
-        Config::resolve(args, |key| {
-            env.iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::resolve(args, move |key| {
+            env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
         })
     }
 
@@ -243,6 +334,37 @@ mod tests {
         assert!(config.allowed_origins.is_empty());
         assert_eq!(config.log, "info");
         assert!(config.is_loopback());
+        assert_eq!(config.github.api_url, None);
+        assert_eq!(config.github.poll_interval, Duration::from_secs(60));
+        assert_eq!(config.github.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn github_settings_are_checked_and_tokens_are_read_through_the_given_environment() {
+        let env = [("HOME", "/h"), ("GH_TOKEN", "secret")];
+        let flags = [
+            "--github-poll-interval-ms",
+            "1000",
+            "--github-api-url",
+            "http://127.0.0.1:9/",
+        ];
+        let config = resolve(&flags, &env).unwrap();
+        assert_eq!(config.github.api_url.as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(config.github.poll_interval, Duration::from_secs(1));
+        assert_eq!((config.github.env)("GH_TOKEN").as_deref(), Some("secret"));
+        assert!(!format!("{config:?}").contains("secret"));
+        let flagged = resolve(&["--github-api-url", "https://ghe.example/api/v3"], &env).unwrap();
+        assert_eq!(
+            flagged.github.api_url.as_deref(),
+            Some("https://ghe.example/api/v3")
+        );
+        let err = resolve(&["--github-api-url", "ghe.example"], &env).unwrap_err();
+        assert!(err.to_string().contains("ghe.example"), "{err}");
+        let argv = ["ff", "serve", "--github-poll-interval-ms", "999"];
+        assert!(
+            Cli::try_parse_from(argv).is_err(),
+            "below the 1 000 ms floor"
+        );
     }
 
     #[test]

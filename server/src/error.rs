@@ -18,6 +18,9 @@ pub enum DomainError {
     },
     #[error("{0}")]
     TooManyRetries(String),
+    /// A remote ff depends on (GitHub, git's `origin`) refused or failed; says which and why.
+    #[error("{0}")]
+    Upstream(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("{0}")]

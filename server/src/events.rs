@@ -1,7 +1,7 @@
 //! The in-process domain event bus (domain.md §5). Events are published only after the write
 //! they describe has committed; a subscriber that falls behind is told how much it missed.
 
-use ff_core::api::Workspace;
+use ff_core::api::{PrInfo, Workspace};
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::sessions::SessionGroup;
@@ -27,6 +27,11 @@ pub enum DomainEvent {
         workspace_id: WorkspaceId,
         enabled: bool,
     },
+    /// The workspace's PR row changed (github.md §2); `pr` is what was committed.
+    PrSnapshotUpdated {
+        workspace_id: WorkspaceId,
+        pr: PrInfo,
+    },
     /// A backup was imported: many rows changed at once, with no event of their own.
     BackupImported { projects: u64, workspaces: u64 },
     /// The sessions of a workspace changed: their runtime, pending requests, usage or rows.
@@ -39,7 +44,8 @@ pub enum DomainEvent {
     },
     /// The first turn of an idle workspace started.
     WorkspaceActive { workspace_id: WorkspaceId },
-    /// The last running turn of a workspace ended (an agent finished, or was stopped).
+    /// The last running turn of a workspace ended (an agent finished, or was stopped): its
+    /// repository's PRs are read again soon.
     WorkspaceIdle { workspace_id: WorkspaceId },
     /// A turn of an agent session ended: it completed, or it failed (an error, a crash, a
     /// timeout, an agent that would not start). Fixers are settled on it.
@@ -49,7 +55,8 @@ pub enum DomainEvent {
         workflow: String,
         completed: bool,
     },
-    /// A tool call's output named a pull request (the agent ran `gh pr create`, say).
+    /// A tool call's output named a pull request (the agent ran `gh pr create`, say); not yet
+    /// validated.
     PullRequestSeen {
         workspace_id: WorkspaceId,
         url: String,

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod github;
 pub mod http;
 mod locks;
 pub mod metrics;
@@ -21,7 +22,6 @@ pub mod read_model;
 pub mod run_script;
 pub mod sessions;
 pub mod settings;
-mod side;
 pub mod snapshot;
 pub mod telemetry;
 pub mod workspaces;
@@ -102,10 +102,14 @@ impl App {
         }
         let bus = EventBus::new(EVENT_BUS_CAPACITY);
         let metrics = metrics::Metrics::new();
+        let git = Git::new(GIT_TIMEOUT);
+        let github =
+            github::Github::start(db.clone(), bus.clone(), git.clone(), config.github.clone());
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
             metrics.clone(),
+            github.clone(),
             &config.data_dir,
             config.sessions.clone(),
         );
@@ -117,7 +121,6 @@ impl App {
             metrics.clone(),
             snapshot_config,
         );
-        let git = Git::new(GIT_TIMEOUT);
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
@@ -152,6 +155,7 @@ impl App {
             workspaces,
             run_scripts,
             sessions,
+            github,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,
@@ -163,6 +167,11 @@ impl App {
     /// The snapshot service (tests drive reconciliation passes through it).
     pub fn snapshot(&self) -> snapshot::Snapshot {
         self.state.snapshot.clone()
+    }
+
+    /// The GitHub domain (tests ask it for an issue's first prompt, as sessions will).
+    pub fn github(&self) -> github::Github {
+        self.state.github.clone()
     }
 
     /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
@@ -193,6 +202,7 @@ impl App {
         .await;
         self.state.workspaces.shutdown().await;
         self.state.sessions.shutdown().await;
+        self.state.github.shutdown().await;
         self.state.run_scripts.stop_all().await;
         self.state.snapshot.shutdown().await;
         self.state.db.close().await;

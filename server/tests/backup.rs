@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Every persisted field, sorted as `sorted_keys` returns them.
-const PROJECT_KEYS: &str = "archivedAt createdAt defaultBranch githubOwner githubRepo id name \
+const PROJECT_KEYS: &str =
+    "archivedAt createdAt defaultBranch githubHost githubOwner githubRepo id name \
     repoPath setupTimeoutSeconds slug updatedAt worktreeBasePath";
 const WORKSPACE_KEYS: &str =
     "agent archiveNote baseBranch branchName createdAt creationSource description \

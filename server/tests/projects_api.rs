@@ -59,6 +59,7 @@ async fn adding_a_repository_detects_its_facts() {
             "defaultBranch": "main",
             "githubOwner": null,
             "githubRepo": null,
+            "githubHost": null,
             "worktreeBasePath": base.to_str().unwrap(),
             "setupTimeoutSeconds": 300,
             "createdAt": created_at,
@@ -83,9 +84,20 @@ async fn adding_a_repository_detects_its_facts() {
 #[tokio::test]
 async fn github_owner_and_repo_come_from_origin() {
     let app = TestApp::spawn().await;
-    for (url, owner, name) in [
-        ("git@github.com:octo/hello.git", "octo", "hello"),
-        ("https://github.com/octo-org/world", "octo-org", "world"),
+    for (url, owner, name, host) in [
+        ("git@github.com:octo/hello.git", "octo", "hello", None),
+        (
+            "https://github.com/octo-org/world",
+            "octo-org",
+            "world",
+            None,
+        ),
+        (
+            "ssh://git@GHE.corp.example:2222/team/tool.git",
+            "team",
+            "tool",
+            Some("ghe.corp.example"),
+        ),
     ] {
         let repo = TestRepo::new();
         repo.git(&["remote", "set-url", "origin", url]);
@@ -93,6 +105,7 @@ async fn github_owner_and_repo_come_from_origin() {
         assert_eq!(status, StatusCode::CREATED, "{project}");
         assert_eq!(project["githubOwner"], owner, "{url}");
         assert_eq!(project["githubRepo"], name, "{url}");
+        assert_eq!(project["githubHost"], json!(host), "{url}");
     }
     app.shutdown().await;
 }

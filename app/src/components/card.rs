@@ -1,6 +1,6 @@
 //! A workspace on the kanban board (R§9.6).
 
-use super::chips::{CiChip, DiffStat, LifecycleBadge, PendingBadge, ReasonChip};
+use super::chips::{CiChip, DiffStat, LifecycleBadge, PendingBadge, PrChips, PrLink, ReasonChip};
 use ff_core::entry::Entry;
 use ff_core::enums::RunScriptStatus;
 use leptos::prelude::*;
@@ -11,19 +11,21 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
     let working = entry.raw.is_working;
     let pending = entry.raw.pending_request_type.is_some();
     let running = entry.raw.run_script_status == RunScriptStatus::Running;
+    // The whole card opens the workspace (the name's link covers it), while the PR link inside
+    // stays a link of its own: links cannot nest.
     view! {
-        <a
+        <article
             class="card"
             class:working=working
             class:pending=pending
             class:attention=attention
-            href=href
             data-testid="card"
             data-workspace=entry.workspace_id.to_string()
             data-status=entry.raw.status.to_string()
         >
             <div class="card-top">
-                <span class="card-name">{entry.raw.name.clone()}</span>
+                <a class="card-name" href=href>{entry.raw.name.clone()}</a>
+                <PrLink entry=entry.clone() />
                 {running.then(|| view! { <span class="run-dot" title="Dev server running">"▶"</span> })}
                 <LifecycleBadge status=entry.raw.status />
             </div>
@@ -34,8 +36,9 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
             <div class="card-chips">
                 <ReasonChip reason=entry.derived.status_reason.clone() />
                 <CiChip entry=entry.clone() />
+                <PrChips entry=entry.clone() />
                 <PendingBadge pending=entry.raw.pending_request_type />
             </div>
-        </a>
+        </article>
     }
 }

@@ -1,9 +1,10 @@
 //! Small status elements shared by cards, sidebar rows, the list and the detail page. Every text
 //! comes from core (labels, tooltips): the views never re-derive state.
 
-use ff_core::derive::{ci_label, ci_tooltip, StatusReason};
+use ff_core::derive::{ci_label, ci_tooltip, pr_tooltip_suffix, StatusReason};
 use ff_core::entry::{Entry, GitStats};
-use ff_core::enums::{PendingRequestType, SidebarCiState, WorkspaceStatus};
+use ff_core::enums::{PendingRequestType, PrState, SidebarCiState, WorkspaceStatus};
+use ff_core::github::{pr_state_label, review_label, web_link};
 use leptos::prelude::*;
 
 #[component]
@@ -23,7 +24,7 @@ pub fn CiChip(entry: Entry) -> impl IntoView {
     (state != SidebarCiState::None).then(|| {
         let class = format!("chip ci-{}", state.to_string().to_lowercase());
         view! {
-            <span class=class title=ci_tooltip(state, entry.raw.pr_state)>{ci_label(state)}</span>
+            <span class=class title=ci_tooltip(state, entry.raw.pr_state) data-testid="ci-chip">{ci_label(state)}</span>
         }
     })
 }
@@ -68,5 +69,47 @@ pub fn PendingBadge(pending: Option<PendingRequestType>) -> impl IntoView {
             PendingRequestType::UserQuestion => ("Question Waiting", "badge question"),
         };
         view! { <span class=class>{label}</span> }
+    })
+}
+
+/// `#12` linking to the PR on GitHub (a new tab), titled with its state and CI.
+#[component]
+pub fn PrLink(entry: Entry) -> impl IntoView {
+    let number = entry.raw.pr_number?;
+    let title = format!(
+        "PR #{number}{}",
+        pr_tooltip_suffix(entry.raw.pr_state, entry.derived.sidebar_status.ci_state)
+    );
+    let text = format!("#{number}");
+    Some(match entry.raw.pr_url.as_deref().and_then(web_link) {
+        Some(url) => view! {
+            <a class="pr-link" href=url.to_owned() target="_blank" rel="noopener noreferrer"
+                title=title data-testid="pr-link">{text}</a>
+        }
+        .into_any(),
+        None => view! { <span class="pr-link" title=title data-testid="pr-link">{text}</span> }
+            .into_any(),
+    })
+}
+
+/// The PR's state, review decision and conflict mark; nothing without a PR.
+#[component]
+pub fn PrChips(entry: Entry) -> impl IntoView {
+    entry.raw.pr_number?;
+    let state = entry.raw.pr_state;
+    // The review decision is shown on its own only where the state does not say it already.
+    let review = entry.raw.pr_review_state.filter(|_| {
+        !matches!(
+            state,
+            PrState::Approved | PrState::ChangesRequested | PrState::Merged | PrState::Closed
+        )
+    });
+    let state_class = format!("chip pr-{}", state.to_string().to_lowercase());
+    Some(view! {
+        <span class=state_class data-testid="pr-state">{pr_state_label(state)}</span>
+        {review.map(|r| view! { <span class="chip pr-review" data-testid="pr-review">{review_label(r)}</span> })}
+        {entry.raw.has_merge_conflict.then(|| view! {
+            <span class="chip pr-conflict" title="The PR has merge conflicts with its base" data-testid="pr-conflict">"Conflict"</span>
+        })}
     })
 }

@@ -2,8 +2,10 @@
 //! parser the server uses, and showing the server's reason when it refuses.
 
 use crate::commands;
+use crate::components::issue_picker::IssuePicker;
 use ff_core::create::{CreateWorkspaceRequest, FieldError};
 use ff_core::enums::WorkspaceCreationSource as Source;
+use ff_core::github::IssueSummary;
 use ff_core::ids::ProjectId;
 use leptos::prelude::*;
 
@@ -71,8 +73,16 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
         form.with(|f| f.request(source.get()))
             .map_err(|e| (e.field, e.message))
     });
+    let picker_project = StoredValue::new(project.clone());
     let create = Action::new(move |request: &CreateWorkspaceRequest| {
         commands::create_workspace(project.clone(), request.clone())
+    });
+    let pick = Callback::new(move |issue: IssueSummary| {
+        form.update(|f| {
+            f.issue_number = issue.number.to_string();
+            f.issue_url = issue.url.clone();
+            f.name = issue.title.clone();
+        })
     });
     Effect::new(move |_| match create.value().get() {
         Some(Ok(_)) => {
@@ -175,6 +185,7 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
                             }
                             .into_any(),
                             Source::GithubIssue => view! {
+                                <IssuePicker project=picker_project.get_value() on_pick=pick />
                                 {text("Issue number", "issueNumber", "issue-number", |f| f.issue_number.clone(), |f, v| f.issue_number = v)}
                                 {text("Issue URL", "issueUrl", "issue-url", |f| f.issue_url.clone(), |f, v| f.issue_url = v)}
                                 {text("Name (optional)", "name", "name", |f| f.name.clone(), |f, v| f.name = v)}

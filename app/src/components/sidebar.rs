@@ -1,6 +1,6 @@
 //! The sidebar row of a workspace (R§9.5).
 
-use super::chips::{CiChip, DiffStat, PendingBadge};
+use super::chips::{CiChip, DiffStat, PendingBadge, PrChips, PrLink};
 use ff_core::derive::activity_tooltip;
 use ff_core::entry::Entry;
 use ff_core::enums::{RunScriptStatus, SidebarActivityState};
@@ -29,6 +29,12 @@ pub fn SidebarRow(entry: Entry, attention: bool) -> impl IntoView {
                     <PendingBadge pending=entry.raw.pending_request_type />
                 </span>
             </a>
+            {entry.raw.pr_number.is_some().then(|| view! {
+                <span class="side-pr">
+                    <PrLink entry=entry.clone() />
+                    <PrChips entry=entry.clone() />
+                </span>
+            })}
         </li>
     }
 }

@@ -1,6 +1,6 @@
 //! The workspaces as a table, sortable by name, status, creation and last activity.
 
-use crate::components::chips::{DiffStat, ReasonChip};
+use crate::components::chips::{CiChip, DiffStat, PrChips, PrLink, ReasonChip};
 use crate::live::Live;
 use ff_core::entry::Entry;
 use ff_core::ids::Timestamp;
@@ -79,6 +79,7 @@ pub fn List(live: Live) -> impl IntoView {
                     {header(Key::Name, "Name")}
                     {header(Key::Status, "Status")}
                     <th>"Branch"</th>
+                    <th>"Pull request"</th>
                     <th>"Changes"</th>
                     {header(Key::Created, "Created")}
                     {header(Key::Activity, "Last activity")}
@@ -93,6 +94,7 @@ pub fn List(live: Live) -> impl IntoView {
                             <td><a href=format!("/workspaces/{}", e.workspace_id)>{e.raw.name.clone()}</a></td>
                             <td><ReasonChip reason=e.derived.status_reason.clone() /></td>
                             <td class="mono">{e.raw.branch_name.clone().unwrap_or_default()}</td>
+                            <td class="pr-cell"><PrLink entry=e.clone() /> <CiChip entry=e.clone() /> <PrChips entry=e.clone() /></td>
                             <td><DiffStat stats=e.raw.git_stats /></td>
                             <td>{when(e.raw.created_at)}</td>
                             <td>{when(e.raw.last_activity_at)}</td>

@@ -4,10 +4,12 @@
 use super::{board::Board, list::List};
 use crate::components::connection::ConnectionIndicator;
 use crate::components::create_dialog::CreateDialog;
+use crate::components::github_status::GithubStatusLine;
 use crate::components::sidebar::SidebarRow;
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::Project;
+use ff_core::github::HostStatus;
 use ff_core::ids::ProjectId;
 use ff_core::wire::Frame;
 use leptos::prelude::*;
@@ -25,13 +27,19 @@ pub fn ProjectPage(mode: Mode) -> impl IntoView {
     let id = move || ProjectId::new(params.read().get("id").unwrap_or_default());
     let source = Source::current();
     let page = Resource::new(id, move |id| {
-        let (project, snapshot) = (source.project(id.clone()), source.snapshot(id));
-        async move { Ok::<_, String>((project.await?, snapshot.await?)) }
+        let source = source.clone();
+        async move {
+            let snapshot = source.snapshot(id.clone());
+            let project = source.project(id).await?;
+            // GitHub's state is a status line: failing to read it never fails the page.
+            let github = source.github_status(&project).await.ok().flatten();
+            Ok::<_, String>((project, snapshot.await?, github))
+        }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((project, frame)) => view! { <ProjectView project frame mode /> }.into_any(),
+                Ok((project, frame, github)) => view! { <ProjectView project frame mode github /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Project unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -41,8 +49,16 @@ pub fn ProjectPage(mode: Mode) -> impl IntoView {
 }
 
 #[component]
-fn ProjectView(project: Project, frame: Frame, mode: Mode) -> impl IntoView {
+fn ProjectView(
+    project: Project,
+    frame: Frame,
+    mode: Mode,
+    github: Option<HostStatus>,
+) -> impl IntoView {
     let live = Live::new(project.id.clone(), frame);
+    let github = RwSignal::new(github);
+    #[cfg(feature = "hydrate")]
+    follow_github(project.clone(), github);
     let creating = RwSignal::new(false);
     let board = format!("/projects/{}", project.id);
     let list = format!("/projects/{}/list", project.id);
@@ -59,6 +75,7 @@ fn ProjectView(project: Project, frame: Frame, mode: Mode) -> impl IntoView {
                     "New workspace"
                 </button>
             </header>
+            <GithubStatusLine status=github />
             <div class="project-body">
                 <aside class="sidebar" aria-label="Workspaces">
                     <ul>
@@ -82,4 +99,26 @@ fn ProjectView(project: Project, frame: Frame, mode: Mode) -> impl IntoView {
             <CreateDialog project=project.id.clone() open=creating />
         </div>
     }
+}
+
+/// GitHub's status line follows the host while the page is open (every 30 s).
+#[cfg(feature = "hydrate")]
+fn follow_github(project: Project, github: RwSignal<Option<HostStatus>>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    if project.github_owner.is_none() {
+        return;
+    }
+    let running = Arc::new(AtomicBool::new(true));
+    let stop = running.clone();
+    on_cleanup(move || stop.store(false, Ordering::Relaxed));
+    leptos::task::spawn_local(async move {
+        let source = Source::current();
+        while running.load(Ordering::Relaxed) {
+            gloo_timers::future::sleep(std::time::Duration::from_secs(30)).await;
+            if let Ok(status) = source.github_status(&project).await {
+                github.set(status);
+            }
+        }
+    });
 }

@@ -4,6 +4,7 @@
 
 use crate::commands;
 use crate::components::chips::{CiChip, DiffStat, LifecycleBadge, ReasonChip};
+use crate::components::pull_request::PullRequest;
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
@@ -64,6 +65,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     };
     #[cfg(feature = "hydrate")]
     follow(id.clone(), live, detail, logs);
+    let ready = Signal::derive(move || status() == WorkspaceStatus::Ready);
     let error = RwSignal::new(None::<String>);
     let command = {
         let id = id.clone();
@@ -161,6 +163,8 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
             {move || detail.with(|d| d.archive_note.clone()).map(|note| view! {
                 <p class="muted" data-testid="archive-note">{note}</p>
             })}
+
+            <PullRequest id=id.clone() entry=entry ready=ready />
 
             <h2>"Dev server"</h2>
             <div class="actions">

@@ -60,9 +60,38 @@ pub fn failing_checks(checks: &[RollupContext]) -> Vec<FailingCheck> {
     failing
 }
 
+/// Every check of the head commit after the de-duplication of re-runs, in GitHub's order, for
+/// the workspace page.
+pub fn check_lines(checks: &[RollupContext]) -> Vec<CheckLine> {
+    latest_runs(checks)
+        .into_iter()
+        .filter(|c| !c.name.is_empty())
+        .map(|c| CheckLine {
+            name: c.name.to_owned(),
+            workflow: c.workflow.map(str::to_owned),
+            outcome: c.outcome.to_owned(),
+            verdict: c.verdict,
+            url: c.url.map(str::to_owned),
+        })
+        .collect()
+}
+
+/// One check as the workspace page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckLine {
+    pub name: String,
+    pub workflow: Option<String>,
+    /// GitHub's own word: a conclusion, a status, or a status context's state.
+    pub outcome: String,
+    pub verdict: Verdict,
+    pub url: Option<String>,
+}
+
 /// Where one check's effective state (D§5.2 step 3) falls among the lists of step 4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Verdict {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
     /// FAILURE, ERROR, ACTION_REQUIRED, TIMED_OUT, CANCELLED, STARTUP_FAILURE
     Failing,
     /// PENDING, EXPECTED, QUEUED, IN_PROGRESS

@@ -11,6 +11,7 @@ mod details;
 mod enums;
 mod issues;
 mod names;
+mod prompt;
 mod pull_request;
 mod remote;
 mod repository;
@@ -22,7 +23,9 @@ pub use answer::{
     login_or_ghost, Actor, Count, GraphqlError, GraphqlResponse, Nodes, PathSegment, RateLimit,
     ViewerAnswer, GHOST_LOGIN,
 };
-pub use ci::{actions_run_id, ci_status, failing_checks, FailingCheck};
+pub use ci::{
+    actions_run_id, check_lines, ci_status, failing_checks, CheckLine, FailingCheck, Verdict,
+};
 pub use details::{
     DetailsAnswer, DetailsRepository, IssueComment, PullRequestDetails, Review, ReviewComment,
     ReviewThread,
@@ -31,14 +34,17 @@ pub use enums::{
     CheckConclusionState, CheckStatusState, MergeStateStatus, MergeableState,
     PullRequestReviewDecision, PullRequestReviewState, PullRequestState, StatusState,
 };
-pub use issues::{Issue, IssuesAnswer, IssuesRepository, Label};
+pub use issues::{
+    Issue, IssueAnswer, IssueRepository, IssueSummary, IssuesAnswer, IssuesRepository, Label,
+};
 pub use names::{
     GithubRepo, Host, NameError, Owner, RepoName, GITHUB_COM, OWNER_MAX_CHARS, REPO_MAX_CHARS,
 };
+pub use prompt::issue_prompt;
 pub use pull_request::{
-    CheckRun, CheckSuite, Commit, LatestReview, PullRequestCommit, PullRequestSummary,
-    RepositoryPullRequests, RollupContext, RollupContexts, StatusCheckRollup, StatusContext,
-    SummaryAnswer, Workflow, WorkflowRun,
+    CheckRun, CheckSuite, Commit, LatestReview, PrCandidate, PullRequestCommit, PullRequestSummary,
+    RepositoryCandidates, RepositoryPullRequest, RepositoryPullRequests, RollupContext,
+    RollupContexts, StatusCheckRollup, StatusContext, SummaryAnswer, Workflow, WorkflowRun,
 };
 pub use repository::{
     BranchRef, CreatePullRequestAnswer, CreatePullRequestPayload, CreatedPullRequest, RepositoryId,
@@ -46,4 +52,7 @@ pub use repository::{
 };
 pub use state::{merge_conflict, pr_state};
 pub use urls::{find_pr_urls, IssueUrl, PrUrl, UrlError, MAX_FOUND_PR_URLS};
-pub use view::{PrDetailsView, PrReview, PrThread, PrThreadComment};
+pub use view::{
+    pr_state_label, review_label, web_link, AttachPr, CreatePr, HostState, HostStatus,
+    PrDetailsView, PrReview, PrThread, PrThreadComment, PrView, RateLimitView,
+};

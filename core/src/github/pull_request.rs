@@ -189,3 +189,45 @@ pub struct SummaryAnswer {
     #[serde(flatten)]
     pub branches: BTreeMap<String, Option<RepositoryPullRequests>>,
 }
+
+/// `repository(…) { pullRequest(number: …) { ...PrSummary } }`: a `pN` alias of a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryPullRequest {
+    pub pull_request: Option<PullRequestSummary>,
+}
+
+/// `fragment PrCandidate`: enough to tell which PR of a branch is the workspace's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrCandidate {
+    pub number: u64,
+    pub url: String,
+    pub created_at: Timestamp,
+    pub head_ref_name: String,
+    pub head_repository_owner: Option<Actor>,
+}
+
+/// `repository(…) { pullRequests(headRefName: …) { nodes { ...PrCandidate } } }`: a `bN` alias.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryCandidates {
+    pub pull_requests: Nodes<PrCandidate>,
+}
+
+impl RepositoryCandidates {
+    /// Discovery (github.md §2): the newest PR whose head is the branch in the repository of
+    /// `owner` (not a fork's branch of the same name), created no earlier than `since`.
+    pub fn discovered(&self, owner: &str, since: Timestamp) -> Option<&PrCandidate> {
+        self.pull_requests
+            .nodes
+            .iter()
+            .filter(|pr| {
+                pr.head_repository_owner
+                    .as_ref()
+                    .is_some_and(|o| o.login.eq_ignore_ascii_case(owner))
+                    && pr.created_at >= since
+            })
+            .max_by_key(|pr| (pr.created_at, pr.number))
+    }
+}

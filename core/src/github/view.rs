@@ -103,3 +103,133 @@ impl From<&ReviewComment> for PrThreadComment {
         }
     }
 }
+
+/// `GET /api/workspaces/{id}/pr`: the stored PR snapshot, the head commit's checks from the
+/// latest summary, and the details when they were fetched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrView {
+    #[serde(flatten)]
+    pub pr: crate::api::PrInfo,
+    pub head_oid: Option<String>,
+    /// The last poll that read this PR from GitHub (since ff started).
+    pub checked_at: Option<Timestamp>,
+    pub checks: Vec<super::ci::CheckLine>,
+    pub details: Option<PrDetailsView>,
+    /// Why the details could not be fetched this time (GitHub paused, failing, not connected).
+    pub details_error: Option<String>,
+}
+
+/// `POST /api/workspaces/{id}/pr`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AttachPr {
+    pub url: String,
+}
+
+/// `POST /api/workspaces/{id}/pr/create`
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePr {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub draft: Option<bool>,
+}
+
+/// How ff stands with one GitHub host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HostState {
+    Ok,
+    NotConnected,
+    Paused,
+    Failing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitView {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_at: Timestamp,
+}
+
+/// One entry of `GET /api/github/status` (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostStatus {
+    pub host: String,
+    pub connected: bool,
+    /// Where the token came from: `FF_GITHUB_TOKEN`, `GH_TOKEN`, …, or `gh auth token`.
+    pub token_source: Option<String>,
+    pub login: Option<String>,
+    pub rate_limit: Option<RateLimitView>,
+    pub paused_until: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub state: HostState,
+    /// One plain sentence for the board's status line; `None` when all is well.
+    pub message: Option<String>,
+}
+
+/// How the views name a PR state.
+pub fn pr_state_label(state: crate::enums::PrState) -> &'static str {
+    use crate::enums::PrState as S;
+    match state {
+        // Only shown beside a PR's number: attached, not read from GitHub yet.
+        S::None => "Not read yet",
+        S::Draft => "Draft",
+        S::Open => "Open",
+        S::ChangesRequested => "Changes requested",
+        S::Approved => "Approved",
+        S::Merged => "Merged",
+        S::Closed => "Closed",
+    }
+}
+
+/// How the views name a review decision.
+pub fn review_label(decision: crate::enums::ReviewDecision) -> &'static str {
+    use crate::enums::ReviewDecision as D;
+    match decision {
+        D::Approved => "Approved",
+        D::ChangesRequested => "Changes requested",
+        D::ReviewRequired => "Review required",
+    }
+}
+
+/// A link from GitHub's text, if it is a web address at all: anything else (`javascript:`,
+/// relative paths) is shown as text, never followed.
+pub fn web_link(url: &str) -> Option<&str> {
+    let lower = url
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        .then_some(url)
+        .filter(|u| !u.chars().any(|c| c.is_whitespace() || c.is_control()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert_eq!(
+            web_link("https://github.com/a/b/pull/1"),
+            Some("https://github.com/a/b/pull/1")
+        );
+        assert_eq!(web_link("HTTP://ci.example/1"), Some("HTTP://ci.example/1"));
+        for bad in [
+            "javascript:alert(1)",
+            "/relative",
+            "https://x y",
+            "data:text/html,x",
+            "",
+        ] {
+            assert_eq!(web_link(bad), None, "{bad}");
+        }
+    }
+}

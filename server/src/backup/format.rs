@@ -40,6 +40,9 @@ pub struct ProjectBackup {
     pub default_branch: String,
     pub github_owner: Option<String>,
     pub github_repo: Option<String>,
+    /// A GitHub Enterprise host (added within schema 2: absent in older documents).
+    #[serde(default)]
+    pub github_host: Option<String>,
     pub worktree_base_path: String,
     pub setup_timeout_seconds: u32,
     pub archived_at: Option<Timestamp>,
@@ -183,6 +186,7 @@ pub mod v1 {
             default_branch: p.default_branch,
             github_owner: p.github_owner,
             github_repo: p.github_repo,
+            github_host: None,
             worktree_base_path: p.worktree_base_path,
             setup_timeout_seconds: 300,
             archived_at: None,

@@ -7,10 +7,10 @@ use crate::clock;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
+use crate::github;
 use crate::projects;
 use crate::run_script;
 use crate::settings;
-use crate::side;
 use crate::workspaces::store::{self as workspace_store, WorkspaceRecord};
 use ff_core::api::{ImportCounts, PrInfo, Project, Workspace};
 use ff_core::create::DisplayName;
@@ -47,6 +47,7 @@ impl Backup {
                 default_branch: p.default_branch,
                 github_owner: p.github_owner,
                 github_repo: p.github_repo,
+                github_host: p.github_host,
                 worktree_base_path: p.worktree_base_path,
                 setup_timeout_seconds: p.setup_timeout_seconds,
                 archived_at,
@@ -57,7 +58,7 @@ impl Backup {
         let mut workspaces = Vec::new();
         for record in workspace_store::all(&mut conn).await? {
             let id = record.workspace.id.as_str().to_owned();
-            let pr = side::pr::get(&mut conn, &id).await?;
+            let pr = github::store::info(&mut conn, &id).await?;
             let ratchet = crate::ratchet::store::get(&mut conn, &id).await?;
             let run = run_script::store::get(&mut conn, &id).await?;
             let w = record.workspace;
@@ -180,6 +181,7 @@ impl Backup {
                 default_branch: p.default_branch.clone(),
                 github_owner: p.github_owner.clone(),
                 github_repo: p.github_repo.clone(),
+                github_host: p.github_host.clone(),
                 worktree_base_path: p.worktree_base_path.clone(),
                 setup_timeout_seconds: p.setup_timeout_seconds,
                 created_at: p.created_at,
@@ -326,7 +328,7 @@ async fn restore_workspace(
         initial_prompt: w.initial_prompt.clone(),
     };
     workspace_store::restore(tx, &record).await?;
-    side::pr::insert(
+    github::store::restore(
         tx,
         &w.id,
         &PrInfo {

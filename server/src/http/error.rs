@@ -22,6 +22,7 @@ impl AppError {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::UpstreamFailed => StatusCode::BAD_GATEWAY,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self {
@@ -60,6 +61,7 @@ impl From<crate::error::DomainError> for AppError {
             D::Conflict(message) => Self::new(ErrorCode::Conflict, message),
             D::Invalid { message, .. } => Self::new(ErrorCode::ValidationFailed, message),
             D::TooManyRetries(message) => Self::new(ErrorCode::TooManyRequests, message),
+            D::Upstream(message) => Self::new(ErrorCode::UpstreamFailed, message),
             D::Database(e) => Self::internal("a database operation failed", e),
             D::Internal(message) => {
                 tracing::error!("{message}");

@@ -4,6 +4,7 @@ pub mod assets;
 mod backup;
 pub mod error;
 pub mod extract;
+mod github;
 pub mod guard;
 mod health;
 mod pages;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub workspaces: Workspaces,
     pub run_scripts: RunScripts,
     pub sessions: crate::sessions::Sessions,
+    pub github: crate::github::Github,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -94,6 +96,17 @@ pub fn router(state: AppState) -> Router {
             get(workspaces::list).post(workspaces::create),
         )
         .route("/projects/{project_id}/snapshot", get(snapshot::full))
+        .route("/projects/{project_id}/github/issues", get(github::issues))
+        .route("/github/status", get(github::status))
+        .route(
+            "/workspaces/{workspace_id}/pr",
+            get(github::pr).post(github::attach),
+        )
+        .route(
+            "/workspaces/{workspace_id}/pr/refresh",
+            post(github::refresh),
+        )
+        .route("/workspaces/{workspace_id}/pr/create", post(github::create))
         .route("/workspaces/{workspace_id}", get(workspaces::detail))
         .route(
             "/workspaces/{workspace_id}/archive",

@@ -17,6 +17,7 @@ fn page_error(e: DomainError) -> PageError {
         DomainError::BadRequest(_) | DomainError::Invalid { .. } => 400,
         DomainError::Conflict(_) => 409,
         DomainError::TooManyRetries(_) => 429,
+        DomainError::Upstream(_) => 502,
         DomainError::Database(_) | DomainError::Internal(_) => 500,
     };
     PageError {
@@ -45,6 +46,19 @@ impl Backend for Pages {
 
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>> {
         Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(page_error) })
+    }
+
+    fn github_status(
+        &self,
+        project: ProjectId,
+    ) -> BoxFuture<'_, Result<Option<ff_core::github::HostStatus>, PageError>> {
+        Box::pin(async move {
+            self.0
+                .github
+                .project_status(&project)
+                .await
+                .map_err(page_error)
+        })
     }
 
     fn poll_interval_ms(&self) -> u32 {

@@ -9,7 +9,7 @@ use crate::git::inspect::{inspect, InspectError};
 use crate::workspaces;
 use ff_core::api::{AddProject, PatchProject, Project};
 use ff_core::create::DisplayName;
-use ff_core::github::{GithubRepo, GITHUB_COM};
+use ff_core::github::{GithubRepo, Host, Owner, RepoName, GITHUB_COM};
 use ff_core::ids::ProjectId;
 use ff_core::naming::{slug_candidates, slugify, title_from_dir};
 use ff_core::refname::BranchName;
@@ -67,14 +67,11 @@ impl Projects {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let (owner, repo) = facts
+        // Any host: a GitHub Enterprise remote names its repository like github.com does.
+        let origin = facts
             .origin_url
             .as_deref()
-            .and_then(|url| GithubRepo::from_remote(url).ok())
-            // A project stores no host yet, so only a github.com remote names its repository.
-            .filter(|r| r.host.as_str() == GITHUB_COM)
-            .map(|r| (r.owner.to_string(), r.repo.to_string()))
-            .unzip();
+            .and_then(|url| GithubRepo::from_remote(url).ok());
 
         let mut tx = db::begin_write(&self.db).await?;
         if let Some(existing) = store::live_name_for_repo(&mut tx, &root_text).await? {
@@ -116,8 +113,12 @@ impl Projects {
             slug,
             repo_path: root_text,
             default_branch: facts.default_branch,
-            github_owner: owner,
-            github_repo: repo,
+            github_owner: origin.as_ref().map(|r| r.owner.to_string()),
+            github_repo: origin.as_ref().map(|r| r.repo.to_string()),
+            github_host: origin
+                .as_ref()
+                .map(|r| r.host.to_string())
+                .filter(|h| h != GITHUB_COM),
             setup_timeout_seconds: DEFAULT_SETUP_TIMEOUT_SECONDS,
             created_at: now,
             updated_at: now,
@@ -159,6 +160,7 @@ impl Projects {
             .await?
             .ok_or_else(|| not_found(id))?;
         let before = project.clone();
+        github_repository(&mut project, &patch)?;
         if let Some(name) = name {
             project.name = name.as_str().to_owned();
         }
@@ -197,6 +199,56 @@ impl Projects {
 
 pub fn not_found(id: &ProjectId) -> DomainError {
     DomainError::NotFound(format!("no project with id {id}"))
+}
+
+/// Applies `githubOwner`, `githubRepo` and `githubHost` (each absent: unchanged; null:
+/// cleared), checked with GitHub's own rules. Owner and repository are set or cleared together.
+fn github_repository(project: &mut Project, patch: &PatchProject) -> DomainResult<()> {
+    fn pick(patched: &Option<Option<String>>, current: &Option<String>) -> Option<String> {
+        match patched {
+            Some(value) => value.as_deref().map(str::trim).map(str::to_owned),
+            None => current.clone(),
+        }
+    }
+    let owner = pick(&patch.github_owner, &project.github_owner);
+    let repo = pick(&patch.github_repo, &project.github_repo);
+    let host = pick(&patch.github_host, &project.github_host);
+    if let Some(owner) = &owner {
+        Owner::parse(owner)
+            .map_err(|e| DomainError::invalid("githubOwner", format!("githubOwner: {e}")))?;
+    }
+    if let Some(repo) = &repo {
+        RepoName::parse(repo)
+            .map_err(|e| DomainError::invalid("githubRepo", format!("githubRepo: {e}")))?;
+    }
+    let host = host
+        .map(|h| {
+            Host::parse(&h)
+                .map(|h| h.to_string())
+                .map_err(|e| DomainError::invalid("githubHost", format!("githubHost: {e}")))
+        })
+        .transpose()?
+        // github.com is the default, stored as none.
+        .filter(|h| h != GITHUB_COM);
+    match (&owner, &repo) {
+        (Some(_), None) => {
+            return Err(DomainError::invalid(
+                "githubRepo",
+                "githubRepo is needed with githubOwner",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(DomainError::invalid(
+                "githubOwner",
+                "githubOwner is needed with githubRepo",
+            ))
+        }
+        _ => {}
+    }
+    project.github_owner = owner;
+    project.github_repo = repo;
+    project.github_host = host;
+    Ok(())
 }
 
 /// The requested repository path: absolute, `~/` expanded.

@@ -14,6 +14,7 @@ struct ProjectRow {
     default_branch: String,
     github_owner: Option<String>,
     github_repo: Option<String>,
+    github_host: Option<String>,
     worktree_base_path: String,
     setup_timeout_seconds: i64,
     created_at: String,
@@ -32,6 +33,7 @@ impl TryFrom<ProjectRow> for Project {
             default_branch: row.default_branch,
             github_owner: row.github_owner,
             github_repo: row.github_repo,
+            github_host: row.github_host,
             worktree_base_path: row.worktree_base_path,
             setup_timeout_seconds: to_u32("setup_timeout_seconds", row.setup_timeout_seconds)?,
             created_at: parse_time("created_at", &row.created_at)?,
@@ -41,7 +43,7 @@ impl TryFrom<ProjectRow> for Project {
 }
 
 const COLUMNS: &str = "id, name, slug, repo_path, default_branch, github_owner, github_repo, \
-                       worktree_base_path, setup_timeout_seconds, created_at, updated_at";
+                       github_host, worktree_base_path, setup_timeout_seconds, created_at, updated_at";
 
 pub async fn get_live(
     conn: &mut SqliteConnection,
@@ -129,7 +131,7 @@ pub async fn restore(
     archived_at: Option<Timestamp>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO projects ({COLUMNS}, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO projects ({COLUMNS}, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(project.id.as_str())
     .bind(&project.name)
@@ -138,6 +140,7 @@ pub async fn restore(
     .bind(&project.default_branch)
     .bind(&project.github_owner)
     .bind(&project.github_repo)
+    .bind(&project.github_host)
     .bind(&project.worktree_base_path)
     .bind(i64::from(project.setup_timeout_seconds))
     .bind(project.created_at.to_string())
@@ -161,11 +164,14 @@ pub async fn live_id_for_repo(
 /// Writes the editable fields of a live project.
 pub async fn update(conn: &mut SqliteConnection, project: &Project) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE projects SET name = ?, default_branch = ?, setup_timeout_seconds = ?, updated_at = ? \
-         WHERE id = ? AND archived_at IS NULL",
+        "UPDATE projects SET name = ?, default_branch = ?, github_owner = ?, github_repo = ?, \
+         github_host = ?, setup_timeout_seconds = ?, updated_at = ? WHERE id = ? AND archived_at IS NULL",
     )
     .bind(&project.name)
     .bind(&project.default_branch)
+    .bind(&project.github_owner)
+    .bind(&project.github_repo)
+    .bind(&project.github_host)
     .bind(i64::from(project.setup_timeout_seconds))
     .bind(project.updated_at.to_string())
     .bind(project.id.as_str())

@@ -19,6 +19,7 @@ pub use crate::config::SessionsConfig;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
+use crate::github::Github;
 use crate::locks::KeyedLocks;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
 use crate::read_model::SessionRuntimes;
@@ -28,6 +29,7 @@ pub use actor::Attachment;
 use actor::{Actor, ActorHandle, Command, Shared};
 use agents::Agents;
 use board::Board;
+use ff_core::api::Workspace;
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
@@ -86,6 +88,8 @@ struct Inner {
     actors: tokio::sync::Mutex<HashMap<SessionId, ActorHandle>>,
     /// Creating sessions (limits, the first session) is one step per workspace.
     workspace_locks: KeyedLocks,
+    /// Builds the first prompt of a workspace made from a GitHub issue.
+    github: Github,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -95,6 +99,7 @@ impl Sessions {
         db: Db,
         bus: EventBus,
         metrics: crate::metrics::Metrics,
+        github: Github,
         data_dir: &Path,
         config: SessionsConfig,
     ) -> Self {
@@ -114,6 +119,7 @@ impl Sessions {
                 frames: Arc::default(),
                 actors: tokio::sync::Mutex::default(),
                 workspace_locks: KeyedLocks::default(),
+                github,
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -237,13 +243,23 @@ impl Sessions {
     /// Starts the workspace's first session with its initial prompt, once (sessions.md §4).
     async fn start_first(&self, workspace: &WorkspaceId) -> DomainResult<()> {
         let _one = self.inner.workspace_locks.lock(workspace.as_str()).await;
-        let prompt = {
+        let (prompt, record) = {
             let mut tx = db::begin_write(&self.inner.shared.db).await?;
             let prompt = workspaces::take_initial_prompt(&mut tx, workspace.as_str()).await?;
+            let record = workspaces::get(&mut tx, workspace.as_str()).await?;
             tx.commit().await?;
-            prompt
+            (prompt, record)
         };
-        let Some(prompt) = prompt else { return Ok(()) };
+        let Some(record) = record else { return Ok(()) };
+        let prompt = match prompt {
+            Some(prompt) => prompt,
+            // Once only: a workspace that is READY again (an archive rolled back) had its turn.
+            None if record.workspace.has_had_sessions => return Ok(()),
+            None => match self.issue_prompt(&record.workspace).await {
+                Some(prompt) => prompt,
+                None => return Ok(()),
+            },
+        };
         let session = self
             .create_locked(workspace, CreateSession::default(), USER_WORKFLOW)
             .await?;
@@ -251,6 +267,28 @@ impl Sessions {
         self.call(&session.id, |reply| Command::Enqueue { text, reply })
             .await?;
         Ok(())
+    }
+
+    /// The issue a GITHUB_ISSUE workspace was made from, as its first prompt (sessions.md §4).
+    /// When GitHub cannot be read the agent still gets the issue's address to work from.
+    async fn issue_prompt(&self, workspace: &Workspace) -> Option<String> {
+        let number = workspace.github_issue_number?;
+        match self
+            .inner
+            .github
+            .issue_prompt(&workspace.project_id, number)
+            .await
+        {
+            Ok(prompt) => Some(prompt),
+            Err(e) => {
+                tracing::warn!(workspace = %workspace.id, issue = number, "cannot read the issue: {e}");
+                let url = workspace.github_issue_url.as_deref().unwrap_or_default();
+                Some(format!(
+                    "Resolve GitHub issue #{number} {url}. ff could not read the issue ({e}); \
+                     read it yourself before you start."
+                ))
+            }
+        }
     }
 
     pub async fn list(&self, workspace: &WorkspaceId) -> DomainResult<Vec<Session>> {

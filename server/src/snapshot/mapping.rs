@@ -1,7 +1,7 @@
 //! Domain events and database rows as snapshot patches (R§6.1, HEAD rows that apply to ff).
 
 use crate::events::DomainEvent;
-use ff_core::api::Workspace;
+use ff_core::api::{PrInfo, Workspace};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::WorkspaceId;
 use ff_core::patch::Patch;
@@ -58,6 +58,20 @@ pub fn session_patch(group: &SessionGroup) -> Patch {
     }
 }
 
+/// The whole pr group, as the row holds it.
+fn pr_patch(pr: &PrInfo) -> Patch {
+    Patch {
+        pr_url: Some(pr.pr_url.clone()),
+        pr_number: Some(pr.pr_number),
+        pr_state: Some(pr.pr_state),
+        pr_ci_status: Some(pr.pr_ci_status),
+        pr_review_state: Some(pr.pr_review_state),
+        pr_updated_at: Some(pr.pr_updated_at),
+        has_merge_conflict: Some(pr.pr_has_merge_conflict),
+        ..Patch::default()
+    }
+}
+
 pub fn map(event: &DomainEvent) -> Effect {
     let mapped = match event {
         DomainEvent::BackupImported { .. } => return Effect::Reconcile,
@@ -76,6 +90,15 @@ pub fn map(event: &DomainEvent) -> Effect {
                 immediate: *moves_card,
             },
             source: "event:session_activity_changed",
+        },
+        DomainEvent::PrSnapshotUpdated { workspace_id, pr } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(pr_patch(pr)),
+                // PR state, CI and conflicts move cards between columns.
+                immediate: true,
+            },
+            source: "event:pr_snapshot_updated",
         },
         DomainEvent::WorkspaceCreated { workspace } => Mapped {
             workspace_id: workspace.id.clone(),

@@ -16,7 +16,6 @@ use crate::projects;
 use crate::ratchet;
 use crate::run_script::{self, RunScripts};
 use crate::sessions::Sessions;
-use crate::side;
 use ff_core::api::{Workspace, WorkspaceDetail};
 use ff_core::create::{CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
@@ -144,7 +143,6 @@ impl Workspaces {
             },
         )
         .await?;
-        side::pr::insert(&mut tx, id.as_str(), &side::pr::empty()).await?;
         ratchet::store::insert(
             &mut tx,
             id.as_str(),
@@ -181,7 +179,7 @@ impl Workspaces {
         let record = store::get(&mut conn, id.as_str())
             .await?
             .ok_or_else(|| not_found(id))?;
-        let pr = side::pr::get(&mut conn, id.as_str()).await?;
+        let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
         drop(conn);
         let run_script = self.inner.run_scripts.status(id).await?;
         Ok(WorkspaceDetail {

@@ -5,13 +5,14 @@
 pub mod agent;
 pub mod binary;
 pub mod documents;
+pub mod fake_github;
 pub mod fake_models;
 pub mod repo;
 pub mod socket;
 
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
-use ff_server::config::Config;
+use ff_server::config::{Config, GithubConfig};
 use ff_server::events::EventBus;
 use ff_server::snapshot::{Snapshot, SnapshotConfig};
 use ff_server::App;
@@ -29,6 +30,7 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pub events: EventBus,
     pub snapshot: Snapshot,
+    pub github: ff_server::github::Github,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -68,7 +70,26 @@ impl TestApp {
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed a serve command")
         };
-        Config::resolve(args, |_| None).expect("config")
+        let mut config = Config::resolve(args, |_| None).expect("config");
+        // Never a real `gh` (and so never a real token) in tests.
+        config.github.gh_program = "/nonexistent/gh".into();
+        config
+    }
+
+    /// Starts against a fake GitHub: its URL, its token, a 1 s poll, short timeouts; `tune`
+    /// adjusts the rest.
+    pub async fn spawn_with_github(fake_url: &str, tune: impl FnOnce(&mut GithubConfig)) -> Self {
+        Self::spawn_with_flags(&[], |config| {
+            let github = &mut config.github;
+            github.api_url = Some(fake_url.to_owned());
+            github.poll_interval = Duration::from_secs(1);
+            github.request_timeout = Duration::from_secs(2);
+            github.env = std::sync::Arc::new(|key: &str| {
+                (key == "FF_GITHUB_TOKEN").then(|| fake_github::TOKEN.to_owned())
+            });
+            tune(github);
+        })
+        .await
     }
 
     async fn start_config(
@@ -88,6 +109,7 @@ impl TestApp {
             .expect("app starts");
         let events = app.events();
         let snapshot = app.snapshot();
+        let github = app.github();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run(listener, async {
             let _ = stopped.await;
@@ -98,6 +120,7 @@ impl TestApp {
             data_dir,
             events,
             snapshot,
+            github,
             stop: Some(stop),
             task: Some(task),
         }

@@ -1,0 +1,361 @@
+//! GitHub (github.md): the live PR snapshot of every workspace from one batched GraphQL query per
+//! repository and poll, PR creation, issues as a source, and how ff stands with each host. The
+//! only writer of `workspace_pr`; it publishes `PrSnapshotUpdated` after each commit that
+//! changed something, and listens on the bus for its own triggers.
+
+mod auth;
+mod budget;
+mod create;
+mod endpoint;
+mod issues;
+mod queries;
+pub mod store;
+mod sync;
+mod transport;
+mod triggers;
+mod view;
+
+use crate::config::GithubConfig;
+use crate::db::Db;
+use crate::error::{DomainError, DomainResult};
+use crate::events::EventBus;
+use crate::git::Git;
+use crate::locks::KeyedLocks;
+use crate::{clock, projects, workspaces};
+use budget::{HostBudget, Limits, Refusal};
+use ff_core::api::Project;
+use ff_core::github::{
+    GithubRepo, Host, IssueSummary, PrDetailsView, PullRequestSummary, GITHUB_COM,
+};
+use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use transport::{Answer, Failure, Transport};
+
+pub use issues::Assignee;
+
+/// A host that is not connected is looked at again at most this often (on a status request or
+/// a manual refresh, never in a loop).
+const RECHECK_CREDENTIALS: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct Github {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    bus: EventBus,
+    git: Git,
+    config: GithubConfig,
+    transport: Transport,
+    hosts: tokio::sync::Mutex<HashMap<String, Known>>,
+    /// The latest summary of each workspace's PR, and when it was read.
+    observed: Mutex<HashMap<WorkspaceId, Observed>>,
+    /// Details per workspace, valid while GitHub's `updatedAt` of the PR is the same.
+    details: Mutex<HashMap<WorkspaceId, (Timestamp, PrDetailsView)>>,
+    issues: Mutex<HashMap<(ProjectId, Assignee), IssueList>>,
+    /// One poll (or attach, or creation) of a repository at a time.
+    repositories: KeyedLocks,
+    in_flight: Mutex<HashSet<ProjectId>>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// A project's open issues for one assignee, and when GitHub was asked.
+type IssueList = (Instant, Vec<IssueSummary>);
+
+struct Known {
+    budget: HostBudget,
+    resolved_at: Instant,
+    asked_login: bool,
+}
+
+#[derive(Clone)]
+struct Observed {
+    summary: PullRequestSummary,
+    checked_at: Timestamp,
+}
+
+/// Why a request to GitHub did not happen or did not work.
+#[derive(Debug, thiserror::Error)]
+enum Unavailable {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{0}")]
+    Failed(Failure),
+}
+
+impl From<Unavailable> for DomainError {
+    fn from(e: Unavailable) -> Self {
+        match e {
+            Unavailable::Refused(r @ Refusal::NotConnected(_)) => Self::Conflict(r.to_string()),
+            Unavailable::Refused(r @ Refusal::Paused { .. }) => Self::TooManyRetries(r.to_string()),
+            other => Self::Upstream(other.to_string()),
+        }
+    }
+}
+
+/// An answer's `data` as one typed document.
+fn typed<T: DeserializeOwned>(answer: Answer) -> Result<(T, Answer), Unavailable> {
+    let data = serde_json::from_value(Value::Object(answer.data.clone()))
+        .map_err(|e| Unavailable::Failed(Failure::Malformed(format!("unexpected answer: {e}"))))?;
+    Ok((data, answer))
+}
+
+/// A project's GitHub repository, if it has one.
+pub fn repository_of(project: &Project) -> Option<GithubRepo> {
+    let (owner, repo) = (
+        project.github_owner.as_deref()?,
+        project.github_repo.as_deref()?,
+    );
+    let host = project.github_host.as_deref().unwrap_or(GITHUB_COM);
+    match GithubRepo::parse(host, owner, repo) {
+        Ok(repo) => Some(repo),
+        Err(e) => {
+            tracing::warn!(project = %project.id, "the project's GitHub repository is unusable: {e}");
+            None
+        }
+    }
+}
+
+impl Github {
+    /// Subscribes to the bus at once (so no trigger is missed) and starts polling.
+    pub fn start(db: Db, bus: EventBus, git: Git, config: GithubConfig) -> Self {
+        let events = bus.subscribe();
+        let github = Self {
+            inner: Arc::new(Inner {
+                db,
+                bus,
+                git,
+                config,
+                transport: Transport::new(),
+                hosts: tokio::sync::Mutex::default(),
+                observed: Mutex::default(),
+                details: Mutex::default(),
+                issues: Mutex::default(),
+                repositories: KeyedLocks::default(),
+                in_flight: Mutex::default(),
+                tasks: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
+            }),
+        };
+        github
+            .inner
+            .tasks
+            .spawn(github.clone().run_triggers(events));
+        github
+    }
+
+    /// Stops the triggers and waits for requests in flight (each has its timeout).
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    fn limits(&self) -> Limits {
+        let c = &self.inner.config;
+        Limits {
+            reserve_percent: c.reserve_percent,
+            backoff_first: c.backoff_first,
+            backoff_max: c.backoff_max,
+        }
+    }
+
+    /// Makes sure `host` is known, resolving its token on first use; `recheck` looks again at a
+    /// host that has no working token.
+    async fn know_host(&self, host: &Host, recheck: bool) {
+        let mut hosts = self.inner.hosts.lock().await;
+        let stale = match hosts.get(host.as_str()) {
+            None => true,
+            Some(known) => {
+                recheck
+                    && !known.budget.connected()
+                    && known.resolved_at.elapsed() >= RECHECK_CREDENTIALS
+            }
+        };
+        if !stale {
+            return;
+        }
+        let credentials = auth::resolve(host, &self.inner.config).await;
+        if let Err(why) = &credentials {
+            tracing::info!("{why}");
+        }
+        match hosts.get_mut(host.as_str()) {
+            Some(known) => {
+                known.budget.set_credentials(credentials);
+                known.resolved_at = Instant::now();
+            }
+            None => {
+                hosts.insert(
+                    host.to_string(),
+                    Known {
+                        budget: HostBudget::new(host.to_string(), credentials),
+                        resolved_at: Instant::now(),
+                        asked_login: false,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Whether a request to `host` may go now (without sending one).
+    async fn admit(&self, host: &Host) -> Result<(), Unavailable> {
+        self.know_host(host, true).await;
+        let hosts = self.inner.hosts.lock().await;
+        let known = hosts.get(host.as_str()).expect("known above");
+        known
+            .budget
+            .admit(&self.limits(), clock::now())
+            .map(drop)
+            .map_err(Unavailable::Refused)
+    }
+
+    /// One GraphQL request to `host` within its budget; the first that works also asks, once,
+    /// whose token it is.
+    async fn request(
+        &self,
+        host: &Host,
+        query: &str,
+        variables: &Value,
+    ) -> Result<Answer, Unavailable> {
+        let answer = self.send(host, query, variables).await?;
+        let ask_login = {
+            let mut hosts = self.inner.hosts.lock().await;
+            let known = hosts.get_mut(host.as_str()).expect("known by send");
+            let ask = !known.asked_login;
+            known.asked_login = true;
+            ask
+        };
+        if ask_login {
+            let this = self.clone();
+            let host = host.clone();
+            self.inner
+                .tasks
+                .spawn(async move { this.learn_login(&host).await });
+        }
+        Ok(answer)
+    }
+
+    /// One GraphQL request to `host` within its budget; the outcome is recorded on the host.
+    async fn send(
+        &self,
+        host: &Host,
+        query: &str,
+        variables: &Value,
+    ) -> Result<Answer, Unavailable> {
+        self.know_host(host, false).await;
+        let token = {
+            let hosts = self.inner.hosts.lock().await;
+            let known = hosts.get(host.as_str()).expect("known above");
+            known
+                .budget
+                .admit(&self.limits(), clock::now())
+                .map_err(Unavailable::Refused)?
+                .token
+                .clone()
+        };
+        let config = &self.inner.config;
+        let url = endpoint::graphql_url(host, config.api_url.as_deref());
+        let result = self
+            .inner
+            .transport
+            .graphql(&url, &token, config.request_timeout, query, variables)
+            .await;
+        let mut hosts = self.inner.hosts.lock().await;
+        let known = hosts.get_mut(host.as_str()).expect("known above");
+        match &result {
+            Ok(answer) => known.budget.succeeded(answer.rate.clone()),
+            Err(failure) => {
+                tracing::warn!(%host, "{failure}");
+                known.budget.failed(failure, &self.limits(), clock::now());
+            }
+        }
+        result.map_err(Unavailable::Failed)
+    }
+
+    /// A request whose answer is one typed document (`data` as a whole).
+    async fn query<T: DeserializeOwned>(
+        &self,
+        host: &Host,
+        query: &str,
+        variables: &Value,
+    ) -> Result<(T, Answer), Unavailable> {
+        typed(self.request(host, query, variables).await?)
+    }
+
+    /// The token's login ("assigned to me", the status route); asked once per host.
+    async fn learn_login(&self, host: &Host) {
+        let answer = self.send(host, queries::VIEWER, &Value::Null).await;
+        match answer.and_then(typed::<ff_core::github::ViewerAnswer>) {
+            Ok((viewer, _)) => {
+                let mut hosts = self.inner.hosts.lock().await;
+                if let Some(known) = hosts.get_mut(host.as_str()) {
+                    known.budget.login = Some(viewer.viewer.login);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(%host, "cannot tell whose token this is: {e}");
+                let mut hosts = self.inner.hosts.lock().await;
+                if let Some(known) = hosts.get_mut(host.as_str()) {
+                    known.asked_login = false;
+                }
+            }
+        }
+    }
+
+    async fn login(&self, host: &Host) -> Result<String, Unavailable> {
+        {
+            let hosts = self.inner.hosts.lock().await;
+            if let Some(login) = hosts
+                .get(host.as_str())
+                .and_then(|k| k.budget.login.clone())
+            {
+                return Ok(login);
+            }
+        }
+        let (viewer, _) = typed::<ff_core::github::ViewerAnswer>(
+            self.send(host, queries::VIEWER, &Value::Null).await?,
+        )?;
+        let mut hosts = self.inner.hosts.lock().await;
+        if let Some(known) = hosts.get_mut(host.as_str()) {
+            known.budget.login = Some(viewer.viewer.login.clone());
+            known.asked_login = true;
+        }
+        Ok(viewer.viewer.login)
+    }
+
+    async fn project(&self, id: &ProjectId) -> DomainResult<Project> {
+        projects::store::get_live(&mut *self.inner.db.acquire().await?, id.as_str())
+            .await?
+            .ok_or_else(|| projects::not_found(id))
+    }
+
+    /// A live project's repository, or why GitHub cannot be used for it.
+    async fn repository(&self, id: &ProjectId) -> DomainResult<(Project, GithubRepo)> {
+        let project = self.project(id).await?;
+        let repo = repository_of(&project).ok_or_else(|| {
+            DomainError::Conflict(format!(
+                "project \"{}\" has no GitHub repository: its origin remote names none; set \
+                 githubOwner and githubRepo (and githubHost for Enterprise) on the project",
+                project.name
+            ))
+        })?;
+        Ok((project, repo))
+    }
+
+    async fn workspace(
+        &self,
+        id: &WorkspaceId,
+    ) -> DomainResult<workspaces::store::WorkspaceRecord> {
+        workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
+            .await?
+            .ok_or_else(|| workspaces::not_found(id))
+    }
+}
