@@ -265,6 +265,92 @@ fn details_become_what_the_browser_is_sent() {
 }
 
 #[test]
+fn the_ratchet_observes_the_poll_and_the_details() {
+    use ff_core::ratchet::{FailedCheck, GithubPrState, ReviewPolicy};
+    let batch = answer!("pr_summary_batch.json").parse::<SummaryAnswer>();
+    let data = batch.data.unwrap();
+    let pr = |alias: &str| {
+        data.branches[alias]
+            .as_ref()
+            .unwrap()
+            .pull_requests
+            .nodes
+            .clone()
+    };
+    let details = answer!("pr_details.json")
+        .parse::<DetailsAnswer>()
+        .data
+        .unwrap()
+        .repository
+        .unwrap()
+        .pull_request
+        .unwrap();
+
+    let draft = &pr("b1")[1];
+    let seen = ratchet_observation(draft, None, true);
+    assert_eq!(seen.state, GithubPrState::Open, "a draft is open");
+    assert_eq!(seen.ci_status, CiStatus::Failure);
+    assert_eq!(
+        seen.failing_checks,
+        [
+            FailedCheck {
+                name: "build".into(),
+                conclusion: "STARTUP_FAILURE".into(),
+                run: Some("200".into())
+            },
+            FailedCheck {
+                name: "deploy/preview".into(),
+                conclusion: "ERROR".into(),
+                run: None
+            },
+        ],
+        "the run id, else the link, tells re-runs apart"
+    );
+    assert!(seen.has_merge_conflict && seen.reviews.is_empty() && seen.inline_comments.is_empty());
+    assert_eq!(
+        ratchet_observation(&pr("b2")[0], None, false).state,
+        GithubPrState::Merged
+    );
+
+    let open = &pr("b0")[0];
+    let seen = ratchet_observation(open, Some(&details), false);
+    assert_eq!(seen.review_decision, Some(ReviewDecision::ChangesRequested));
+    let reviews: Vec<_> = seen
+        .reviews
+        .iter()
+        .map(|r| (r.author.as_str(), r.state))
+        .collect();
+    assert_eq!(
+        reviews,
+        [
+            ("reviewer", ReviewState::ChangesRequested),
+            ("ghost", ReviewState::Commented)
+        ],
+        "a review still being written is not feedback"
+    );
+    let comments: Vec<_> = seen
+        .inline_comments
+        .iter()
+        .map(|c| (c.author.as_str(), c.path.as_str(), c.line, c.resolved))
+        .collect();
+    assert_eq!(
+        comments,
+        [
+            ("reviewer", "src/login.rs", Some(10), true),
+            ("reviewer", "src/login.rs", Some(42), false),
+            ("ghost", "src/login.rs", Some(42), false),
+            ("reviewer", "src/old.rs", None, false),
+        ]
+    );
+    let quoted = ff_core::ratchet::review_feedback(&seen, ReviewPolicy::default());
+    assert_eq!(
+        quoted.len(),
+        4,
+        "three unresolved comments and the changes-requested review: {quoted:?}"
+    );
+}
+
+#[test]
 fn failing_checks_are_sent_in_camel_case() {
     let check = run_details("CI", 1, 2, "FAILURE");
     assert_eq!(

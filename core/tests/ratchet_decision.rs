@@ -2,7 +2,7 @@
 //! that no earlier rule applies, then the rows where two rules meet, then the edge cases; the
 //! snapshot key, latest activity and quoted feedback; properties over random observations.
 
-use ff_core::enums::{CiStatus, RatchetDispatchOutcome, RatchetState, ReviewDecision};
+use ff_core::enums::{CiStatus, RatchetDispatchOutcome, RatchetState, ReviewDecision, ReviewState};
 use ff_core::ratchet::*;
 use proptest::collection::vec;
 use proptest::option::of as maybe;

@@ -84,15 +84,15 @@ async fn a_setup_interrupted_by_sigkill_fails_on_restart_without_orphans_and_ret
         .post(&format!("/api/workspaces/{id}/run-script/start"), None)
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    eventually("the run script wrote its pid", || {
-        worktree.join("run.pid").exists()
-    })
-    .await;
-    let run: u32 = std::fs::read_to_string(worktree.join("run.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let pid = || -> Option<u32> {
+        std::fs::read_to_string(worktree.join("run.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    eventually("the run script wrote its pid", || pid().is_some()).await;
+    let run = pid().unwrap();
     server.kill();
     assert!(process_alive(run));
     let server = RunningFf::start(data.path(), "warn");
@@ -226,7 +226,7 @@ async fn recovery_never_signals_a_process_that_only_reuses_a_recorded_pid() {
 async fn a_session_survives_ff_being_killed_mid_turn() {
     let data = tempfile::tempdir().unwrap();
     let repo = TestRepo::new();
-    let agent = common::agent::ScriptedAgent::new(json!({"turns": [
+    let agent = common::agent::ScriptedAgent::new(json!({"outlivesClient": true, "turns": [
         {"steps": [{"text": "part one"},
                    {"toolCall": {"toolCallId": "t1", "title": "Long build", "kind": "execute", "status": "in_progress"}},
                    {"hang": {}}]},

@@ -11,6 +11,7 @@ mod details;
 mod enums;
 mod issues;
 mod names;
+mod observation;
 mod prompt;
 mod pull_request;
 mod remote;
@@ -40,6 +41,7 @@ pub use issues::{
 pub use names::{
     GithubRepo, Host, NameError, Owner, RepoName, GITHUB_COM, OWNER_MAX_CHARS, REPO_MAX_CHARS,
 };
+pub use observation::ratchet_observation;
 pub use prompt::issue_prompt;
 pub use pull_request::{
     CheckRun, CheckSuite, Commit, LatestReview, PrCandidate, PullRequestCommit, PullRequestSummary,

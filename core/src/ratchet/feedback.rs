@@ -1,9 +1,8 @@
 //! Which review feedback counts (D§6.2): for the snapshot key's latest activity and for what the
 //! fixer prompt quotes.
 
-use super::observation::{
-    PrObservation, Review, ReviewComment, ReviewPolicy, ReviewState, ReviewTrigger,
-};
+use super::observation::{PrObservation, Review, ReviewComment, ReviewPolicy, ReviewTrigger};
+use crate::enums::ReviewState;
 use serde::Serialize;
 
 /// One piece of feedback quoted to the fixer, serialized into the prompt's untrusted-JSON block.

@@ -14,5 +14,5 @@ pub use feedback::{latest_review_activity_ms, review_feedback, Feedback, REVIEW_
 pub use key::{is_failure_conclusion, snapshot_key, FAILURE_CONCLUSIONS};
 pub use observation::{
     Activity, Bookkeeping, FailedCheck, GithubPrState, PrObservation, Review, ReviewComment,
-    ReviewPolicy, ReviewState, ReviewTrigger,
+    ReviewPolicy, ReviewTrigger,
 };

@@ -1,7 +1,7 @@
 //! What one ratchet check reads: the PR as GitHub shows it, the stored dispatch bookkeeping, and
 //! what the workspace's sessions are doing.
 
-use crate::enums::{CiStatus, RatchetDispatchOutcome, ReviewDecision};
+use crate::enums::{CiStatus, RatchetDispatchOutcome, ReviewDecision, ReviewState};
 use serde::{Deserialize, Serialize};
 
 /// GitHub's raw state of a pull request. ff's `PrState` also folds in drafts and the review
@@ -12,17 +12,6 @@ pub enum GithubPrState {
     Open,
     Closed,
     Merged,
-}
-
-/// The state of one submitted review, normalised as in D§5.3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReviewState {
-    Approved,
-    ChangesRequested,
-    Commented,
-    Dismissed,
-    Pending,
 }
 
 /// Which review feedback makes the ratchet act (the `ratchetReviewTriggerMode` setting, D§6.6).

@@ -33,6 +33,8 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 const STDERR_KEEP: usize = 16 * 1024;
 /// Updates queued towards the session before the agent's dispatch waits (backpressure).
 const EVENT_QUEUE: usize = 1024;
+/// How long the output an agent wrote before it exited may take to arrive.
+const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 /// What the agent sends ff, in order.
 pub enum AgentEvent {
@@ -170,18 +172,25 @@ impl AgentProcess {
             // Returning drops the transport, which closes the agent's stdin.
             Ok(())
         }));
+        // The connection handle is handed out before the closure awaits anything.
+        let connected = tokio::time::timeout(Duration::from_secs(5), connected)
+            .await
+            .ok()
+            .and_then(Result::ok);
         let (exited_tx, exited) = tokio::sync::watch::channel(false);
+        let incoming = connected.clone();
         tokio::spawn(async move {
             let code = child.wait().await.ok().and_then(|status| status.code());
+            // What the agent wrote before it died is delivered before its death is; a child
+            // of its own that keeps the pipe open cannot hold the news back for long.
+            if let Some(incoming) = incoming {
+                let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, incoming.incoming_closed()).await;
+            }
             let _ = exited_tx.send(true);
             let _ = events_tx.send(AgentEvent::Exited(code)).await;
         });
-        // The connection handle is handed out before the closure awaits anything.
-        let connection = tokio::time::timeout(Duration::from_secs(5), connected)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .ok_or_else(|| std::io::Error::other("the ACP connection did not start"))?;
+        let connection =
+            connected.ok_or_else(|| std::io::Error::other("the ACP connection did not start"))?;
         let process = Self {
             connection,
             pgid,

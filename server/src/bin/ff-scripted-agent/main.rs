@@ -38,7 +38,7 @@ const STATE_ENV: &str = "FF_SCRIPTED_AGENT_STATE";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (agent, start_delay) = match setup() {
+    let (agent, start_delay, outlives_client) = match setup() {
         Ok(setup) => setup,
         Err(message) => {
             eprintln!("ff-scripted-agent: {message}");
@@ -50,6 +50,10 @@ async fn main() -> ExitCode {
     tokio::time::sleep(start_delay).await;
     match agent::serve(Arc::clone(&agent), stdio::transport()).await {
         Ok(()) => {
+            if outlives_client {
+                agent.log().write("stdin closed", json!({}));
+                std::future::pending::<()>().await;
+            }
             agent
                 .log()
                 .write("exit", json!({"code": 0, "reason": "stdin closed"}));
@@ -65,7 +69,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn setup() -> Result<(Scripted, Duration), String> {
+fn setup() -> Result<(Scripted, Duration, bool), String> {
     let path = |name| {
         std::env::var_os(name)
             .filter(|value| !value.is_empty())
@@ -78,5 +82,10 @@ fn setup() -> Result<(Scripted, Duration), String> {
         .unwrap_or_default();
     let state = State::open(path(STATE_ENV).as_deref())?;
     let start_delay = Duration::from_millis(script.start_delay_ms);
-    Ok((Scripted::new(script, log, state), start_delay))
+    let outlives_client = script.outlives_client;
+    Ok((
+        Scripted::new(script, log, state),
+        start_delay,
+        outlives_client,
+    ))
 }

@@ -1,10 +1,12 @@
 //! The script file (`FF_SCRIPTED_AGENT_SCRIPT`): what each `session/prompt` does.
 //!
 //! ```json
-//! { "startDelayMs": 0, "turns": [ { "steps": [ ... ], "stopReason": "end_turn" } ] }
+//! { "startDelayMs": 0, "outlivesClient": false, "turns": [ { "steps": [ ... ] } ] }
 //! ```
 //!
-//! `startDelayMs` (default 0) delays the agent before it reads its first message. Each prompt
+//! `startDelayMs` (default 0) delays the agent before it reads its first message.
+//! `outlivesClient` keeps the process running after its stdin closes, as a stuck agent would
+//! (until it is killed). Each prompt
 //! consumes the next turn, across sessions and restarts; past the last turn (or without a
 //! script) a prompt gets the reply "ok" and `end_turn`. A turn runs its steps in order and ends
 //! with `stopReason` (default `end_turn`: also `max_tokens`, `max_turn_requests`, `refusal`,
@@ -70,6 +72,8 @@ use std::path::{Path, PathBuf};
 pub struct Script {
     #[serde(default)]
     pub start_delay_ms: u64,
+    #[serde(default)]
+    pub outlives_client: bool,
     #[serde(default)]
     pub turns: Vec<Turn>,
 }
