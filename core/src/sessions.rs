@@ -5,6 +5,7 @@ use crate::create::FieldError;
 use crate::entry::{LastExit, SessionSummaries, SessionSummary};
 use crate::enums::{PendingRequestType, SessionActivity, SessionRuntimePhase, SessionStatus};
 use crate::ids::{MessageId, SessionId, Timestamp, WorkspaceId};
+use crate::ratchet::ReviewTrigger;
 use crate::transcript::{PermissionOption, ToolCall, Usage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -334,6 +335,7 @@ pub struct SettingsView {
     pub default_agent: String,
     pub permission_policy: PermissionPolicy,
     pub ratchet_permission_policy: PermissionPolicy,
+    pub ratchet_review_trigger: ReviewTrigger,
 }
 
 /// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
@@ -351,6 +353,8 @@ pub struct SettingsPatch {
     pub permission_policy: Option<PermissionPolicy>,
     #[serde(default)]
     pub ratchet_permission_policy: Option<PermissionPolicy>,
+    #[serde(default)]
+    pub ratchet_review_trigger: Option<ReviewTrigger>,
 }
 
 /// What a session's row says, as the snapshot summarises it.

@@ -77,9 +77,9 @@ async fn fake_with(n: usize) -> FakeGithub {
 /// ff with `n` imported workspaces of `acme/app`, their PRs attached (or not), polled only when
 /// told (a finished agent turn refreshes the repository at once).
 async fn ff_with(fake: &FakeGithub, n: usize, attached: bool, repo: &std::path::Path) -> TestApp {
-    let app = TestApp::spawn_with_github(&fake.url, |github| {
-        github.poll_interval = Duration::from_secs(3600);
-        github.idle_debounce = Duration::from_millis(1);
+    let app = TestApp::spawn_with_github(&fake.url, |config| {
+        config.github.poll_interval = Duration::from_secs(3600);
+        config.github.idle_debounce = Duration::from_millis(1);
     })
     .await;
     let mut doc = common::documents::backup(n, repo.to_str().unwrap());

@@ -6,3 +6,7 @@ ALTER TABLE workspace_ratchet ADD COLUMN active_session_id TEXT;
 ALTER TABLE workspace_ratchet ADD COLUMN review_last_checked_at TEXT;
 ALTER TABLE workspace_ratchet ADD COLUMN last_check TEXT;
 ALTER TABLE workspace_ratchet ADD COLUMN history TEXT NOT NULL DEFAULT '[]';
+
+-- Which review feedback makes the ratchet act (D§6.6 `ratchetReviewTriggerMode`).
+ALTER TABLE settings ADD COLUMN ratchet_review_trigger TEXT NOT NULL DEFAULT 'CHANGES_REQUESTED'
+    CHECK (ratchet_review_trigger IN ('CHANGES_REQUESTED', 'ALL_REVIEW_FEEDBACK'));

@@ -21,6 +21,29 @@ pub struct Config {
     pub http_limits: HttpLimits,
     pub sessions: SessionsConfig,
     pub github: GithubConfig,
+    /// Not flags: the ratchet's pace is the spec's; tests tune it.
+    pub ratchet: RatchetConfig,
+}
+
+/// How the ratchet paces its checks (ratchet.md §2).
+#[derive(Clone, Debug)]
+pub struct RatchetConfig {
+    /// Every candidate is checked this often, besides the checks events start.
+    pub interval: Duration,
+    /// Checks running at once.
+    pub concurrency: usize,
+    /// Longest a check may take to read GitHub before it gives up (it runs again later).
+    pub check_timeout: Duration,
+}
+
+impl Default for RatchetConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(120),
+            concurrency: 3,
+            check_timeout: Duration::from_secs(90),
+        }
+    }
 }
 
 /// How agent sessions run.
@@ -205,6 +228,7 @@ impl Config {
                 ..SessionsConfig::default()
             },
             github,
+            ratchet: RatchetConfig::default(),
         })
     }
 

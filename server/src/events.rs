@@ -2,7 +2,7 @@
 //! they describe has committed; a subscriber that falls behind is told how much it missed.
 
 use ff_core::api::{PrInfo, Workspace};
-use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
+use ff_core::enums::{RatchetDispatchOutcome, RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::sessions::SessionGroup;
 use std::sync::Arc;
@@ -23,15 +23,27 @@ pub enum DomainEvent {
         from: RunScriptStatus,
         to: RunScriptStatus,
     },
+    /// The ratchet was turned on or off; off also cleared its dispatch bookkeeping.
     RatchetToggled {
         workspace_id: WorkspaceId,
         enabled: bool,
+    },
+    /// A fixer was dispatched, adopted or settled, or the workspace stalled: the ratchet group
+    /// as committed.
+    RatchetDispatchChanged {
+        workspace_id: WorkspaceId,
+        outcome: Option<RatchetDispatchOutcome>,
+        retry_count: u32,
+        stalled: bool,
     },
     /// The workspace's PR row changed (github.md §2); `pr` is what was committed.
     PrSnapshotUpdated {
         workspace_id: WorkspaceId,
         pr: PrInfo,
     },
+    /// A poll read the workspace's PR and it differs from the last read, also where the stored
+    /// row does not (a check that failed again in a new run). The ratchet decides on it.
+    PullRequestRead { workspace_id: WorkspaceId },
     /// A backup was imported: many rows changed at once, with no event of their own.
     BackupImported { projects: u64, workspaces: u64 },
     /// The sessions of a workspace changed: their runtime, pending requests, usage or rows.

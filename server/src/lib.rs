@@ -113,6 +113,13 @@ impl App {
             &config.data_dir,
             config.sessions.clone(),
         );
+        let ratchet = ratchet::Ratchet::new(
+            db.clone(),
+            bus.clone(),
+            github.clone(),
+            sessions.clone(),
+            config.ratchet.clone(),
+        );
         // Subscribed before recovery, so that no event of the recovery is missed.
         let snapshot = snapshot::Snapshot::start(
             db.clone(),
@@ -142,6 +149,7 @@ impl App {
             .recover()
             .await
             .context("cannot recover workspaces after a restart")?;
+        ratchet.start().await.context("cannot start the ratchet")?;
         let state = http::AppState {
             leptos: http::leptos_options(),
             projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
@@ -156,6 +164,7 @@ impl App {
             run_scripts,
             sessions,
             github,
+            ratchet,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,
@@ -172,6 +181,11 @@ impl App {
     /// The GitHub domain (tests ask it for an issue's first prompt, as sessions will).
     pub fn github(&self) -> github::Github {
         self.state.github.clone()
+    }
+
+    /// The ratchet (tests run a check and wait for it).
+    pub fn ratchet(&self) -> ratchet::Ratchet {
+        self.state.ratchet.clone()
     }
 
     /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
@@ -201,6 +215,7 @@ impl App {
         )
         .await;
         self.state.workspaces.shutdown().await;
+        self.state.ratchet.shutdown().await;
         self.state.sessions.shutdown().await;
         self.state.github.shutdown().await;
         self.state.run_scripts.stop_all().await;

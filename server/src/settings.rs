@@ -5,6 +5,7 @@ use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use ff_core::create::FieldError;
 use ff_core::ids::Timestamp;
+use ff_core::ratchet::ReviewTrigger;
 use ff_core::sessions::{
     built_in_agent, validate_agent_name, AgentServer, PermissionPolicy, SettingsPatch,
     SettingsView, DEFAULT_AGENT,
@@ -27,6 +28,9 @@ pub struct Settings {
     pub permission_policy: PermissionPolicy,
     #[serde(default = "ratchet_policy")]
     pub ratchet_permission_policy: PermissionPolicy,
+    /// Which review feedback makes the ratchet dispatch a fixer.
+    #[serde(default)]
+    pub ratchet_review_trigger: ReviewTrigger,
 }
 
 fn default_agent() -> String {
@@ -46,6 +50,7 @@ impl Default for Settings {
             default_agent: default_agent(),
             permission_policy: PermissionPolicy::Ask,
             ratchet_permission_policy: ratchet_policy(),
+            ratchet_review_trigger: ReviewTrigger::default(),
         }
     }
 }
@@ -63,6 +68,7 @@ impl Settings {
             default_agent: self.default_agent.clone(),
             permission_policy: self.permission_policy,
             ratchet_permission_policy: self.ratchet_permission_policy,
+            ratchet_review_trigger: self.ratchet_review_trigger,
         }
     }
 
@@ -109,6 +115,9 @@ impl Settings {
         if let Some(policy) = patch.ratchet_permission_policy {
             next.ratchet_permission_policy = policy;
         }
+        if let Some(trigger) = patch.ratchet_review_trigger {
+            next.ratchet_review_trigger = trigger;
+        }
         Ok(next)
     }
 }
@@ -120,6 +129,7 @@ struct Row {
     default_agent: String,
     permission_policy: String,
     ratchet_permission_policy: String,
+    ratchet_review_trigger: String,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
@@ -132,7 +142,7 @@ fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T,
 pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
-         ratchet_permission_policy FROM settings WHERE id = 1",
+         ratchet_permission_policy, ratchet_review_trigger FROM settings WHERE id = 1",
     )
     .fetch_optional(conn)
     .await?;
@@ -151,6 +161,10 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
             "ratchet_permission_policy",
             &format!("\"{}\"", row.ratchet_permission_policy),
         )?,
+        ratchet_review_trigger: decode(
+            "ratchet_review_trigger",
+            &format!("\"{}\"", row.ratchet_review_trigger),
+        )?,
     })
 }
 
@@ -163,16 +177,20 @@ pub async fn set(
     let policy = |p: PermissionPolicy| crate::db::codec::enum_text(&p);
     sqlx::query(
         "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
-         permission_policy, ratchet_permission_policy, updated_at) \
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) \
+         permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at) \
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
-         default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, updated_at = ?6",
+         default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, \
+         ratchet_review_trigger = ?6, updated_at = ?7",
     )
     .bind(settings.ratchet_enabled)
     .bind(servers)
     .bind(&settings.default_agent)
     .bind(policy(settings.permission_policy))
     .bind(policy(settings.ratchet_permission_policy))
+    .bind(crate::db::codec::enum_text(
+        &settings.ratchet_review_trigger,
+    ))
     .bind(now.to_string())
     .execute(conn)
     .await

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fake_github::{self, FakeGithub, Inject, Served, OWNER, REPO};
+use common::fake_github::{self, change, complete, FakeGithub, Inject, Served, OWNER, REPO};
 use common::repo::TestRepo;
 use common::TestApp;
 use reqwest::{Method, StatusCode};
@@ -21,17 +21,10 @@ async fn setup(
     fake: &FakeGithub,
     tune: impl FnOnce(&mut ff_server::config::GithubConfig),
 ) -> Setup {
-    let app = TestApp::spawn_with_github(&fake.url, tune).await;
+    let app = TestApp::spawn_with_github(&fake.url, |config| tune(&mut config.github)).await;
     let repo = TestRepo::new();
     let project = app.add_project(&repo.path).await;
-    let (status, body) = app
-        .send(
-            Method::PATCH,
-            &format!("/api/projects/{project}"),
-            Some(json!({"githubOwner": OWNER, "githubRepo": REPO})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    fake_github::link(&app, &project).await;
     Setup { app, repo, project }
 }
 
@@ -46,46 +39,15 @@ async fn workspace(s: &Setup, name: &str) -> (String, String) {
 }
 
 async fn entry(s: &Setup, id: &str) -> Value {
-    let (status, full) = s
-        .app
-        .get(&format!("/api/projects/{}/snapshot", s.project))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    full["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["workspaceId"] == id)
-        .cloned()
-        .unwrap_or(Value::Null)
+    s.app.entry(&s.project, id).await
 }
 
-/// Waits (at most 15 s) until the workspace's snapshot entry satisfies `done`.
 async fn wait_entry(s: &Setup, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let e = entry(s, id).await;
-        if done(&e) {
-            return e;
-        }
-        assert!(Instant::now() < deadline, "never {what}: {e:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    s.app.wait_entry(&s.project, id, what, done).await
 }
 
 fn open_pr(fake: &FakeGithub, branch: &str, head_owner: &str) -> u64 {
     fake.world(|w| w.repo(OWNER, REPO).open(branch, head_owner))
-}
-
-fn change(fake: &FakeGithub, number: u64, edit: impl FnOnce(&mut fake_github::world::Pr)) {
-    fake.world(|w| w.repo(OWNER, REPO).change(number, edit));
-}
-
-fn complete(pr: &mut fake_github::world::Pr, conclusion: &str) {
-    for check in &mut pr.checks {
-        check.status = "COMPLETED".into();
-        check.conclusion = Some(conclusion.into());
-    }
 }
 
 fn summaries(fake: &FakeGithub) -> Vec<Served> {

@@ -6,6 +6,7 @@ mod decision;
 mod feedback;
 mod key;
 mod observation;
+mod view;
 
 pub use decision::{
     decide, Check, CheckInput, Decision, StallReason, TriggerReason, WaitReason, MAX_RETRIES,
@@ -16,3 +17,4 @@ pub use observation::{
     Activity, Bookkeeping, FailedCheck, GithubPrState, PrObservation, Review, ReviewComment,
     ReviewPolicy, ReviewTrigger,
 };
+pub use view::{RatchetCheck, RatchetDispatch, RatchetView, Verdict};

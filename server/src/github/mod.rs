@@ -8,6 +8,8 @@ mod budget;
 mod create;
 mod endpoint;
 mod issues;
+mod logs;
+mod observation;
 mod queries;
 pub mod store;
 mod sync;
@@ -25,7 +27,7 @@ use crate::{clock, projects, workspaces};
 use budget::{HostBudget, Limits, Refusal};
 use ff_core::api::Project;
 use ff_core::github::{
-    GithubRepo, Host, IssueSummary, PrDetailsView, PullRequestSummary, GITHUB_COM,
+    GithubRepo, Host, IssueSummary, PullRequestDetails, PullRequestSummary, GITHUB_COM,
 };
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use serde::de::DeserializeOwned;
@@ -38,6 +40,7 @@ use tokio_util::task::TaskTracker;
 use transport::{Answer, Failure, Transport};
 
 pub use issues::Assignee;
+pub use observation::Observation;
 
 /// A host that is not connected is looked at again at most this often (on a status request or
 /// a manual refresh, never in a loop).
@@ -58,8 +61,9 @@ struct Inner {
     /// The latest summary of each workspace's PR, and when it was read.
     observed: Mutex<HashMap<WorkspaceId, Observed>>,
     /// Details per workspace, valid while GitHub's `updatedAt` of the PR is the same.
-    details: Mutex<HashMap<WorkspaceId, (Timestamp, PrDetailsView)>>,
+    details: Mutex<HashMap<WorkspaceId, (Timestamp, Arc<PullRequestDetails>)>>,
     issues: Mutex<HashMap<(ProjectId, Assignee), IssueList>>,
+    logs: Mutex<logs::LogCache>,
     /// One poll (or attach, or creation) of a repository at a time.
     repositories: KeyedLocks,
     in_flight: Mutex<HashSet<ProjectId>>,
@@ -139,6 +143,7 @@ impl Github {
                 observed: Mutex::default(),
                 details: Mutex::default(),
                 issues: Mutex::default(),
+                logs: Mutex::default(),
                 repositories: KeyedLocks::default(),
                 in_flight: Mutex::default(),
                 tasks: TaskTracker::new(),
@@ -250,17 +255,7 @@ impl Github {
         query: &str,
         variables: &Value,
     ) -> Result<Answer, Unavailable> {
-        self.know_host(host, false).await;
-        let token = {
-            let hosts = self.inner.hosts.lock().await;
-            let known = hosts.get(host.as_str()).expect("known above");
-            known
-                .budget
-                .admit(&self.limits(), clock::now())
-                .map_err(Unavailable::Refused)?
-                .token
-                .clone()
-        };
+        let token = self.token(host).await?;
         let config = &self.inner.config;
         let url = endpoint::graphql_url(host, config.api_url.as_deref());
         let result = self
@@ -278,6 +273,19 @@ impl Github {
             }
         }
         result.map_err(Unavailable::Failed)
+    }
+
+    /// The host's token, when a request may go now.
+    async fn token(&self, host: &Host) -> Result<String, Unavailable> {
+        self.know_host(host, false).await;
+        let hosts = self.inner.hosts.lock().await;
+        let known = hosts.get(host.as_str()).expect("known above");
+        Ok(known
+            .budget
+            .admit(&self.limits(), clock::now())
+            .map_err(Unavailable::Refused)?
+            .token
+            .clone())
     }
 
     /// A request whose answer is one typed document (`data` as a whole).

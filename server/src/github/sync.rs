@@ -186,16 +186,20 @@ impl Github {
     /// transaction, then publishes one event per changed workspace.
     async fn apply(&self, seen: &[(&Watched, PullRequestSummary)]) -> Result<(), sqlx::Error> {
         let now = clock::now();
+        let mut read_anew = Vec::new();
         {
             let mut observed = self.inner.observed.lock().expect("observed PRs");
             for (watched, summary) in seen {
-                observed.insert(
+                let previous = observed.insert(
                     watched.workspace_id.clone(),
                     Observed {
                         summary: summary.clone(),
                         checked_at: now,
                     },
                 );
+                if previous.is_none_or(|p| p.summary != *summary) {
+                    read_anew.push(watched.workspace_id.clone());
+                }
             }
         }
         let mut tx = db::begin_write(&self.inner.db).await?;
@@ -220,6 +224,11 @@ impl Github {
                 workspace_id,
                 pr: record.info(),
             });
+        }
+        for workspace_id in read_anew {
+            self.inner
+                .bus
+                .publish(DomainEvent::PullRequestRead { workspace_id });
         }
         Ok(())
     }

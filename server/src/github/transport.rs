@@ -96,29 +96,8 @@ impl Transport {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.map_err(|e| classify(e, timeout))?;
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(Failure::Unauthorized(message_of(status, &text)));
-        }
-        if status == reqwest::StatusCode::FORBIDDEN
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-        {
-            let until = rate_limit_end(&headers);
-            return Err(
-                if until.is_some() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    Failure::RateLimited {
-                        until,
-                        detail: message_of(status, &text),
-                    }
-                } else {
-                    Failure::Refused(message_of(status, &text))
-                },
-            );
-        }
-        if status.is_server_error() {
-            return Err(Failure::Server(message_of(status, &text)));
-        }
         if !status.is_success() {
-            return Err(Failure::Refused(message_of(status, &text)));
+            return Err(failure_of(status, &headers, &text));
         }
         let envelope: Envelope =
             serde_json::from_str(&text).map_err(|e| Failure::Malformed(e.to_string()))?;
@@ -147,6 +126,61 @@ impl Transport {
             }
         }
         Ok(answer)
+    }
+
+    /// The end of a plain-text document (a job log), at most `keep` bytes of it, read as it
+    /// streams so that a log of any size costs `keep` of memory. The REST answer is a redirect,
+    /// followed without the token when it leads to another host (reqwest drops `Authorization`
+    /// there).
+    pub async fn text_tail(
+        &self,
+        url: &str,
+        token: &str,
+        timeout: Duration,
+        keep: usize,
+    ) -> Result<String, Failure> {
+        let sent = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .send()
+            .await;
+        let mut response = sent.map_err(|e| classify(e, timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let text = response.text().await.map_err(|e| classify(e, timeout))?;
+            return Err(failure_of(status, &headers, &text));
+        }
+        let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(e, timeout))? {
+            tail.extend(chunk.iter());
+            let over = tail.len().saturating_sub(keep);
+            tail.drain(..over);
+        }
+        Ok(String::from_utf8_lossy(tail.make_contiguous()).into_owned())
+    }
+}
+
+/// Sorts an answer that is not a success into what the budget does about it.
+fn failure_of(status: reqwest::StatusCode, headers: &HeaderMap, text: &str) -> Failure {
+    let limited = status == reqwest::StatusCode::FORBIDDEN
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
+    let until = rate_limit_end(headers);
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        Failure::Unauthorized(message_of(status, text))
+    } else if limited && (until.is_some() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
+        Failure::RateLimited {
+            until,
+            detail: message_of(status, text),
+        }
+    } else if status.is_server_error() {
+        Failure::Server(message_of(status, text))
+    } else {
+        Failure::Refused(message_of(status, text))
     }
 }
 

@@ -6,10 +6,12 @@ use super::{queries, Github};
 use crate::clock;
 use crate::error::DomainResult;
 use ff_core::github::{
-    check_lines, DetailsAnswer, HostStatus, PrDetailsView, PrView, RollupContext,
+    check_lines, DetailsAnswer, HostStatus, PrDetailsView, PrView, PullRequestDetails,
+    RollupContext,
 };
 use ff_core::ids::{ProjectId, WorkspaceId};
 use serde_json::json;
+use std::sync::Arc;
 
 impl Github {
     /// The stored snapshot, the head commit's checks from the latest summary, and the details
@@ -43,12 +45,33 @@ impl Github {
 
     fn cached_details(&self, id: &WorkspaceId) -> Option<PrDetailsView> {
         let cache = self.inner.details.lock().expect("details cache");
-        cache.get(id).map(|(_, view)| view.clone())
+        let (_, details) = cache.get(id)?;
+        Some(PrDetailsView::new(details, &self.head_checks(id)))
     }
 
-    /// A PR's reviews, unresolved threads and failing checks: from the cache while GitHub's
-    /// `updatedAt` of the PR is unchanged, otherwise read now. `None` without a PR.
+    /// The head commit's checks as the latest poll read them.
+    fn head_checks(&self, id: &WorkspaceId) -> Vec<RollupContext> {
+        self.inner
+            .observed
+            .lock()
+            .expect("observed PRs")
+            .get(id)
+            .and_then(|o| o.summary.head_checks().map(<[RollupContext]>::to_vec))
+            .unwrap_or_default()
+    }
+
+    /// A PR's reviews, unresolved threads and failing checks. `None` without a PR.
     pub async fn details(&self, id: &WorkspaceId) -> DomainResult<Option<PrDetailsView>> {
+        let details = self.raw_details(id).await?;
+        Ok(details.map(|d| PrDetailsView::new(&d, &self.head_checks(id))))
+    }
+
+    /// The PR's reviews, conversation and review threads as GitHub answered them: from the
+    /// cache while GitHub's `updatedAt` of the PR is unchanged, otherwise read now.
+    pub(super) async fn raw_details(
+        &self,
+        id: &WorkspaceId,
+    ) -> DomainResult<Option<Arc<PullRequestDetails>>> {
         let workspace = self.workspace(id).await?.workspace;
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
         let Some(number) = stored.record.number else {
@@ -57,9 +80,9 @@ impl Github {
         let updated = stored.record.github_updated_at;
         if let Some(updated) = updated {
             let cache = self.inner.details.lock().expect("details cache");
-            if let Some((at, view)) = cache.get(id) {
+            if let Some((at, details)) = cache.get(id) {
                 if *at == updated {
-                    return Ok(Some(view.clone()));
+                    return Ok(Some(details.clone()));
                 }
             }
         }
@@ -73,23 +96,15 @@ impl Github {
                 "PR #{number} of {repo} is not there"
             )));
         };
-        let checks: Vec<RollupContext> = self
-            .inner
-            .observed
-            .lock()
-            .expect("observed PRs")
-            .get(id)
-            .and_then(|o| o.summary.head_checks().map(<[RollupContext]>::to_vec))
-            .unwrap_or_default();
-        let view = PrDetailsView::new(&details, &checks);
+        let details = Arc::new(details);
         if let Some(updated) = updated {
             self.inner
                 .details
                 .lock()
                 .expect("details cache")
-                .insert(id.clone(), (updated, view.clone()));
+                .insert(id.clone(), (updated, details.clone()));
         }
-        Ok(Some(view))
+        Ok(Some(details))
     }
 
     /// `GET /api/github/status`: every host a live project uses. A host without a working

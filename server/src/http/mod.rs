@@ -9,6 +9,7 @@ pub mod guard;
 mod health;
 mod pages;
 mod projects;
+mod ratchet;
 pub mod serve;
 mod sessions;
 mod snapshot;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub run_scripts: RunScripts,
     pub sessions: crate::sessions::Sessions,
     pub github: crate::github::Github,
+    pub ratchet: crate::ratchet::Ratchet,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -115,7 +117,11 @@ pub fn router(state: AppState) -> Router {
         .route("/workspaces/{workspace_id}/retry", post(workspaces::retry))
         .route(
             "/workspaces/{workspace_id}/ratchet",
-            put(workspaces::set_ratchet),
+            get(ratchet::view).put(ratchet::toggle),
+        )
+        .route(
+            "/workspaces/{workspace_id}/ratchet/check",
+            post(ratchet::check),
         )
         .route(
             "/workspaces/{workspace_id}/run-script",

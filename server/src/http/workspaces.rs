@@ -4,7 +4,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ff_core::api::{RatchetToggle, RunScriptInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{RunScriptInfo, Workspace, WorkspaceDetail};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use serde::Deserialize;
@@ -56,15 +56,6 @@ pub async fn retry(
 ) -> Result<StatusCode, AppError> {
     state.workspaces.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
-}
-
-pub async fn set_ratchet(
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<WorkspaceId>,
-    ApiJson(toggle): ApiJson<RatchetToggle>,
-) -> Result<Json<RatchetToggle>, AppError> {
-    let enabled = state.workspaces.set_ratchet(&id, toggle.enabled).await?;
-    Ok(Json(RatchetToggle { enabled }))
 }
 
 pub async fn run_script(

@@ -3,8 +3,8 @@
 
 use crate::db::codec::{enum_text, parse_opt_enum, parse_opt_time, to_u32};
 use ff_core::enums::RatchetDispatchOutcome;
-use ff_core::ids::{SessionId, Timestamp};
-use serde::{Deserialize, Serialize};
+use ff_core::ids::{SessionId, Timestamp, WorkspaceId};
+use ff_core::ratchet::{RatchetCheck, RatchetDispatch};
 use sqlx::{FromRow, SqliteConnection};
 
 /// Dispatches kept per workspace for its page.
@@ -20,32 +20,23 @@ pub struct Bookkeeping {
     pub snapshot_key: Option<String>,
     pub active_session: Option<SessionId>,
     pub review_last_checked_at: Option<Timestamp>,
-    pub last_check: Option<LastCheck>,
-    pub history: Vec<Dispatch>,
-}
-
-/// The last decision of a check, as the workspace page shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LastCheck {
-    pub at: Timestamp,
-    pub decision: String,
-    pub reason: String,
-}
-
-/// One fixer dispatched, and how it ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Dispatch {
-    pub at: Timestamp,
-    pub key: String,
-    pub session_id: SessionId,
-    pub reason: String,
-    pub retry: u32,
-    pub outcome: Option<RatchetDispatchOutcome>,
+    pub last_check: Option<RatchetCheck>,
+    pub history: Vec<RatchetDispatch>,
 }
 
 impl Bookkeeping {
+    /// What the decision reads of it (the caller compares and swaps on all of it).
+    pub fn decision_input(&self) -> ff_core::ratchet::Bookkeeping {
+        ff_core::ratchet::Bookkeeping {
+            snapshot_key: self.snapshot_key.clone(),
+            outcome: self.dispatch_outcome,
+            retry_count: self.dispatch_retry_count,
+            stalled: self.dispatch_stalled,
+            review_last_checked_ms: self.review_last_checked_at.map(Timestamp::millis),
+            active_session: self.active_session.as_ref().map(|s| s.as_str().to_owned()),
+        }
+    }
+
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
@@ -167,7 +158,7 @@ pub async fn record_dispatch(
     conn: &mut SqliteConnection,
     workspace_id: &str,
     read: &Bookkeeping,
-    dispatch: &Dispatch,
+    dispatch: &RatchetDispatch,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let mut history = read.history.clone();
@@ -253,7 +244,7 @@ pub async fn mark_stalled(
 pub async fn record_check(
     conn: &mut SqliteConnection,
     workspace_id: &str,
-    check: &LastCheck,
+    check: &RatchetCheck,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE workspace_ratchet SET last_check = ? WHERE workspace_id = ? AND enabled = 1",
@@ -282,4 +273,61 @@ pub async fn reset_settled(
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)
+}
+
+/// A fixer of this workspace was at work already when the ratchet meant to dispatch one: it
+/// becomes the active fixer; the key and retry count it was dispatched for stay.
+pub async fn adopt(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    read: &Bookkeeping,
+    session: &SessionId,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE workspace_ratchet SET dispatch_outcome = 'RUNNING', dispatch_stalled = 0, \
+         active_session_id = ?, updated_at = ? WHERE workspace_id = ? AND {}",
+        guard()
+    ))
+    .bind(session.as_str())
+    .bind(now.to_string())
+    .bind(workspace_id)
+    .bind(read.dispatch_outcome.as_ref().map(enum_text))
+    .bind(&read.snapshot_key)
+    .bind(read.active_session.as_ref().map(SessionId::as_str))
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected() == 1)
+}
+
+/// Live READY workspaces with the ratchet on and a PR that is neither closed nor merged
+/// (ratchet.md §2), the longest unchecked first.
+pub async fn candidates(conn: &mut SqliteConnection) -> Result<Vec<WorkspaceId>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT r.workspace_id FROM workspace_ratchet r \
+         JOIN workspaces w ON w.id = r.workspace_id \
+         JOIN workspace_pr p ON p.workspace_id = r.workspace_id \
+         WHERE r.enabled = 1 AND w.status = 'READY' AND p.number IS NOT NULL \
+         AND p.state NOT IN ('CLOSED', 'MERGED') \
+         ORDER BY json_extract(r.last_check, '$.at') IS NOT NULL, json_extract(r.last_check, '$.at')",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(WorkspaceId::new).collect())
+}
+
+/// Every workspace whose bookkeeping names a fixer at work, with that fixer.
+pub async fn active_fixers(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<(WorkspaceId, SessionId)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT workspace_id, active_session_id FROM workspace_ratchet \
+         WHERE active_session_id IS NOT NULL",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(w, s)| (WorkspaceId::new(w), SessionId::new(s)))
+        .collect())
 }

@@ -30,7 +30,7 @@ use actor::{Actor, ActorHandle, Command, Shared};
 use agents::Agents;
 use board::Board;
 use ff_core::api::Workspace;
-use ff_core::enums::WorkspaceStatus;
+use ff_core::enums::{SessionStatus, WorkspaceStatus};
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, MessageText, PermissionAnswer, Session,
@@ -500,11 +500,13 @@ impl Sessions {
             }
             store::of_workspace(&mut conn, workspace.as_str()).await?
         };
+        // A session whose agent died is reused too: its next message starts the agent again
+        // (a fixer retried after a crash keeps one transcript, and the workspace's limit).
         let reusable = records.iter().rev().find(|r| {
             r.row.workflow == workflow
                 && matches!(
                     r.row.status,
-                    ff_core::enums::SessionStatus::Idle | ff_core::enums::SessionStatus::Running
+                    SessionStatus::Idle | SessionStatus::Running | SessionStatus::Failed
                 )
         });
         let session = match reusable {

@@ -2,7 +2,7 @@
 
 use crate::events::DomainEvent;
 use ff_core::api::{PrInfo, Workspace};
-use ff_core::enums::WorkspaceStatus;
+use ff_core::enums::{RatchetDispatchOutcome, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
 use ff_core::patch::Patch;
 use ff_core::sessions::SessionGroup;
@@ -72,13 +72,28 @@ fn pr_patch(pr: &PrInfo) -> Patch {
     }
 }
 
+/// The ratchet's dispatch bookkeeping as the snapshot's ratchet group shows it.
+fn dispatch_patch(
+    outcome: Option<RatchetDispatchOutcome>,
+    retry_count: u32,
+    stalled: bool,
+) -> Patch {
+    Patch {
+        ratchet_dispatch_outcome: Some(outcome),
+        ratchet_dispatch_retry_count: Some(retry_count),
+        ratchet_dispatch_stalled: Some(stalled),
+        ..Patch::default()
+    }
+}
+
 pub fn map(event: &DomainEvent) -> Effect {
     let mapped = match event {
         DomainEvent::BackupImported { .. } => return Effect::Reconcile,
         DomainEvent::WorkspaceActive { .. }
         | DomainEvent::WorkspaceIdle { .. }
         | DomainEvent::SessionTurnEnded { .. }
-        | DomainEvent::PullRequestSeen { .. } => return Effect::None,
+        | DomainEvent::PullRequestSeen { .. }
+        | DomainEvent::PullRequestRead { .. } => return Effect::None,
         DomainEvent::SessionActivityChanged {
             workspace_id,
             group,
@@ -139,13 +154,34 @@ pub fn map(event: &DomainEvent) -> Effect {
         } => Mapped {
             workspace_id: workspace_id.clone(),
             action: Action::Patch {
-                patch: Box::new(Patch {
-                    ratchet_enabled: Some(*enabled),
-                    ..Patch::default()
+                patch: Box::new(if *enabled {
+                    Patch {
+                        ratchet_enabled: Some(true),
+                        ..Patch::default()
+                    }
+                } else {
+                    Patch {
+                        ratchet_enabled: Some(false),
+                        ..dispatch_patch(None, 0, false)
+                    }
                 }),
                 immediate: true,
             },
             source: "event:ratchet_toggled",
+        },
+        DomainEvent::RatchetDispatchChanged {
+            workspace_id,
+            outcome,
+            retry_count,
+            stalled,
+        } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(dispatch_patch(*outcome, *retry_count, *stalled)),
+                // A stall moves the card to "Waiting on you".
+                immediate: true,
+            },
+            source: "event:ratchet_dispatch_changed",
         },
     };
     Effect::Workspace(mapped)

@@ -336,26 +336,6 @@ impl Workspaces {
         Ok(())
     }
 
-    pub async fn set_ratchet(&self, id: &WorkspaceId, enabled: bool) -> DomainResult<bool> {
-        let mut tx = db::begin_write(&self.inner.db).await?;
-        let record = store::get(&mut tx, id.as_str())
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        if record.workspace.status == WorkspaceStatus::Archived {
-            return Err(DomainError::Conflict("the workspace is archived".into()));
-        }
-        let changed =
-            ratchet::store::set_enabled(&mut tx, id.as_str(), enabled, clock::now()).await?;
-        tx.commit().await?;
-        if changed {
-            self.inner.bus.publish(DomainEvent::RatchetToggled {
-                workspace_id: id.clone(),
-                enabled,
-            });
-        }
-        Ok(enabled)
-    }
-
     /// Startup recovery (domain.md §3): nothing is provisioning yet, so PROVISIONING rows were
     /// interrupted (their setup process group is killed if it survived); NEW rows are provisioned;
     /// ARCHIVING rows are finished or rolled back.

@@ -26,11 +26,22 @@ impl RunningFf {
         cwd: Option<&Path>,
         log: &str,
     ) -> Self {
+        Self::start_env(args, cwd, &[], log)
+    }
+
+    /// Like [`Self::start_with`], with these environment variables set.
+    pub fn start_env<'a>(
+        args: impl IntoIterator<Item = &'a OsStr>,
+        cwd: Option<&Path>,
+        env: &[(&str, &str)],
+        log: &str,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ff"));
         command
             .args(["serve", "--port", "0"])
             .args(args)
             .env("FF_LOG", log)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped());
         if let Some(cwd) = cwd {
             command.current_dir(cwd);

@@ -23,3 +23,28 @@ pub async fn start() -> FakeGithub {
     world.repo(OWNER, REPO);
     FakeGithub::start(world, 0, Some(contract_dir())).await
 }
+
+/// Makes `acme/app` the project's GitHub repository.
+pub async fn link(app: &super::TestApp, project: &str) {
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/projects/{project}"),
+            Some(serde_json::json!({"githubOwner": OWNER, "githubRepo": REPO})),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+}
+
+/// Changes PR `number` of `acme/app` as GitHub would record it.
+pub fn change(fake: &FakeGithub, number: u64, edit: impl FnOnce(&mut world::Pr)) {
+    fake.world(|w| w.repo(OWNER, REPO).change(number, edit));
+}
+
+/// Every check of the PR ran to `conclusion`.
+pub fn complete(pr: &mut world::Pr, conclusion: &str) {
+    for check in &mut pr.checks {
+        check.status = "COMPLETED".into();
+        check.conclusion = Some(conclusion.into());
+    }
+}

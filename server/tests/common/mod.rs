@@ -12,7 +12,7 @@ pub mod socket;
 
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
-use ff_server::config::{Config, GithubConfig};
+use ff_server::config::Config;
 use ff_server::events::EventBus;
 use ff_server::snapshot::{Snapshot, SnapshotConfig};
 use ff_server::App;
@@ -78,7 +78,7 @@ impl TestApp {
 
     /// Starts against a fake GitHub: its URL, its token, a 1 s poll, short timeouts; `tune`
     /// adjusts the rest.
-    pub async fn spawn_with_github(fake_url: &str, tune: impl FnOnce(&mut GithubConfig)) -> Self {
+    pub async fn spawn_with_github(fake_url: &str, tune: impl FnOnce(&mut Config)) -> Self {
         Self::spawn_with_flags(&[], |config| {
             let github = &mut config.github;
             github.api_url = Some(fake_url.to_owned());
@@ -87,7 +87,7 @@ impl TestApp {
             github.env = std::sync::Arc::new(|key: &str| {
                 (key == "FF_GITHUB_TOKEN").then(|| fake_github::TOKEN.to_owned())
             });
-            tune(github);
+            tune(config);
         })
         .await
     }
@@ -231,6 +231,38 @@ impl TestApp {
 
     pub async fn wait_for_status(&self, id: &str, status: &str) -> Value {
         self.wait_for(id, status, |w| w["status"] == status).await
+    }
+
+    /// The workspace's snapshot entry (`Null` while it has none).
+    pub async fn entry(&self, project: &str, id: &str) -> Value {
+        let (status, full) = self.get(&format!("/api/projects/{project}/snapshot")).await;
+        assert_eq!(status, StatusCode::OK, "{full}");
+        full["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .find(|e| e["workspaceId"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// Waits (at most 20 s) until the workspace's snapshot entry satisfies `done`.
+    pub async fn wait_entry(
+        &self,
+        project: &str,
+        id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let entry = self.entry(project, id).await;
+            if done(&entry) {
+                return entry;
+            }
+            assert!(Instant::now() < deadline, "never {what}: {entry:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Asks for a graceful shutdown, waits for it, and hands back the data directory.

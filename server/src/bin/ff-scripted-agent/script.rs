@@ -51,7 +51,9 @@
 //! - `{"edit": {"path": "src/a.txt", "content": "…"}}`: the agent writes the file itself
 //!   (relative to the session's cwd, parents created), as the Claude adapter does; it emits
 //!   nothing.
-//! - `{"sleep": {"ms": 200}}`; `{"hang": {}}`: never finishes (until `session/cancel`).
+//! - `{"sleep": {"ms": 200}}`; `{"hang": {}}`: never finishes (until `session/cancel`);
+//!   `{"waitFile": {"path": "/tmp/go"}}`: waits until that file exists (a test lets the turn
+//!   go on when it has changed the world around it).
 //! - `{"crash": {"code": 3}}`: exits the process with that code once everything sent before it
 //!   is written.
 //! - `{"flood": {"count": 10000, "text": "chunk {n} "}}`: that many `agent_message_chunk`s at
@@ -136,6 +138,9 @@ pub enum Step {
         ms: u64,
     },
     Hang {},
+    WaitFile {
+        path: PathBuf,
+    },
     Crash {
         code: i32,
     },

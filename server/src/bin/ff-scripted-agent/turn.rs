@@ -86,6 +86,11 @@ impl TurnRunner {
             Step::Edit { path, content } => self.edit(path, content).await,
             Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(*ms)).await,
             Step::Hang {} => pending::<()>().await,
+            Step::WaitFile { path } => {
+                while !tokio::fs::try_exists(path).await.unwrap_or(false) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
             Step::Crash { code } => {
                 eprintln!("ff-scripted-agent: crashing with code {code}");
                 self.log

@@ -10,7 +10,7 @@ pub mod execute;
 pub mod world;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -80,6 +80,11 @@ impl FakeGithub {
         });
         let router = Router::new()
             .route("/graphql", post(graphql))
+            .route(
+                "/repos/{owner}/{repo}/actions/jobs/{job}/logs",
+                get(job_log),
+            )
+            .route("/_blobs/{owner}/{repo}/jobs/{job}", get(job_log_blob))
             .route("/_fake/world", get(get_world).put(put_world))
             .route("/_fake/served", get(get_served))
             .with_state(shared.clone());
@@ -134,7 +139,22 @@ fn message(status: StatusCode, text: &str) -> Response {
         .into_response()
 }
 
-async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+fn record(shared: &Shared, operation: &str, status: StatusCode) {
+    shared.served.lock().expect("served").push(Served {
+        operation: operation.to_owned(),
+        status: status.as_u16(),
+        aliases: 0,
+        requests: 0,
+        points: 0,
+        variables: Value::Null,
+        at: Instant::now(),
+    });
+}
+
+/// What every request goes through, REST or GraphQL: GitHub's required headers, the token, the
+/// scenario's delay and the next injected failure. `Ok` carries an injection left for the
+/// caller (a GraphQL rate limit is an answer, not a status).
+async fn gate(shared: &Shared, headers: &HeaderMap) -> Result<Option<Inject>, Response> {
     let (token, injected, delay) = {
         let mut world = shared.world.lock().expect("world");
         (
@@ -142,17 +162,6 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             world.inject.pop_front(),
             world.delay_ms,
         )
-    };
-    let record = |operation: &str, status: StatusCode| {
-        shared.served.lock().expect("served").push(Served {
-            operation: operation.to_owned(),
-            status: status.as_u16(),
-            aliases: 0,
-            requests: 0,
-            points: 0,
-            variables: Value::Null,
-            at: Instant::now(),
-        });
     };
     let authorized = headers
         .get("authorization")
@@ -162,12 +171,12 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         .iter()
         .all(|h| headers.contains_key(*h));
     if !required {
-        record("(missing headers)", StatusCode::FORBIDDEN);
-        return message(StatusCode::FORBIDDEN, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header.");
+        record(shared, "(missing headers)", StatusCode::FORBIDDEN);
+        return Err(message(StatusCode::FORBIDDEN, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header."));
     }
     if !authorized {
-        record("(unauthorized)", StatusCode::UNAUTHORIZED);
-        return message(StatusCode::UNAUTHORIZED, "Bad credentials");
+        record(shared, "(unauthorized)", StatusCode::UNAUTHORIZED);
+        return Err(message(StatusCode::UNAUTHORIZED, "Bad credentials"));
     }
     tokio::time::sleep(Duration::from_millis(delay)).await;
     match injected {
@@ -177,28 +186,97 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
             reset,
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            record("(injected status)", status);
+            record(shared, "(injected status)", status);
             let mut response = message(status, "injected by the fake");
             if let Some(seconds) = retry_after {
                 response.headers_mut().insert("retry-after", seconds.into());
             }
             if let Some(reset) = reset {
-                response
-                    .headers_mut()
-                    .insert("x-ratelimit-remaining", 0.into());
-                response
-                    .headers_mut()
-                    .insert("x-ratelimit-reset", reset.into());
+                limited_headers(&mut response, reset);
             }
-            return response;
+            Err(response)
         }
         Some(Inject::Malformed) => {
-            record("(malformed)", StatusCode::OK);
-            return (StatusCode::OK, "<html>unicorn</html>").into_response();
+            record(shared, "(malformed)", StatusCode::OK);
+            Err((StatusCode::OK, "<html>unicorn</html>").into_response())
         }
-        Some(Inject::Slow { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
-        Some(Inject::RateLimited { .. }) | None => {}
+        Some(Inject::Slow { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Ok(None)
+        }
+        other => Ok(other),
     }
+}
+
+fn limited_headers(response: &mut Response, reset: i64) {
+    response
+        .headers_mut()
+        .insert("x-ratelimit-remaining", 0.into());
+    response
+        .headers_mut()
+        .insert("x-ratelimit-reset", reset.into());
+}
+
+/// `GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs`: as GitHub, a redirect to the plain
+/// text (here on the fake itself, where it needs no token, like GitHub's signed blob links).
+async fn job_log(
+    State(shared): State<Arc<Shared>>,
+    Path((owner, repo, job)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let injected = match gate(&shared, &headers).await {
+        Ok(injected) => injected,
+        Err(response) => return response,
+    };
+    if let Some(Inject::RateLimited { reset }) = injected {
+        record(&shared, "REST job log", StatusCode::FORBIDDEN);
+        let mut response = message(
+            StatusCode::FORBIDDEN,
+            "API rate limit exceeded for user ID 1.",
+        );
+        limited_headers(&mut response, reset);
+        return response;
+    }
+    let found = shared
+        .world
+        .lock()
+        .expect("world")
+        .get_repo(&owner, &repo)
+        .and_then(|r| r.job_log(job))
+        .is_some();
+    let status = if found {
+        StatusCode::FOUND
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    record(&shared, "REST job log", status);
+    if !found {
+        return message(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let mut response = StatusCode::FOUND.into_response();
+    let location = format!("/_blobs/{owner}/{repo}/jobs/{job}");
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert("location", value);
+    }
+    response
+}
+
+async fn job_log_blob(
+    State(shared): State<Arc<Shared>>,
+    Path((owner, repo, job)): Path<(String, String, u64)>,
+) -> Response {
+    let world = shared.world.lock().expect("world");
+    match world.get_repo(&owner, &repo).and_then(|r| r.job_log(job)) {
+        Some(text) => text.to_owned().into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let injected = match gate(&shared, &headers).await {
+        Ok(injected) => injected,
+        Err(response) => return response,
+    };
     let parsed: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -269,12 +347,7 @@ async fn graphql(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     write_contract(&shared, &operation, &query, &variables, &response);
     let mut response = (StatusCode::OK, Json(response)).into_response();
     if let Some(reset) = limited_until {
-        response
-            .headers_mut()
-            .insert("x-ratelimit-remaining", 0.into());
-        response
-            .headers_mut()
-            .insert("x-ratelimit-reset", reset.into());
+        limited_headers(&mut response, reset);
     }
     response
 }

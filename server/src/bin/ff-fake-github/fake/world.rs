@@ -90,6 +90,16 @@ pub struct Check {
     /// QUEUED, IN_PROGRESS or COMPLETED.
     pub status: String,
     pub conclusion: Option<String>,
+    /// The job's log; `None`: GitHub has none (expired, or the job never ran).
+    #[serde(default)]
+    pub log: Option<String>,
+}
+
+impl Check {
+    /// The Actions job id (a check run's `databaseId`) of the check at `index` of a PR.
+    pub fn job_id(run_id: u64, index: usize) -> u64 {
+        run_id * 10 + index as u64
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -237,6 +247,7 @@ impl Repo {
                 run_id: 1000 + number,
                 status: "IN_PROGRESS".into(),
                 conclusion: None,
+                log: None,
             }],
             reviews: Vec::new(),
             threads: Vec::new(),
@@ -272,6 +283,17 @@ impl Repo {
         )
     }
 
+    /// The log of the job `job` of any PR's checks.
+    pub fn job_log(&self, job: u64) -> Option<&str> {
+        self.prs.iter().find_map(|pr| {
+            pr.checks
+                .iter()
+                .enumerate()
+                .find(|(i, c)| Check::job_id(c.run_id, *i) == job)
+                .and_then(|(_, c)| c.log.as_deref())
+        })
+    }
+
     pub fn node_id(&self) -> String {
         format!("R_{}_{}", self.owner, self.name)
     }
@@ -293,13 +315,13 @@ impl Repo {
             .map(|(i, c)| {
                 json!({
                     "__typename": "CheckRun",
-                    "databaseId": c.run_id * 10 + i as u64,
+                    "databaseId": Check::job_id(c.run_id, i),
                     "name": c.name,
                     "status": c.status,
                     "conclusion": c.conclusion,
                     "startedAt": pr.created_at,
                     "completedAt": if c.status == "COMPLETED" { json!(pr.updated_at) } else { Value::Null },
-                    "detailsUrl": format!("https://github.com/{}/{}/actions/runs/{}/job/{}", self.owner, self.name, c.run_id, c.run_id * 10 + i as u64),
+                    "detailsUrl": format!("https://github.com/{}/{}/actions/runs/{}/job/{}", self.owner, self.name, c.run_id, Check::job_id(c.run_id, i)),
                     "checkSuite": {"workflowRun": {"workflow": {"name": c.workflow}}},
                 })
             })
