@@ -82,6 +82,10 @@ mod resources {
         pub github_repo: Option<String>,
         /// `github.com` or a GitHub Enterprise host; `null` means github.com.
         pub github_host: Option<String>,
+        /// The agent of the project's sessions when the workspace names none; `null`: the
+        /// user's default.
+        #[serde(default)]
+        pub default_agent: Option<String>,
         pub worktree_base_path: String,
         pub setup_timeout_seconds: u32,
         pub created_at: Timestamp,
@@ -173,6 +177,8 @@ mod resources {
         pub github_repo: Option<Option<String>>,
         #[serde(default, with = "serde_with::rust::double_option")]
         pub github_host: Option<Option<String>>,
+        #[serde(default, with = "serde_with::rust::double_option")]
+        pub default_agent: Option<Option<String>>,
     }
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -229,7 +229,8 @@ async fn archive_and_server_shutdown_stop_run_scripts() {
         wait_for_run_status(&app, id, "RUNNING").await;
     }
     eventually("both scripts wrote their pid", || {
-        archived_tree.join("leader.pid").exists() && kept_tree.join("leader.pid").exists()
+        try_read_pid(&archived_tree.join("leader.pid")).is_some()
+            && try_read_pid(&kept_tree.join("leader.pid")).is_some()
     })
     .await;
     let archived_pid = read_pid(&archived_tree.join("leader.pid"));

@@ -834,3 +834,63 @@ async fn the_session_socket_streams_and_resumes_without_loss() {
     let (status, body) = app.get("/ws/sessions/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
+
+#[tokio::test]
+async fn the_agent_is_the_requests_then_the_workspaces_then_the_projects_then_the_users() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(json!({"turns": []}));
+    agent.install(&app).await;
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            "/api/settings",
+            Some(json!({"agentServers": {"other": agent.server()}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let project = app.add_project(&repo.path).await;
+    let project_path = format!("/api/projects/{project}");
+    let set_project = |agent: Value| {
+        app.send(
+            Method::PATCH,
+            &project_path,
+            Some(json!({ "defaultAgent": agent })),
+        )
+    };
+    let (status, body) = set_project(json!("nobody")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "VALIDATION_FAILED", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("defaultAgent"));
+    let (status, body) = set_project(json!("other")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["defaultAgent"], "other");
+
+    let workspace = app.create_workspace(&project, manual("Agents")).await;
+    app.wait_for_status(&workspace, "READY").await;
+    let sessions = format!("/api/workspaces/{workspace}/sessions");
+    let open = |request: Value| app.post(&sessions, request);
+    let (_, session) = open(json!({})).await;
+    assert_eq!(session["agent"], "other", "the project's: {session}");
+    let (_, session) = open(json!({"agent": "scripted"})).await;
+    assert_eq!(session["agent"], "scripted", "the request's: {session}");
+    let (status, body) = set_project(Value::Null).await;
+    assert_eq!(
+        (status, &body["defaultAgent"]),
+        (StatusCode::OK, &Value::Null)
+    );
+    let (_, session) = open(json!({})).await;
+    assert_eq!(session["agent"], "scripted", "the user's: {session}");
+
+    let chosen = app
+        .create_workspace(
+            &project,
+            json!({"source": "MANUAL", "name": "Chosen", "agent": "other"}),
+        )
+        .await;
+    app.wait_for_status(&chosen, "READY").await;
+    let (_, session) = app
+        .post(&format!("/api/workspaces/{chosen}/sessions"), json!({}))
+        .await;
+    assert_eq!(session["agent"], "other", "the workspace's: {session}");
+}

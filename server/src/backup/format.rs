@@ -43,6 +43,9 @@ pub struct ProjectBackup {
     /// A GitHub Enterprise host (added within schema 2: absent in older documents).
     #[serde(default)]
     pub github_host: Option<String>,
+    /// Added within schema 2: absent in older documents.
+    #[serde(default)]
+    pub default_agent: Option<String>,
     pub worktree_base_path: String,
     pub setup_timeout_seconds: u32,
     pub archived_at: Option<Timestamp>,
@@ -187,6 +190,7 @@ pub mod v1 {
             github_owner: p.github_owner,
             github_repo: p.github_repo,
             github_host: None,
+            default_agent: None,
             worktree_base_path: p.worktree_base_path,
             setup_timeout_seconds: 300,
             archived_at: None,

@@ -119,6 +119,7 @@ impl Projects {
                 .as_ref()
                 .map(|r| r.host.to_string())
                 .filter(|h| h != GITHUB_COM),
+            default_agent: None,
             setup_timeout_seconds: DEFAULT_SETUP_TIMEOUT_SECONDS,
             created_at: now,
             updated_at: now,
@@ -161,6 +162,18 @@ impl Projects {
             .ok_or_else(|| not_found(id))?;
         let before = project.clone();
         github_repository(&mut project, &patch)?;
+        if let Some(agent) = &patch.default_agent {
+            if let Some(name) = agent {
+                let settings = crate::settings::get(&mut tx).await?;
+                if !settings.knows_agent(name) {
+                    return Err(DomainError::invalid(
+                        "defaultAgent",
+                        format!("defaultAgent {name:?} is not a configured agent"),
+                    ));
+                }
+            }
+            project.default_agent = agent.clone();
+        }
         if let Some(name) = name {
             project.name = name.as_str().to_owned();
         }

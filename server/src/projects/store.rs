@@ -15,6 +15,7 @@ struct ProjectRow {
     github_owner: Option<String>,
     github_repo: Option<String>,
     github_host: Option<String>,
+    default_agent: Option<String>,
     worktree_base_path: String,
     setup_timeout_seconds: i64,
     created_at: String,
@@ -34,6 +35,7 @@ impl TryFrom<ProjectRow> for Project {
             github_owner: row.github_owner,
             github_repo: row.github_repo,
             github_host: row.github_host,
+            default_agent: row.default_agent,
             worktree_base_path: row.worktree_base_path,
             setup_timeout_seconds: to_u32("setup_timeout_seconds", row.setup_timeout_seconds)?,
             created_at: parse_time("created_at", &row.created_at)?,
@@ -43,7 +45,8 @@ impl TryFrom<ProjectRow> for Project {
 }
 
 const COLUMNS: &str = "id, name, slug, repo_path, default_branch, github_owner, github_repo, \
-                       github_host, worktree_base_path, setup_timeout_seconds, created_at, updated_at";
+                       github_host, default_agent, worktree_base_path, setup_timeout_seconds, \
+                       created_at, updated_at";
 
 pub async fn get_live(
     conn: &mut SqliteConnection,
@@ -131,7 +134,7 @@ pub async fn restore(
     archived_at: Option<Timestamp>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO projects ({COLUMNS}, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO projects ({COLUMNS}, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(project.id.as_str())
     .bind(&project.name)
@@ -141,6 +144,7 @@ pub async fn restore(
     .bind(&project.github_owner)
     .bind(&project.github_repo)
     .bind(&project.github_host)
+    .bind(&project.default_agent)
     .bind(&project.worktree_base_path)
     .bind(i64::from(project.setup_timeout_seconds))
     .bind(project.created_at.to_string())
@@ -165,13 +169,15 @@ pub async fn live_id_for_repo(
 pub async fn update(conn: &mut SqliteConnection, project: &Project) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE projects SET name = ?, default_branch = ?, github_owner = ?, github_repo = ?, \
-         github_host = ?, setup_timeout_seconds = ?, updated_at = ? WHERE id = ? AND archived_at IS NULL",
+         github_host = ?, default_agent = ?, setup_timeout_seconds = ?, updated_at = ? \
+         WHERE id = ? AND archived_at IS NULL",
     )
     .bind(&project.name)
     .bind(&project.default_branch)
     .bind(&project.github_owner)
     .bind(&project.github_repo)
     .bind(&project.github_host)
+    .bind(&project.default_agent)
     .bind(i64::from(project.setup_timeout_seconds))
     .bind(project.updated_at.to_string())
     .bind(project.id.as_str())

@@ -352,9 +352,15 @@ impl Sessions {
             )));
         }
         let settings = settings::get(&mut tx).await?;
+        let project =
+            crate::projects::store::get_live(&mut tx, record.workspace.project_id.as_str())
+                .await?
+                .and_then(|p| p.default_agent);
+        // The most specific choice wins: the request, the workspace, the project, the user.
         let agent = request
             .agent
             .or(record.agent)
+            .or(project)
             .unwrap_or_else(|| settings.default_agent.clone());
         if !settings.knows_agent(&agent) {
             return Err(DomainError::invalid(
