@@ -107,7 +107,7 @@ async fn main() {
         .iter_mut()
         .enumerate()
     {
-        let worktree = worktrees.path().join(format!("w{i}"));
+        let worktree = worktrees.path().join(format!("workspace-w{i:05}"));
         std::fs::create_dir(&worktree).unwrap();
         w["worktreePath"] = json!(worktree);
         w["ratchetEnabled"] = json!(true);
