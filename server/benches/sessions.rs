@@ -185,7 +185,7 @@ async fn s1(seconds: u64) {
     let mut toggle = 0usize;
     while started.elapsed() < Duration::from_secs(seconds) {
         let workspace = &ids[toggle % ids.len()];
-        let enabled = (toggle / ids.len()) % 2 == 0;
+        let enabled = (toggle / ids.len()).is_multiple_of(2);
         toggle += 1;
         let asked = Instant::now();
         send(
