@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod process;
 pub mod projects;
 pub mod read_model;
+pub mod review;
 pub mod run_script;
 pub mod sessions;
 pub mod settings;
@@ -138,6 +139,7 @@ impl App {
             .recover()
             .await
             .context("cannot recover workspaces after a restart")?;
+        let review = review::Review::new(db.clone(), sessions.clone());
         let state = http::AppState {
             leptos: http::leptos_options(),
             projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
@@ -151,6 +153,7 @@ impl App {
             workspaces,
             run_scripts,
             sessions,
+            review,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,

@@ -8,6 +8,7 @@ pub mod guard;
 mod health;
 mod pages;
 mod projects;
+mod review;
 pub mod serve;
 mod sessions;
 mod snapshot;
@@ -25,7 +26,7 @@ use axum::extract::{FromRef, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::routing::{delete, post, put};
+use axum::routing::{delete, patch, post, put};
 use axum::Router;
 use guard::Trust;
 use leptos::prelude::LeptosOptions;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub workspaces: Workspaces,
     pub run_scripts: RunScripts,
     pub sessions: crate::sessions::Sessions,
+    pub review: crate::review::Review,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -139,6 +141,20 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{session_id}/permission", post(sessions::answer))
         .route("/sessions/{session_id}/config", put(sessions::configure))
         .route("/sessions/{session_id}/items", get(sessions::items))
+        .route("/workspaces/{workspace_id}/diff", get(review::diff))
+        .route(
+            "/workspaces/{workspace_id}/diff/file",
+            get(review::diff_file),
+        )
+        .route(
+            "/workspaces/{workspace_id}/review/comments",
+            get(review::comments).post(review::add_comment),
+        )
+        .route(
+            "/workspaces/{workspace_id}/review/comments/{comment_id}",
+            patch(review::update_comment).delete(review::delete_comment),
+        )
+        .route("/workspaces/{workspace_id}/review/send", post(review::send))
         .route("/agents", get(sessions::agents))
         .route(
             "/settings",
