@@ -114,6 +114,8 @@ test('keyboard only: move between files and hunks, comment on two files, send to
   // The agent changes one of those lines: the page says so without a reload.
   await expect(page.getByTestId('changed-since')).toBeVisible({ timeout: 15_000 });
   await expect(page.getByTestId('changed-since')).toHaveText('lines changed since');
+  mkdirSync('artifacts', { recursive: true });
+  await page.screenshot({ path: 'artifacts/review-changes.png', fullPage: true });
   await page.keyboard.press('k');
   await expect(page.getByTestId('file-diff')).toHaveAttribute('data-path', 'README.md');
   await expect(page.locator('[data-testid="comment"][data-state="SENT"]')).toContainText('Say who is greeted.');

@@ -55,17 +55,12 @@ struct Worktree {
 
 impl Review {
     pub fn new(db: Db, sessions: Sessions) -> Self {
-        Self::with_timeout(db, sessions, SCAN_TIMEOUT)
-    }
-
-    /// Tests shorten the timeout to see it fail.
-    pub fn with_timeout(db: Db, sessions: Sessions, timeout: Duration) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 sessions,
                 scans: Arc::new(Semaphore::new(CONCURRENT_SCANS)),
-                timeout,
+                timeout: SCAN_TIMEOUT,
                 sending: KeyedLocks::default(),
             }),
         }

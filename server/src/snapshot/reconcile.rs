@@ -481,8 +481,7 @@ impl Reconciler {
         }
     }
 
-    /// The overlaps of every visible workspace of `project`, from the paths last measured (an
-    /// entry whose overlaps did not change emits nothing).
+    /// The overlaps of every visible workspace of `project`, from the paths last measured.
     fn refresh_overlaps(&self, project: &ProjectId) {
         let entries = self.store.project_entries(project);
         let paths: Vec<Arc<BTreeSet<String>>> = {
@@ -506,7 +505,16 @@ impl Reconciler {
                 paths,
             })
             .collect();
+        let before: HashMap<&WorkspaceId, &Vec<Overlap>> = entries
+            .iter()
+            .map(|e| (&e.workspace_id, &e.raw.overlaps))
+            .collect();
         for (id, overlaps) in derive_overlaps(&workspaces) {
+            // Only the entries whose overlaps moved: writing the others would stamp their
+            // reconciliation group for nothing, and a pass in progress would then lose to it.
+            if before.get(&id) == Some(&&overlaps) {
+                continue;
+            }
             let patch = Patch {
                 overlaps: Some(overlaps),
                 ..Patch::default()
