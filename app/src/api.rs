@@ -32,7 +32,17 @@ pub async fn post(path: String) -> Result<(), String> {
     }
 }
 
-/// POSTs or PUTs `body` as JSON and decodes the answer.
+/// A DELETE (a review comment).
+pub async fn delete(path: String) -> Result<(), String> {
+    let response = send(Request::delete(&path).build()).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// POSTs, PUTs or PATCHes `body` as JSON and decodes the answer.
 pub async fn send_json<B: Serialize, T: DeserializeOwned>(
     method: &str,
     path: String,
@@ -40,6 +50,7 @@ pub async fn send_json<B: Serialize, T: DeserializeOwned>(
 ) -> Result<T, String> {
     let builder = match method {
         "PUT" => Request::put(&path),
+        "PATCH" => Request::patch(&path),
         _ => Request::post(&path),
     };
     decode(send(builder.json(body)).await?).await

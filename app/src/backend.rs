@@ -4,6 +4,8 @@
 use ff_core::api::{Project, WorkspaceDetail};
 use ff_core::github::HostStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::review::comments::ReviewComment;
+use ff_core::review::diff::{DiffList, FileDiff};
 use ff_core::wire::Frame;
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +31,16 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         project: ProjectId,
     ) -> BoxFuture<'_, Result<Option<HostStatus>, PageError>>;
+    fn diff(&self, id: WorkspaceId) -> BoxFuture<'_, Result<DiffList, PageError>>;
+    fn diff_file(
+        &self,
+        id: WorkspaceId,
+        path: String,
+    ) -> BoxFuture<'_, Result<FileDiff, PageError>>;
+    fn review_comments(
+        &self,
+        id: WorkspaceId,
+    ) -> BoxFuture<'_, Result<Vec<ReviewComment>, PageError>>;
     /// How often a disconnected page polls the snapshot route.
     fn poll_interval_ms(&self) -> u32;
 }

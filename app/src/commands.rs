@@ -5,7 +5,8 @@
 use ff_core::api::{AddProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::github::{IssueSummary, PrView};
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::ids::{CommentId, ProjectId, WorkspaceId};
+use ff_core::review::comments::{NewComment, ReviewComment, SentReview};
 use std::future::Future;
 
 type Answer<T> = Result<T, String>;
@@ -92,6 +93,55 @@ mod sent {
         browser(api::get_json(format!("/api/workspaces/{id}")))
     }
 
+    pub fn add_comment(
+        id: WorkspaceId,
+        comment: NewComment,
+    ) -> impl Future<Output = Answer<ReviewComment>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/workspaces/{id}/review/comments"),
+                &comment,
+            )
+            .await
+        })
+    }
+
+    pub fn resolve_comment(
+        id: WorkspaceId,
+        comment: CommentId,
+        resolved: bool,
+    ) -> impl Future<Output = Answer<ReviewComment>> + Send {
+        browser(async move {
+            api::send_json(
+                "PATCH",
+                format!("/api/workspaces/{id}/review/comments/{comment}"),
+                &ff_core::review::comments::CommentUpdate { resolved },
+            )
+            .await
+        })
+    }
+
+    pub fn delete_comment(
+        id: WorkspaceId,
+        comment: CommentId,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::delete(format!(
+            "/api/workspaces/{id}/review/comments/{comment}"
+        )))
+    }
+
+    pub fn send_review(id: WorkspaceId) -> impl Future<Output = Answer<SentReview>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/workspaces/{id}/review/send"),
+                &serde_json::json!({}),
+            )
+            .await
+        })
+    }
+
     pub fn logs(id: WorkspaceId) -> impl Future<Output = Answer<String>> + Send {
         browser(api::get_text(format!(
             "/api/workspaces/{id}/run-script/logs?tail=500"
@@ -146,6 +196,29 @@ mod sent {
         _: bool,
         _: String,
     ) -> impl Future<Output = Answer<Vec<IssueSummary>>> + Send {
+        browser_only()
+    }
+
+    pub fn add_comment(
+        _: WorkspaceId,
+        _: NewComment,
+    ) -> impl Future<Output = Answer<ReviewComment>> + Send {
+        browser_only()
+    }
+
+    pub fn resolve_comment(
+        _: WorkspaceId,
+        _: CommentId,
+        _: bool,
+    ) -> impl Future<Output = Answer<ReviewComment>> + Send {
+        browser_only()
+    }
+
+    pub fn delete_comment(_: WorkspaceId, _: CommentId) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn send_review(_: WorkspaceId) -> impl Future<Output = Answer<SentReview>> + Send {
         browser_only()
     }
 }

@@ -5,6 +5,8 @@
 use ff_core::api::{Project, WorkspaceDetail};
 use ff_core::github::HostStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::review::comments::ReviewComment;
+use ff_core::review::diff::{DiffList, FileDiff};
 use ff_core::wire::Frame;
 #[cfg(feature = "ssr")]
 use leptos::prelude::expect_context;
@@ -118,6 +120,55 @@ impl Source {
             })
         }
     }
+
+    pub fn diff(
+        &self,
+        id: WorkspaceId,
+    ) -> impl Future<Output = Result<DiffList, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.diff(id).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!("/api/workspaces/{id}/diff")))
+    }
+
+    pub fn diff_file(
+        &self,
+        id: WorkspaceId,
+        path: String,
+    ) -> impl Future<Output = Result<FileDiff, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.diff_file(id, path).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(file_url(&id, &path)))
+    }
+
+    pub fn review_comments(
+        &self,
+        id: WorkspaceId,
+    ) -> impl Future<Output = Result<Vec<ReviewComment>, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.review_comments(id).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!(
+            "/api/workspaces/{id}/review/comments"
+        )))
+    }
+}
+
+/// `GET …/diff/file?path=P`, with the path percent-encoded.
+#[cfg(not(feature = "ssr"))]
+pub(crate) fn file_url(id: &WorkspaceId, path: &str) -> String {
+    let path = String::from(js_sys::encode_uri_component(path));
+    format!("/api/workspaces/{id}/diff/file?path={path}")
 }
 
 /// Browser futures are not `Send`; the browser has one thread, so the wrapper is never crossed.

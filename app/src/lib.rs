@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
                             ssr=SsrMode::Async
                         />
                         <Route path=path!("/workspaces/:id") view=pages::WorkspacePage ssr=SsrMode::Async />
+                        <Route path=path!("/workspaces/:id/changes") view=pages::ChangesPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

@@ -36,7 +36,7 @@ fn check<T: PartialEq + Serialize>(
 }
 
 /// Compares the fields R§7.5 lists; a field the authoritative patch leaves out is skipped.
-/// Timestamps, git stats and activity times are expected to move and are not drift.
+/// Timestamps, git stats, overlaps and activity times are expected to move and are not drift.
 pub fn detect_drift(existing: &Entry, authoritative: &Patch) -> Vec<Drift> {
     use FieldGroup as G;
     let raw = &existing.raw;

@@ -3,6 +3,7 @@
 use crate::derive::Derived;
 use crate::enums::*;
 use crate::ids::{ProjectId, Timestamp, WorkspaceId};
+use crate::overlaps::Overlap;
 use crate::transcript::{Cost, Usage};
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +156,8 @@ pub struct RawFields {
     // reconciliation
     pub git_stats: Option<GitStats>,
     pub last_activity_at: Option<Timestamp>,
+    /// Other live workspaces of the project that change some of the same paths (review.md §3).
+    pub overlaps: Vec<Overlap>,
 }
 
 impl RawFields {
@@ -184,6 +187,7 @@ impl RawFields {
             run_script_status: RunScriptStatus::Idle,
             git_stats: None,
             last_activity_at: None,
+            overlaps: Vec::new(),
         }
     }
 }

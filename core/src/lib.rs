@@ -25,6 +25,7 @@ pub mod pending;
 pub mod permission;
 pub mod ratchet;
 pub mod refname;
+pub mod review;
 pub mod sessions;
 pub mod text;
 pub mod transcript;

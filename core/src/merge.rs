@@ -73,7 +73,8 @@ impl Entry {
                 ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
                 ratchet_dispatch_stalled),
             merge_group!(self, patch, ts, FieldGroup::RunScript; run_script_status),
-            merge_group!(self, patch, ts, FieldGroup::Reconciliation; git_stats, last_activity_at),
+            merge_group!(self, patch, ts, FieldGroup::Reconciliation;
+                git_stats, last_activity_at, overlaps),
         ];
         let accepted = groups.iter().any(Option::is_some);
         let raw_changed = groups.contains(&Some(true));

@@ -127,3 +127,17 @@ fn overlap(other: &WorkspacePaths<'_>, paths: Vec<String>, count: u32) -> Overla
         count,
     }
 }
+
+/// The mark on a card and a sidebar row: "2 files also changed in Fix login", naming the
+/// workspace sharing the most paths; `None` without overlaps.
+pub fn mark(overlaps: &[Overlap]) -> Option<String> {
+    let first = overlaps.first()?;
+    let files = if first.count == 1 { "file" } else { "files" };
+    let mut mark = format!("{} {files} also changed in {}", first.count, first.name);
+    match overlaps.len() - 1 {
+        0 => {}
+        1 => mark.push_str(" and 1 other workspace"),
+        others => mark.push_str(&format!(" and {others} other workspaces")),
+    }
+    Some(mark)
+}

@@ -6,6 +6,7 @@
 use crate::entry::{GitStats, SessionSummaries};
 use crate::enums::*;
 use crate::ids::{ProjectId, Timestamp};
+use crate::overlaps::Overlap;
 use serde::{Deserialize, Serialize};
 use serde_with::rust::double_option;
 
@@ -104,6 +105,8 @@ pub struct Patch {
         with = "double_option"
     )]
     pub last_activity_at: Option<Option<Timestamp>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlaps: Option<Vec<Overlap>>,
 }
 
 /// Applies `$later`'s present fields over `$self`'s, field by field.
@@ -122,7 +125,7 @@ impl Patch {
             pr_url, pr_number, pr_state, pr_ci_status, pr_review_state, pr_updated_at,
             has_merge_conflict, is_working, pending_request_type, session_summaries,
             ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
-            ratchet_dispatch_stalled, run_script_status, git_stats, last_activity_at);
+            ratchet_dispatch_stalled, run_script_status, git_stats, last_activity_at, overlaps);
     }
 }
 
@@ -177,7 +180,8 @@ mod tests {
             "hasMergeConflict": true, "isWorking": true, "pendingRequestType": "user_question",
             "sessionSummaries": [], "ratchetEnabled": true, "ratchetDispatchOutcome": "DIED",
             "ratchetDispatchRetryCount": 2, "ratchetDispatchStalled": true, "runScriptStatus": "RUNNING",
-            "gitStats": null, "lastActivityAt": null
+            "gitStats": null, "lastActivityAt": null,
+            "overlaps": [{"workspaceId": "w2", "name": "Fix login", "paths": ["a.rs"], "count": 1}]
         }))
         .unwrap();
         let mut empty = Patch::default();

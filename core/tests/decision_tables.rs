@@ -11,6 +11,7 @@ use ff_core::drift::{detect_drift, Drift};
 use ff_core::entry::{Entry, GitStats, LastExit, RawFields, SessionSummary};
 use ff_core::enums::*;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
+use ff_core::overlaps::Overlap;
 use ff_core::patch::Patch;
 use ff_core::pending::{classify_pending, PendingRequest};
 use serde_json::{json, Value};
@@ -643,6 +644,7 @@ fn drift_ignores_absent_and_uncompared_fields() {
         ("prUpdatedAt", Patch { pr_updated_at: Some(None), ..agreeing.clone() }),
         ("hasHadSessions", Patch { has_had_sessions: Some(false), ..agreeing.clone() }),
         ("gitStats", Patch { git_stats: Some(None), ..agreeing.clone() }),
+        ("overlaps", Patch { overlaps: Some(vec![Overlap { workspace_id: WorkspaceId::new("w9"), name: "Other".into(), paths: vec!["a.rs".into()], count: 1 }]), ..agreeing.clone() }),
         ("lastActivityAt", Patch { last_activity_at: Some(Some(ts(T0 + 60_000))), ..agreeing.clone() }),
     ];
     for (label, authoritative) in rows {

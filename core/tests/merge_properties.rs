@@ -6,6 +6,7 @@ use ff_core::entry::{Entry, GitStats, LastExit, RawFields, SessionSummary};
 use ff_core::enums::*;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::merge::{MergeOutcome, MissingProjectId};
+use ff_core::overlaps::Overlap;
 use ff_core::patch::Patch;
 use ff_core::wire::{Epoch, Frame};
 use proptest::collection::vec;
@@ -64,7 +65,7 @@ field_groups! {
     Ratchet: ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
         ratchet_dispatch_stalled;
     RunScript: run_script_status;
-    Reconciliation: git_stats, last_activity_at;
+    Reconciliation: git_stats, last_activity_at, overlaps;
 }
 
 fn nullable<S: Strategy>(values: S) -> impl Strategy<Value = Option<Option<S::Value>>> {
@@ -92,6 +93,20 @@ fn git_stats() -> impl Strategy<Value = GitStats> {
             has_uncommitted,
         },
     )
+}
+
+/// No overlap, or one of two others, over a few paths (so that writes often repeat a value).
+fn overlaps() -> impl Strategy<Value = Vec<Overlap>> {
+    let one = (select(&["w2", "w3"][..]), 1..3u32).prop_map(|(id, count)| Overlap {
+        workspace_id: WorkspaceId::new(id),
+        name: format!("Workspace {id}"),
+        paths: ["a.rs", "b.rs"][..count as usize]
+            .iter()
+            .map(|&p| p.to_owned())
+            .collect(),
+        count,
+    });
+    vec(one, 0..2)
 }
 
 fn summary(session_id: &'static str) -> impl Strategy<Value = SessionSummary> {
@@ -180,6 +195,7 @@ fn patches() -> impl Strategy<Value = Patch> {
         maybe(select(RunScriptStatus::ALL)),
         nullable(git_stats()),
         nullable(timestamps()),
+        maybe(overlaps()),
     );
     (workspace, pr, session, ratchet, rest).prop_map(
         |(
@@ -200,7 +216,7 @@ fn patches() -> impl Strategy<Value = Patch> {
                 ratchet_dispatch_retry_count,
                 ratchet_dispatch_stalled,
             ),
-            (run_script_status, git_stats, last_activity_at),
+            (run_script_status, git_stats, last_activity_at, overlaps),
         )| Patch {
             project_id,
             name,
@@ -225,6 +241,7 @@ fn patches() -> impl Strategy<Value = Patch> {
             run_script_status,
             git_stats,
             last_activity_at,
+            overlaps,
         },
     )
 }
@@ -445,6 +462,23 @@ fn field_groups_update_independently() {
         (entry.field_timestamps.workspace, entry.field_timestamps.pr),
         (100, 50)
     );
+}
+
+#[test]
+fn overlaps_move_with_the_reconciliation_group() {
+    let mut entry = created(r#"{"projectId": "p1", "gitStats": null}"#, 100);
+    let shared = r#"{"overlaps": [{"workspaceId": "w2", "name": "Fix login", "paths": ["a.rs"], "count": 1}]}"#;
+    let outcome = entry.merge(&patch(shared), 100);
+    assert!(!outcome.accepted, "not newer than the group's last write");
+    assert!(entry.raw.overlaps.is_empty());
+    let outcome = entry.merge(&patch(shared), 101);
+    assert!(outcome.accepted && outcome.raw_changed);
+    assert_eq!(entry.raw.overlaps[0].name, "Fix login");
+    assert_eq!(entry.field_timestamps.reconciliation, 101);
+    assert_eq!(entry.field_timestamps.workspace, 100, "other groups stay");
+    let outcome = entry.merge(&patch(r#"{"overlaps": []}"#), 102);
+    assert!(outcome.raw_changed, "an empty list clears the mark");
+    assert!(entry.raw.overlaps.is_empty());
 }
 
 #[test]

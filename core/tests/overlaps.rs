@@ -2,7 +2,7 @@
 //! then properties against the definition (intersection of path sets) over random projects.
 
 use ff_core::ids::WorkspaceId;
-use ff_core::overlaps::{derive_overlaps, Overlap, WorkspacePaths, SHOWN_PATHS};
+use ff_core::overlaps::{derive_overlaps, mark, Overlap, WorkspacePaths, SHOWN_PATHS};
 use proptest::collection::{btree_set, vec};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -113,6 +113,30 @@ fn overlap_tables() {
             .collect();
         assert_eq!(overlaps_of(&project), expected, "{label}");
     }
+}
+
+#[test]
+fn marks_name_the_workspace_sharing_the_most() {
+    assert_eq!(mark(&[]), None);
+    let login = overlap("w2", "Fix login", &["a.rs", "b.rs"], 2);
+    let search = overlap("w3", "Add search", &["a.rs"], 1);
+    let docs = overlap("w4", "Docs", &["a.rs"], 1);
+    assert_eq!(
+        mark(std::slice::from_ref(&login)).unwrap(),
+        "2 files also changed in Fix login"
+    );
+    assert_eq!(
+        mark(std::slice::from_ref(&search)).unwrap(),
+        "1 file also changed in Add search"
+    );
+    assert_eq!(
+        mark(&[login.clone(), search.clone()]).unwrap(),
+        "2 files also changed in Fix login and 1 other workspace"
+    );
+    assert_eq!(
+        mark(&[login, search, docs]).unwrap(),
+        "2 files also changed in Fix login and 2 other workspaces"
+    );
 }
 
 #[test]

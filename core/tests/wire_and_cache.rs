@@ -166,6 +166,7 @@ fn a_changed_frame_carries_the_entry_flat_in_camel_case() {
             "kanbanColumn",
             "lastActivityAt",
             "name",
+            "overlaps",
             "pendingRequestType",
             "prCiStatus",
             "prNumber",
@@ -194,6 +195,7 @@ fn a_changed_frame_carries_the_entry_flat_in_camel_case() {
     assert_eq!(entry["projectId"], PROJECT);
     assert_eq!(entry["status"], "READY");
     assert_eq!(entry["createdAt"], "1970-01-01T00:00:00.000Z");
+    assert_eq!(entry["overlaps"], json!([]));
     assert_eq!(
         entry["fieldTimestamps"],
         json!({"workspace": 1, "pr": 0, "session": 0, "ratchet": 0, "runScript": 0, "reconciliation": 0})

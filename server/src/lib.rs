@@ -19,6 +19,7 @@ pub mod process;
 pub mod projects;
 pub mod ratchet;
 pub mod read_model;
+pub mod review;
 pub mod run_script;
 pub mod sessions;
 pub mod settings;
@@ -150,6 +151,7 @@ impl App {
             .await
             .context("cannot recover workspaces after a restart")?;
         ratchet.start().await.context("cannot start the ratchet")?;
+        let review = review::Review::new(db.clone(), sessions.clone());
         let state = http::AppState {
             leptos: http::leptos_options(),
             projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
@@ -165,6 +167,7 @@ impl App {
             sessions,
             github,
             ratchet,
+            review,
             snapshot,
             metrics,
             poll_interval: config.poll_interval,

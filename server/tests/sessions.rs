@@ -861,7 +861,10 @@ async fn the_agent_is_the_requests_then_the_workspaces_then_the_projects_then_th
     let (status, body) = set_project(json!("nobody")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "VALIDATION_FAILED", "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("defaultAgent"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("defaultAgent"));
     let (status, body) = set_project(json!("other")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["defaultAgent"], "other");

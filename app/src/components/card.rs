@@ -1,6 +1,7 @@
 //! A workspace on the kanban board (R§9.6).
 
 use super::chips::{CiChip, DiffStat, LifecycleBadge, PendingBadge, PrChips, PrLink, ReasonChip};
+use super::overlaps::OverlapMark;
 use ff_core::entry::Entry;
 use ff_core::enums::RunScriptStatus;
 use leptos::prelude::*;
@@ -38,6 +39,7 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
                 <CiChip entry=entry.clone() />
                 <PrChips entry=entry.clone() />
                 <PendingBadge pending=entry.raw.pending_request_type />
+                <OverlapMark overlaps=entry.raw.overlaps.clone() />
             </div>
         </article>
     }

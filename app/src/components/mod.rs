@@ -4,5 +4,6 @@ pub mod connection;
 pub mod create_dialog;
 pub mod github_status;
 pub mod issue_picker;
+pub mod overlaps;
 pub mod pull_request;
 pub mod sidebar;

@@ -1,6 +1,7 @@
 //! The sidebar row of a workspace (R§9.5).
 
 use super::chips::{CiChip, DiffStat, PendingBadge, PrChips, PrLink};
+use super::overlaps::OverlapMark;
 use ff_core::derive::activity_tooltip;
 use ff_core::entry::Entry;
 use ff_core::enums::{RunScriptStatus, SidebarActivityState};
@@ -27,6 +28,7 @@ pub fn SidebarRow(entry: Entry, attention: bool) -> impl IntoView {
                     <CiChip entry=entry.clone() />
                     <DiffStat stats=entry.raw.git_stats />
                     <PendingBadge pending=entry.raw.pending_request_type />
+                    <OverlapMark overlaps=entry.raw.overlaps.clone() />
                 </span>
             </a>
             {entry.raw.pr_number.is_some().then(|| view! {

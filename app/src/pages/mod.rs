@@ -1,10 +1,12 @@
 mod board;
+mod changes;
 mod list;
 mod not_found;
 mod project;
 mod projects;
 mod workspace;
 
+pub use changes::ChangesPage;
 pub use not_found::NotFound;
 pub use project::{Mode, ProjectPage};
 pub use projects::ProjectsPage;

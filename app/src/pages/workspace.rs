@@ -4,6 +4,7 @@
 
 use crate::commands;
 use crate::components::chips::{CiChip, DiffStat, LifecycleBadge, ReasonChip};
+use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::data::Source;
 use crate::live::Live;
@@ -85,6 +86,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     });
     let confirming = RwSignal::new(false);
     let board = format!("/projects/{project}");
+    let changes = format!("/workspaces/{id}/changes");
     let branch = move || {
         detail.with(|d| {
             d.workspace
@@ -110,7 +112,9 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
                 <dt>"Branch"</dt><dd class="mono" data-testid="branch">{branch}</dd>
                 <dt>"Worktree"</dt><dd class="mono" data-testid="worktree">{move || detail.with(|d| d.workspace.worktree_path.clone().unwrap_or_else(|| "—".to_owned()))}</dd>
                 <dt>"Created from"</dt><dd>{move || detail.with(|d| d.workspace.creation_source.to_string())}</dd>
+                <dt>"Changes"</dt><dd><a href=changes data-testid="changes-link">"Review the changes"</a></dd>
             </dl>
+            {move || entry.get().map(|e| view! { <OverlapList workspace=e.workspace_id.clone() overlaps=e.raw.overlaps.clone() /> })}
             {move || detail.with(|d| d.workspace.init_error_message.clone()).map(|message| view! {
                 <p class="warning" role="status" data-testid="init-error">{message}</p>
             })}

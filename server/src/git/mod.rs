@@ -1,6 +1,7 @@
 //! Git, two ways: the `git` command for everything that writes (worktrees, commits), always with
 //! a timeout and separate arguments; libgit2 in-process for quick read-only inspection.
 
+pub mod changes;
 pub mod inspect;
 
 use crate::process::{group_alive, signal_group};

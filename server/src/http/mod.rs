@@ -10,6 +10,7 @@ mod health;
 mod pages;
 mod projects;
 mod ratchet;
+mod review;
 pub mod serve;
 mod sessions;
 mod snapshot;
@@ -27,7 +28,7 @@ use axum::extract::{FromRef, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::routing::{delete, post, put};
+use axum::routing::{delete, patch, post, put};
 use axum::Router;
 use guard::Trust;
 use leptos::prelude::LeptosOptions;
@@ -46,6 +47,7 @@ pub struct AppState {
     pub sessions: crate::sessions::Sessions,
     pub github: crate::github::Github,
     pub ratchet: crate::ratchet::Ratchet,
+    pub review: crate::review::Review,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -158,6 +160,20 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{session_id}/permission", post(sessions::answer))
         .route("/sessions/{session_id}/config", put(sessions::configure))
         .route("/sessions/{session_id}/items", get(sessions::items))
+        .route("/workspaces/{workspace_id}/diff", get(review::diff))
+        .route(
+            "/workspaces/{workspace_id}/diff/file",
+            get(review::diff_file),
+        )
+        .route(
+            "/workspaces/{workspace_id}/review/comments",
+            get(review::comments).post(review::add_comment),
+        )
+        .route(
+            "/workspaces/{workspace_id}/review/comments/{comment_id}",
+            patch(review::update_comment).delete(review::delete_comment),
+        )
+        .route("/workspaces/{workspace_id}/review/send", post(review::send))
         .route("/agents", get(sessions::agents))
         .route(
             "/settings",

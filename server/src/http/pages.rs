@@ -5,6 +5,8 @@ use crate::error::DomainError;
 use ff_app::backend::{Backend, BackendContext, BoxFuture, PageError};
 use ff_core::api::{Project, WorkspaceDetail};
 use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::review::comments::ReviewComment;
+use ff_core::review::diff::{DiffList, FileDiff};
 use ff_core::wire::Frame;
 use std::sync::Arc;
 
@@ -59,6 +61,31 @@ impl Backend for Pages {
                 .await
                 .map_err(page_error)
         })
+    }
+
+    fn diff(&self, id: WorkspaceId) -> BoxFuture<'_, Result<DiffList, PageError>> {
+        Box::pin(async move { self.0.review.diff(&id).await.map_err(page_error) })
+    }
+
+    fn diff_file(
+        &self,
+        id: WorkspaceId,
+        path: String,
+    ) -> BoxFuture<'_, Result<FileDiff, PageError>> {
+        Box::pin(async move {
+            self.0
+                .review
+                .diff_file(&id, &path)
+                .await
+                .map_err(page_error)
+        })
+    }
+
+    fn review_comments(
+        &self,
+        id: WorkspaceId,
+    ) -> BoxFuture<'_, Result<Vec<ReviewComment>, PageError>> {
+        Box::pin(async move { self.0.review.comments(&id).await.map_err(page_error) })
     }
 
     fn poll_interval_ms(&self) -> u32 {

@@ -1,66 +1,38 @@
 //! Diff statistics of a worktree (R§7.6 meaning), computed in-process with libgit2: changed
 //! files, added and deleted lines of the working tree against the merge base with
 //! `origin/<default>` (or `<default>`), and whether anything is uncommitted or untracked.
-//! Untracked files make `hasUncommitted` true but add no lines.
+//! Untracked files make `hasUncommitted` true but add no lines. The scan itself is
+//! [`crate::git::changes`], which the review diff reads too.
 
+use crate::git::changes::{bounded, Changes};
 use crate::git::Git;
 use ff_core::entry::GitStats;
-use git2::{Delta, DiffOptions, Patch, Repository};
+use git2::Repository;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-pub fn compute(worktree: &Path, default_branch: &str) -> Result<GitStats, git2::Error> {
+/// What one scan of a worktree tells: its statistics, and the paths it changes (untracked files
+/// and both ends of a rename included), from which overlaps between workspaces are derived.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Measurement {
+    pub stats: GitStats,
+    pub paths: BTreeSet<String>,
+}
+
+pub fn compute(worktree: &Path, default_branch: &str) -> Result<Measurement, git2::Error> {
     let repo = Repository::open(worktree)?;
-    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let merge_base = head.as_ref().and_then(|head| {
-        [
-            format!("refs/remotes/origin/{default_branch}"),
-            format!("refs/heads/{default_branch}"),
-        ]
-        .iter()
-        .find_map(|name| {
-            let other = repo.find_reference(name).ok()?.peel_to_commit().ok()?;
-            repo.merge_base(head.id(), other.id()).ok()
-        })
-    });
-    let head_tree = head.as_ref().map(|h| h.tree()).transpose()?;
-    // Without a merge base (no default branch, or unrelated histories) the diff is against HEAD;
-    // in a repository without commits, against nothing.
-    let base_tree = match merge_base {
-        Some(base) => Some(repo.find_commit(base)?.tree()?),
-        None => head_tree.clone(),
-    };
-    let index = repo.index()?;
-    // The one scan of the working tree: unstaged changes and untracked files.
-    let mut options = DiffOptions::new();
-    options
-        .include_untracked(true)
-        .recurse_untracked_dirs(false);
-    let unstaged = repo.diff_index_to_workdir(Some(&index), Some(&mut options))?;
-    let staged = repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), None)?;
-    let has_uncommitted = unstaged.deltas().len() > 0 || staged.deltas().len() > 0;
-    // Base → index, then index → working tree: the working tree against the merge base.
-    let mut changes = repo.diff_tree_to_index(base_tree.as_ref(), Some(&index), None)?;
-    changes.merge(&unstaged)?;
-    let (mut total, mut additions, mut deletions) = (0u32, 0u32, 0u32);
-    for (position, delta) in changes.deltas().enumerate() {
-        if delta.status() == Delta::Untracked {
-            continue;
-        }
-        total += 1;
-        if let Some(patch) = Patch::from_diff(&changes, position)? {
-            let (_, added, deleted) = patch.line_stats()?;
-            additions = additions.saturating_add(u32::try_from(added).unwrap_or(u32::MAX));
-            deletions = deletions.saturating_add(u32::try_from(deleted).unwrap_or(u32::MAX));
-        }
-    }
-    Ok(GitStats {
-        total,
-        additions,
-        deletions,
-        has_uncommitted,
+    let changes = Changes::scan(&repo, default_branch)?;
+    let files = changes.files(false)?;
+    Ok(Measurement {
+        stats: changes.stats(&files),
+        paths: files
+            .iter()
+            .flat_map(|f| f.paths())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -96,10 +68,10 @@ pub async fn compute_bounded(
     default_branch: &str,
     limit: &Arc<Semaphore>,
     timeout: Duration,
-) -> Result<(GitStats, RefsKey), String> {
+) -> Result<(Measurement, RefsKey), String> {
     let worktree = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, move || {
+    bounded(limit, timeout, "git statistics", move || {
         // The key is read first: a commit landing during the scan then misses the cache next time.
         let key = refs_key(&worktree, &branch)?;
         Ok((compute(&worktree, &branch)?, key))
@@ -116,33 +88,10 @@ pub async fn refs_key_bounded(
 ) -> Result<RefsKey, String> {
     let worktree = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, move || refs_key(&worktree, &branch)).await
-}
-
-async fn bounded<T: Send + 'static>(
-    limit: &Arc<Semaphore>,
-    timeout: Duration,
-    work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
-) -> Result<T, String> {
-    // The permit goes with the work: a timed-out scan still holds it until it really ends, so
-    // stuck filesystems cannot pile up blocking threads beyond the limit.
-    let permit = limit
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| e.to_string())?;
-    let work = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    });
-    match tokio::time::timeout(timeout, work).await {
-        Err(_) => Err(format!(
-            "git statistics took longer than {} ms",
-            timeout.as_millis()
-        )),
-        Ok(Err(e)) => Err(format!("git statistics failed: {e}")),
-        Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
-    }
+    bounded(limit, timeout, "git statistics", move || {
+        refs_key(&worktree, &branch)
+    })
+    .await
 }
 
 /// The same statistics from the `git` command sequence of R§7.6 (status, merge-base, diff
@@ -249,7 +198,7 @@ mod tests {
         let cli = with_git_commands(&Git::new(Duration::from_secs(10)), tree, "main")
             .await
             .unwrap();
-        (compute(tree, "main").unwrap(), cli)
+        (compute(tree, "main").unwrap().stats, cli)
     }
 
     #[tokio::test]
@@ -289,7 +238,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(300));
             Ok(())
         };
-        let err = bounded(&limit, Duration::from_millis(20), stuck)
+        let err = bounded(&limit, Duration::from_millis(20), "git statistics", stuck)
             .await
             .unwrap_err();
         assert!(err.contains("took longer than 20 ms"), "{err}");
@@ -297,7 +246,7 @@ mod tests {
         let (measured, key) = compute_bounded(&tree, "main", &limit, Duration::from_secs(10))
             .await
             .unwrap();
-        assert_eq!(measured, GitStats::default());
+        assert_eq!(measured, Measurement::default());
         assert_eq!(refs_key(&tree, "main").unwrap(), key);
         git(
             &tree,

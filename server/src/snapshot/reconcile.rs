@@ -2,7 +2,7 @@
 //! the database and git, which corrects whatever the events missed.
 
 use super::clock::WriteClock;
-use super::git_stats::{self, RefsKey};
+use super::git_stats::{self, Measurement, RefsKey};
 use super::store::Store;
 use super::watch::MonitorInput;
 use crate::db::codec::{parse_enum, parse_opt_enum, parse_opt_time, parse_time, to_u32};
@@ -11,11 +11,13 @@ use crate::metrics::Metrics;
 use crate::read_model::SessionRuntimes;
 use ff_core::drift::detect_drift;
 use ff_core::entry::GitStats;
+use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::overlaps::{derive_overlaps, Overlap, WorkspacePaths};
 use ff_core::patch::Patch;
 use ff_core::sessions::{RuntimeFacts, SessionGroup, SessionRow};
 use sqlx::FromRow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,7 +43,8 @@ pub struct Reconciler {
     pub now: Arc<Notify>,
     pub monitor: mpsc::UnboundedSender<MonitorInput>,
     git_limit: Arc<Semaphore>,
-    /// Statistics of watched worktrees, reused while nothing they depend on changed.
+    /// The last measurement of every worktree: its statistics are reused while the worktree is
+    /// watched and nothing they depend on changed; its paths feed the overlaps of its project.
     cache: Mutex<HashMap<WorkspaceId, Measured>>,
     /// Worktrees the file watcher covers, and since when.
     watched: Mutex<HashMap<WorkspaceId, Instant>>,
@@ -53,6 +56,8 @@ const CACHE_TTL: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 struct Measured {
     stats: GitStats,
+    paths: Arc<BTreeSet<String>>,
+    project: ProjectId,
     refs: RefsKey,
     at: Instant,
 }
@@ -129,6 +134,7 @@ impl LiveRow {
     fn patch(
         &self,
         git_stats: Option<GitStats>,
+        overlaps: Vec<Overlap>,
         sessions: &SessionGroup,
     ) -> Result<Patch, sqlx::Error> {
         Ok(Patch {
@@ -176,6 +182,7 @@ impl LiveRow {
             ),
             git_stats: Some(git_stats),
             last_activity_at: Some(sessions.last_activity_at),
+            overlaps: Some(overlaps),
         })
     }
 }
@@ -239,19 +246,21 @@ impl Reconciler {
         let poll_start = self.clock.next();
         let rows: Vec<LiveRow> = sqlx::query_as(LIVE_ROWS).fetch_all(&self.db).await?;
         let sessions = self.session_groups().await?;
-        let stats =
+        let measured =
             futures_util::future::join_all(rows.iter().map(|row| self.git_stats(row))).await;
+        let mut overlaps = overlaps_of_rows(&rows, &measured);
         let mut summary = PassSummary {
             scanned: rows.len(),
             ..PassSummary::default()
         };
         let mut live_ids = HashSet::new();
         let mut worktrees = HashMap::new();
-        for (row, stats) in rows.iter().zip(stats) {
+        for (row, measured) in rows.iter().zip(measured) {
             let id = WorkspaceId::new(&row.id);
-            summary.git_stats_computed += usize::from(stats.is_some());
+            summary.git_stats_computed += usize::from(measured.is_some());
             let group = sessions.get(&id).cloned().unwrap_or_default();
-            let patch = match row.patch(stats, &group) {
+            let stats = measured.map(|m| m.stats);
+            let patch = match row.patch(stats, overlaps.remove(&id).unwrap_or_default(), &group) {
                 Ok(patch) => patch,
                 Err(e) => {
                     tracing::error!(workspace = %id, "cannot read the workspace row, keeping its entry: {e}");
@@ -352,9 +361,10 @@ impl Reconciler {
 
     /// The statistics of a row's worktree: measured, or reused when the watcher has seen no edit
     /// since they were measured and HEAD and the base did not move.
-    async fn git_stats(&self, row: &LiveRow) -> Option<GitStats> {
+    async fn git_stats(&self, row: &LiveRow) -> Option<Measured> {
         let path = Path::new(row.worktree_path.as_deref()?);
         let id = WorkspaceId::new(&row.id);
+        let project = ProjectId::new(&row.project_id);
         if let Some(cached) = self.reusable(&id) {
             let refs = git_stats::refs_key_bounded(
                 path,
@@ -365,10 +375,10 @@ impl Reconciler {
             .await;
             if refs.as_ref() == Ok(&cached.refs) {
                 self.metrics.git_stats_reused.inc();
-                return Some(cached.stats);
+                return Some(cached);
             }
         }
-        self.measure(&id, path, &row.default_branch).await
+        self.measure(&id, &project, path, &row.default_branch).await
     }
 
     fn reusable(&self, id: &WorkspaceId) -> Option<Measured> {
@@ -385,9 +395,10 @@ impl Reconciler {
     async fn measure(
         &self,
         id: &WorkspaceId,
+        project: &ProjectId,
         worktree: &Path,
         default_branch: &str,
-    ) -> Option<GitStats> {
+    ) -> Option<Measured> {
         let at = Instant::now();
         match git_stats::compute_bounded(
             worktree,
@@ -397,13 +408,20 @@ impl Reconciler {
         )
         .await
         {
-            Ok((stats, refs)) => {
+            Ok((Measurement { stats, paths }, refs)) => {
                 self.metrics.git_stats_computed.inc();
+                let measured = Measured {
+                    stats,
+                    paths: Arc::new(paths),
+                    project: project.clone(),
+                    refs,
+                    at,
+                };
                 self.cache
                     .lock()
                     .expect("stats cache lock")
-                    .insert(id.clone(), Measured { stats, refs, at });
-                Some(stats)
+                    .insert(id.clone(), measured.clone());
+                Some(measured)
             }
             Err(e) => {
                 self.metrics.git_stats_failed.inc();
@@ -425,23 +443,25 @@ impl Reconciler {
         }
     }
 
-    /// Measures one workspace now (its files changed, or it just became ready).
+    /// Measures one workspace now (its files changed, or it just became ready), and derives the
+    /// overlaps of its project again.
     pub async fn refresh_git(&self, id: &WorkspaceId) {
-        let row: Result<Option<(Option<String>, String)>, sqlx::Error> = sqlx::query_as(
-            "SELECT w.worktree_path, p.default_branch FROM workspaces w JOIN projects p ON p.id = w.project_id \
+        let row: Result<Option<(String, Option<String>, String)>, sqlx::Error> = sqlx::query_as(
+            "SELECT w.project_id, w.worktree_path, p.default_branch FROM workspaces w JOIN projects p ON p.id = w.project_id \
              WHERE w.id = ? AND w.status <> 'ARCHIVED'",
         )
         .bind(id.as_str())
         .fetch_optional(&self.db)
         .await;
-        let Ok(Some((Some(worktree), default_branch))) = row else {
+        let Ok(Some((project, Some(worktree), default_branch))) = row else {
             return;
         };
-        let stats = self
-            .measure(id, Path::new(&worktree), &default_branch)
+        let project = ProjectId::new(project);
+        let measured = self
+            .measure(id, &project, Path::new(&worktree), &default_branch)
             .await;
         let patch = Patch {
-            git_stats: Some(stats),
+            git_stats: Some(measured.map(|m| m.stats)),
             ..Patch::default()
         };
         if let Err(e) = self
@@ -450,5 +470,91 @@ impl Reconciler {
         {
             tracing::debug!("{e}; waiting for reconciliation");
         }
+        self.refresh_overlaps(&project);
     }
+
+    /// A workspace left (archived): its paths no longer count against the others'.
+    pub fn forget(&self, id: &WorkspaceId) {
+        let gone = self.cache.lock().expect("stats cache lock").remove(id);
+        if let Some(gone) = gone {
+            self.refresh_overlaps(&gone.project);
+        }
+    }
+
+    /// The overlaps of every visible workspace of `project`, from the paths last measured.
+    fn refresh_overlaps(&self, project: &ProjectId) {
+        let entries = self.store.project_entries(project);
+        let paths: Vec<Arc<BTreeSet<String>>> = {
+            let cache = self.cache.lock().expect("stats cache lock");
+            entries
+                .iter()
+                .map(|e| {
+                    cache
+                        .get(&e.workspace_id)
+                        .map(|m| m.paths.clone())
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        let workspaces: Vec<WorkspacePaths<'_>> = entries
+            .iter()
+            .zip(&paths)
+            .map(|(e, paths)| WorkspacePaths {
+                id: &e.workspace_id,
+                name: &e.raw.name,
+                paths,
+            })
+            .collect();
+        let before: HashMap<&WorkspaceId, &Vec<Overlap>> = entries
+            .iter()
+            .map(|e| (&e.workspace_id, &e.raw.overlaps))
+            .collect();
+        for (id, overlaps) in derive_overlaps(&workspaces) {
+            // Only the entries whose overlaps moved: writing the others would stamp their
+            // reconciliation group for nothing, and a pass in progress would then lose to it.
+            if before.get(&id) == Some(&&overlaps) {
+                continue;
+            }
+            let patch = Patch {
+                overlaps: Some(overlaps),
+                ..Patch::default()
+            };
+            if let Err(e) = self
+                .store
+                .upsert(&id, &patch, "watcher", self.clock.next(), None)
+            {
+                tracing::debug!("{e}; waiting for reconciliation");
+            }
+        }
+    }
+}
+
+/// The overlaps of every visible live workspace, per project, from this pass's measurements
+/// (a workspace that could not be measured changes no known path).
+fn overlaps_of_rows(
+    rows: &[LiveRow],
+    measured: &[Option<Measured>],
+) -> BTreeMap<WorkspaceId, Vec<Overlap>> {
+    let empty = BTreeSet::new();
+    let ids: Vec<WorkspaceId> = rows.iter().map(|r| WorkspaceId::new(&r.id)).collect();
+    let mut projects: BTreeMap<&str, Vec<WorkspacePaths<'_>>> = BTreeMap::new();
+    for ((row, id), measured) in rows.iter().zip(&ids).zip(measured) {
+        let hidden =
+            parse_enum::<WorkspaceStatus>("status", &row.status).map_or(true, |s| s.is_hidden());
+        if hidden {
+            continue;
+        }
+        projects
+            .entry(&row.project_id)
+            .or_default()
+            .push(WorkspacePaths {
+                id,
+                name: &row.name,
+                paths: measured.as_ref().map_or(&empty, |m| &m.paths),
+            });
+    }
+    projects
+        .values()
+        .flat_map(|workspaces| derive_overlaps(workspaces))
+        .collect()
 }

@@ -70,6 +70,7 @@ pub async fn monitor(
                     reconciler.refresh_git(&id).await;
                 }
                 Some(MonitorInput::Worktree(WorktreeChange::Gone(id))) => {
+                    reconciler.forget(&id);
                     unwatch(&mut watcher, &mut watched, &roots, &reconciler, &id);
                     waiting.remove(&id);
                 }

@@ -1,0 +1,444 @@
+//! What a worktree changed against its merge base with the default branch, committed and
+//! uncommitted together, untracked files included: the one scan that both the git statistics
+//! (snapshot.md §5) and the review diff (review.md §1) read, so that their numbers cannot
+//! disagree. In-process (libgit2) and read-only; callers run it on a blocking thread.
+
+use ff_core::entry::GitStats;
+use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Patch, Repository};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Context lines around each change, as `git diff` shows them.
+pub const CONTEXT_LINES: u32 = 3;
+
+/// One changed file of the scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Its position in the scan (for [`Changes::patch`]).
+    pub index: usize,
+    pub status: Delta,
+    /// The path in the working tree (the old path of a deleted file).
+    pub path: String,
+    /// Where a renamed file was.
+    pub old_path: Option<String>,
+    pub additions: u32,
+    pub deletions: u32,
+    pub binary: bool,
+    /// The larger of its two versions, in bytes.
+    pub size: u64,
+}
+
+impl ChangedFile {
+    /// Every path the change touches: both ends of a rename.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.path.as_str()).chain(self.old_path.as_deref())
+    }
+}
+
+pub struct Changes<'r> {
+    repo: &'r Repository,
+    diff: Diff<'r>,
+    /// Anything staged, modified or untracked in the working tree (among the scanned paths).
+    pub has_uncommitted: bool,
+}
+
+impl<'r> Changes<'r> {
+    /// Scans the working tree against the merge base of HEAD with `origin/<default>` (else
+    /// `<default>`); without one (no default branch, unrelated histories) against HEAD, and in a
+    /// repository without commits against nothing.
+    pub fn scan(repo: &'r Repository, default_branch: &str) -> Result<Self, git2::Error> {
+        Self::scan_within(repo, default_branch, &[])
+    }
+
+    /// The same scan for some files only: walks just their directories, so asking for one
+    /// file of a large tree costs little. A file the narrow scan finds added or deleted may be
+    /// one end of a rename, which only the whole scan can tell: then the whole scan it is.
+    pub fn scan_for(
+        repo: &'r Repository,
+        default_branch: &str,
+        paths: &[&str],
+    ) -> Result<Self, git2::Error> {
+        if paths.is_empty() {
+            return Self::scan(repo, default_branch);
+        }
+        let narrow = Self::scan_within(repo, default_branch, paths)?;
+        let ambiguous = narrow
+            .diff
+            .deltas()
+            .any(|d| matches!(d.status(), Delta::Added | Delta::Deleted));
+        if ambiguous {
+            Self::scan(repo, default_branch)
+        } else {
+            Ok(narrow)
+        }
+    }
+
+    /// `paths` empty: everything.
+    fn scan_within(
+        repo: &'r Repository,
+        default_branch: &str,
+        paths: &[&str],
+    ) -> Result<Self, git2::Error> {
+        let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let merge_base = head.as_ref().and_then(|head| {
+            [
+                format!("refs/remotes/origin/{default_branch}"),
+                format!("refs/heads/{default_branch}"),
+            ]
+            .iter()
+            .find_map(|name| {
+                let other = repo.find_reference(name).ok()?.peel_to_commit().ok()?;
+                repo.merge_base(head.id(), other.id()).ok()
+            })
+        });
+        let head_tree = head.as_ref().map(|h| h.tree()).transpose()?;
+        let base_tree = match merge_base {
+            Some(base) => Some(repo.find_commit(base)?.tree()?),
+            None => head_tree.clone(),
+        };
+        let index = repo.index()?;
+        // The one walk of the working tree: unstaged changes, and untracked files one by one (a
+        // new directory's files are what a reviewer reads, and what two workspaces can share).
+        // The merged diff keeps the options of the one it merges into, so both take them all.
+        let mut options = DiffOptions::new();
+        options
+            .context_lines(CONTEXT_LINES)
+            .include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .show_untracked_content(true);
+        if !paths.is_empty() {
+            // Exact paths, not patterns: libgit2 then walks only the directories leading to them.
+            options.disable_pathspec_match(true);
+            for path in paths {
+                options.pathspec(path);
+            }
+        }
+        let unstaged = repo.diff_index_to_workdir(Some(&index), Some(&mut options))?;
+        let staged =
+            repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut options))?;
+        let has_uncommitted = unstaged.deltas().len() > 0 || staged.deltas().len() > 0;
+        // Base → index, then index → working tree: the working tree against the merge base.
+        let mut diff =
+            repo.diff_tree_to_index(base_tree.as_ref(), Some(&index), Some(&mut options))?;
+        diff.merge(&unstaged)?;
+        // Renames as `git diff` finds them by default (untracked files are never their target).
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+        Ok(Self {
+            repo,
+            diff,
+            has_uncommitted,
+        })
+    }
+
+    /// Every changed file with its line counts. Untracked files count no lines in the
+    /// statistics, so reading them is skipped unless `count_untracked`.
+    pub fn files(&self, count_untracked: bool) -> Result<Vec<ChangedFile>, git2::Error> {
+        let mut files = Vec::with_capacity(self.diff.deltas().len());
+        for index in 0..self.diff.deltas().len() {
+            files.push(self.file(index, count_untracked)?.0);
+        }
+        Ok(files)
+    }
+
+    /// The changed file at `path` (its path in the working tree, as [`Self::files`] lists it)
+    /// with its patch; `None` when the scan does not list it.
+    pub fn patch(
+        &self,
+        path: &str,
+    ) -> Result<Option<(ChangedFile, Option<Patch<'r>>)>, git2::Error> {
+        let found = self
+            .diff
+            .deltas()
+            .position(|delta| path_of(&delta).0 == path);
+        found.map(|index| self.file(index, true)).transpose()
+    }
+
+    fn file(
+        &self,
+        index: usize,
+        count_untracked: bool,
+    ) -> Result<(ChangedFile, Option<Patch<'r>>), git2::Error> {
+        let delta = self.diff.get_delta(index).expect("an index of the scan");
+        let status = delta.status();
+        let (path, old_path) = path_of(&delta);
+        let patch = if status == Delta::Untracked && !count_untracked {
+            None
+        } else {
+            Patch::from_diff(&self.diff, index)?
+        };
+        let (additions, deletions) = match &patch {
+            Some(patch) => {
+                let (_, added, deleted) = patch.line_stats()?;
+                (saturate(added), saturate(deleted))
+            }
+            None => (0, 0),
+        };
+        // Loading the content (above) is what tells binary files apart.
+        let delta = patch
+            .as_ref()
+            .map(|p| p.delta())
+            .unwrap_or_else(|| self.diff.get_delta(index).expect("an index of the scan"));
+        let file = ChangedFile {
+            index,
+            status,
+            path,
+            old_path,
+            additions,
+            deletions,
+            binary: delta.flags().is_binary(),
+            size: delta.old_file().size().max(delta.new_file().size()),
+        };
+        Ok((file, patch))
+    }
+
+    /// The statistics of the entry (R§7.6 meaning): untracked files count neither as changed
+    /// files nor in the line totals, but make the worktree uncommitted.
+    pub fn stats(&self, files: &[ChangedFile]) -> GitStats {
+        let tracked = files.iter().filter(|f| f.status != Delta::Untracked);
+        let mut stats = GitStats {
+            has_uncommitted: self.has_uncommitted,
+            ..GitStats::default()
+        };
+        for file in tracked {
+            stats.total += 1;
+            stats.additions = stats.additions.saturating_add(file.additions);
+            stats.deletions = stats.deletions.saturating_add(file.deletions);
+        }
+        stats
+    }
+
+    /// A changed file's content before (`old`) or after: the base's blob, or what the working
+    /// tree holds now (a symbolic link's target, as git shows it). `None` when that side does
+    /// not exist or is larger than `cap` bytes.
+    pub fn content(&self, file: &ChangedFile, old: bool, cap: u64) -> Option<Vec<u8>> {
+        let delta = self.diff.get_delta(file.index)?;
+        let side = if old {
+            delta.old_file()
+        } else {
+            delta.new_file()
+        };
+        if !side.exists() {
+            return None;
+        }
+        if !side.id().is_zero() {
+            if let Ok(blob) = self.repo.find_blob(side.id()) {
+                return (blob.size() as u64 <= cap).then(|| blob.content().to_vec());
+            }
+        }
+        if old {
+            return None;
+        }
+        let on_disk = self.repo.workdir()?.join(side.path()?);
+        read_capped(&on_disk, cap)
+    }
+}
+
+/// Runs `work` (a scan) off the async runtime, at most `limit.available_permits()` at a time,
+/// giving up after `timeout`: a stuck filesystem must stall neither a reconciliation pass nor a
+/// request. `what` names the work in the error.
+pub async fn bounded<T: Send + 'static>(
+    limit: &Arc<Semaphore>,
+    timeout: Duration,
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+) -> Result<T, String> {
+    // The permit goes with the work: a timed-out scan still holds it until it really ends, so
+    // stuck filesystems cannot pile up blocking threads beyond the limit.
+    let permit = limit
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| e.to_string())?;
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    });
+    match tokio::time::timeout(timeout, work).await {
+        Err(_) => Err(format!(
+            "{what} took longer than {} ms",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) => Err(format!("{what} failed: {e}")),
+        Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
+    }
+}
+
+fn read_capped(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).ok()?;
+        return Some(target.as_os_str().as_encoded_bytes().to_vec());
+    }
+    if !meta.is_file() || meta.len() > cap {
+        return None;
+    }
+    std::fs::read(path).ok()
+}
+
+fn path_of(delta: &git2::DiffDelta<'_>) -> (String, Option<String>) {
+    let text = |file: git2::DiffFile<'_>| {
+        file.path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let (old, new) = (text(delta.old_file()), text(delta.new_file()));
+    match delta.status() {
+        Delta::Deleted => (old, None),
+        Delta::Renamed | Delta::Copied if old != new => (new, Some(old)),
+        _ => (new, None),
+    }
+}
+
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@t"])
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "git {args:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// A repository on `main` with `files`, and a feature branch checked out in a worktree.
+    fn worktree(files: &[(&str, &[u8])]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        git(dir.path(), &["init", "-q", "repo"]);
+        for (path, content) in files {
+            std::fs::write(repo.join(path), content).unwrap();
+        }
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "base"]);
+        let tree = dir.path().join("tree");
+        git(
+            &repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                tree.to_str().unwrap(),
+            ],
+        );
+        (dir, tree)
+    }
+
+    fn scan(tree: &Path) -> (Vec<ChangedFile>, GitStats) {
+        let repo = Repository::open(tree).unwrap();
+        let changes = Changes::scan(&repo, "main").unwrap();
+        let files = changes.files(true).unwrap();
+        let stats = changes.stats(&files);
+        (files, stats)
+    }
+
+    #[test]
+    fn a_committed_rename_is_one_file_as_git_diff_finds_it() {
+        let body = (1..=20).map(|n| format!("line {n}\n")).collect::<String>();
+        let (_dir, tree) = worktree(&[("old.txt", body.as_bytes())]);
+        git(&tree, &["mv", "old.txt", "new.txt"]);
+        std::fs::write(tree.join("new.txt"), body.replace("line 5\n", "five\n")).unwrap();
+        git(&tree, &["commit", "-q", "-am", "rename"]);
+        let (files, stats) = scan(&tree);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0].status, Delta::Renamed);
+        assert_eq!(files[0].path, "new.txt");
+        assert_eq!(files[0].old_path.as_deref(), Some("old.txt"));
+        assert_eq!((files[0].additions, files[0].deletions), (1, 1));
+        assert_eq!(files[0].paths().collect::<Vec<_>>(), ["new.txt", "old.txt"]);
+        let base = git(&tree, &["merge-base", "HEAD", "main"]);
+        let numstat = git(&tree, &["diff", "--numstat", base.trim()]);
+        assert_eq!(numstat.trim(), "1\t1\told.txt => new.txt");
+        assert_eq!((stats.total, stats.additions, stats.deletions), (1, 1, 1));
+    }
+
+    #[test]
+    fn untracked_files_are_listed_one_by_one_and_binary_files_are_marked() {
+        let (_dir, tree) = worktree(&[("a.txt", b"a\n"), ("logo.bin", b"\0\x01\x02")]);
+        std::fs::create_dir_all(tree.join("src/deep")).unwrap();
+        std::fs::write(tree.join("src/deep/new.rs"), "fn a() {}\nfn b() {}\n").unwrap();
+        std::fs::write(tree.join("logo.bin"), b"\0\x03\x04\x05").unwrap();
+        let (files, stats) = scan(&tree);
+        let by_path = |p: &str| {
+            let found = files.iter().find(|f| f.path == p);
+            found.unwrap_or_else(|| panic!("{p} in {files:?}")).clone()
+        };
+        let untracked = by_path("src/deep/new.rs");
+        assert_eq!(untracked.status, Delta::Untracked);
+        assert_eq!((untracked.additions, untracked.deletions), (2, 0));
+        let binary = by_path("logo.bin");
+        assert!(
+            binary.binary && binary.status == Delta::Modified,
+            "{binary:?}"
+        );
+        assert_eq!((binary.additions, binary.deletions), (0, 0));
+        assert_eq!((stats.total, stats.additions, stats.deletions), (1, 0, 0));
+        assert!(stats.has_uncommitted);
+    }
+
+    #[test]
+    fn a_scan_for_some_files_finds_them_as_the_whole_scan_does() {
+        let body = (1..=20).map(|n| format!("line {n}\n")).collect::<String>();
+        let (_dir, tree) = worktree(&[("old.txt", body.as_bytes()), ("m.txt", b"m\n")]);
+        git(&tree, &["mv", "old.txt", "new.txt"]);
+        std::fs::write(tree.join("m.txt"), "changed\n").unwrap();
+        std::fs::create_dir_all(tree.join("fresh dir")).unwrap();
+        std::fs::write(tree.join("fresh dir/ü.txt"), "new\n").unwrap();
+        let repo = Repository::open(&tree).unwrap();
+        let whole = Changes::scan(&repo, "main").unwrap().files(true).unwrap();
+        for path in ["m.txt", "fresh dir/ü.txt", "new.txt"] {
+            let narrow = Changes::scan_for(&repo, "main", &[path]).unwrap();
+            let (found, _) = narrow.patch(path).unwrap().unwrap();
+            let listed = whole.iter().find(|f| f.path == path).unwrap();
+            assert_eq!(
+                (
+                    found.status,
+                    &found.old_path,
+                    found.additions,
+                    found.deletions
+                ),
+                (
+                    listed.status,
+                    &listed.old_path,
+                    listed.additions,
+                    listed.deletions
+                ),
+                "{path}"
+            );
+        }
+        let narrow = Changes::scan_for(&repo, "main", &["old.txt"]).unwrap();
+        assert!(
+            narrow.patch("old.txt").unwrap().is_none(),
+            "a rename is listed by its new path"
+        );
+        let narrow = Changes::scan_for(&repo, "main", &["unchanged.txt"]).unwrap();
+        assert!(narrow.patch("unchanged.txt").unwrap().is_none());
+    }
+
+    #[test]
+    fn both_sides_of_a_change_can_be_read() {
+        let (_dir, tree) = worktree(&[("a.txt", b"before\n")]);
+        std::fs::write(tree.join("a.txt"), "after\n").unwrap();
+        let repo = Repository::open(&tree).unwrap();
+        let changes = Changes::scan(&repo, "main").unwrap();
+        let (file, patch) = changes.patch("a.txt").unwrap().unwrap();
+        assert!(patch.is_some());
+        assert_eq!(changes.content(&file, true, 1024).unwrap(), b"before\n");
+        assert_eq!(changes.content(&file, false, 1024).unwrap(), b"after\n");
+        assert_eq!(changes.content(&file, false, 3), None, "over the cap");
+        assert!(changes.patch("b.txt").unwrap().is_none(), "not listed");
+    }
+}
