@@ -382,6 +382,44 @@ async fn a_flood_of_ten_thousand_chunks_arrives_whole_in_few_writes() {
 }
 
 #[tokio::test]
+async fn the_transcript_pages_backwards_from_before_for_load_earlier() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(json!({}));
+    let (_, session) = session_with(&app, &agent, &repo).await;
+    for n in 0..3 {
+        say(&app, &session, &format!("message {n}")).await;
+        app.wait_turns(&session, n + 1).await;
+    }
+    // user, agent, stop: three items a turn.
+    let page = |query: &'static str| {
+        let app = &app;
+        let session = session.clone();
+        async move {
+            let (status, body) = app
+                .get(&format!("/api/sessions/{session}/items?{query}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["seq"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page("before=9&limit=3").await, [6, 7, 8]);
+    assert_eq!(page("before=3&limit=10").await, [1, 2]);
+    assert_eq!(page("after=2&before=7&limit=2").await, [5, 6]);
+    assert!(page("before=1").await.is_empty());
+    assert_eq!(page("after=7").await, [8, 9]);
+    let (status, body) = app
+        .get(&format!("/api/sessions/{session}/items?before=soon"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
+}
+
+#[tokio::test]
 async fn a_slow_start_shows_starting_and_one_past_the_handshake_timeout_fails_clearly() {
     let app = TestApp::spawn_with_flags(&[], |config| {
         config.sessions.handshake_timeout = Duration::from_millis(1500);
