@@ -2,7 +2,9 @@
 //! on the server crate; the server implements this trait over its own services).
 
 use ff_core::api::{Project, WorkspaceDetail};
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::chat::ChatFrame;
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +25,11 @@ pub trait Backend: Send + Sync + 'static {
     /// The project's `full` snapshot frame, once the first reconciliation pass has seeded it.
     fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, PageError>>;
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>>;
+    /// A session's chat as its socket would start it: the page's socket then resumes after it.
+    fn chat(&self, session: SessionId) -> BoxFuture<'_, Result<ChatFrame, PageError>>;
+    /// Every configured agent with its install state.
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, PageError>>;
+    fn settings(&self) -> BoxFuture<'_, Result<SettingsView, PageError>>;
     /// How often a disconnected page polls the snapshot route.
     fn poll_interval_ms(&self) -> u32;
 }

@@ -1,6 +1,8 @@
 //! A workspace on the kanban board (R§9.6).
 
-use super::chips::{CiChip, DiffStat, LifecycleBadge, PendingBadge, ReasonChip};
+use super::chips::{
+    CiChip, CostChip, DiffStat, LifecycleBadge, PendingBadge, QueuedBadge, ReasonChip, WorkingBadge,
+};
 use ff_core::entry::Entry;
 use ff_core::enums::RunScriptStatus;
 use leptos::prelude::*;
@@ -25,6 +27,7 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
             <div class="card-top">
                 <span class="card-name">{entry.raw.name.clone()}</span>
                 {running.then(|| view! { <span class="run-dot" title="Dev server running">"▶"</span> })}
+                <WorkingBadge working />
                 <LifecycleBadge status=entry.raw.status />
             </div>
             <div class="card-meta">
@@ -35,6 +38,8 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
                 <ReasonChip reason=entry.derived.status_reason.clone() />
                 <CiChip entry=entry.clone() />
                 <PendingBadge pending=entry.raw.pending_request_type />
+                <QueuedBadge entry=entry.clone() />
+                <CostChip entry=entry.clone() />
             </div>
         </a>
     }

@@ -1,5 +1,9 @@
+pub mod agent_select;
+pub mod agent_servers;
 pub mod card;
+pub mod chat;
 pub mod chips;
 pub mod connection;
 pub mod create_dialog;
+pub mod notification_settings;
 pub mod sidebar;

@@ -1,6 +1,6 @@
 //! The sidebar row of a workspace (R§9.5).
 
-use super::chips::{CiChip, DiffStat, PendingBadge};
+use super::chips::{CiChip, CostChip, DiffStat, PendingBadge, QueuedBadge};
 use ff_core::derive::activity_tooltip;
 use ff_core::entry::Entry;
 use ff_core::enums::{RunScriptStatus, SidebarActivityState};
@@ -27,6 +27,8 @@ pub fn SidebarRow(entry: Entry, attention: bool) -> impl IntoView {
                     <CiChip entry=entry.clone() />
                     <DiffStat stats=entry.raw.git_stats />
                     <PendingBadge pending=entry.raw.pending_request_type />
+                    <QueuedBadge entry=entry.clone() />
+                    <CostChip entry=entry.clone() />
                 </span>
             </a>
         </li>

@@ -3,12 +3,14 @@
 //! dev-server logs, which the snapshot does not carry, are fetched while they are moving.
 
 use crate::commands;
-use crate::components::chips::{CiChip, DiffStat, LifecycleBadge, ReasonChip};
+use crate::components::chat::Sessions;
+use crate::components::chips::{CiChip, CostChip, DiffStat, LifecycleBadge, ReasonChip};
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
+use ff_core::chat::ChatFrame;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
-use ff_core::ids::WorkspaceId;
+use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::wire::Frame;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -21,15 +23,19 @@ pub fn WorkspacePage() -> impl IntoView {
     let page = Resource::new(id, move |id| {
         let source = source.clone();
         async move {
-            let detail = source.workspace(id).await?;
+            let detail = source.workspace(id.clone()).await?;
             let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
-            Ok::<_, String>((detail, frame))
+            let chat = match first_session(&frame, &id) {
+                Some(session) => source.chat(session).await,
+                None => None,
+            };
+            Ok::<_, String>((detail, frame, chat))
         }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((detail, frame)) => view! { <WorkspaceView detail frame /> }.into_any(),
+                Ok((detail, frame, chat)) => view! { <WorkspaceView detail frame chat /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Workspace unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -38,8 +44,23 @@ pub fn WorkspacePage() -> impl IntoView {
     }
 }
 
+/// The session whose chat the page shows first: the workspace's first tab.
+fn first_session(frame: &Frame, workspace: &WorkspaceId) -> Option<SessionId> {
+    let Frame::Full { entries, .. } = frame else {
+        return None;
+    };
+    entries
+        .iter()
+        .find(|e| &e.workspace_id == workspace)?
+        .raw
+        .session_summaries
+        .as_slice()
+        .first()
+        .map(|s| SessionId::new(s.session_id.clone()))
+}
+
 #[component]
-fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
+fn WorkspaceView(detail: WorkspaceDetail, frame: Frame, chat: Option<ChatFrame>) -> impl IntoView {
     let id = detail.workspace.id.clone();
     let project = detail.workspace.project_id.clone();
     let live = Live::new(project.clone(), frame);
@@ -83,6 +104,11 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     });
     let confirming = RwSignal::new(false);
     let board = format!("/projects/{project}");
+    // Agents work in a ready workspace; the chat appears (once) when it is.
+    let ready = Memo::new(move |_| status() == WorkspaceStatus::Ready);
+    let workspace = id.clone();
+    let worktree = detail.with_untracked(|d| d.workspace.worktree_path.clone());
+    let chat = StoredValue::new(chat);
     let branch = move || {
         detail.with(|d| {
             d.workspace
@@ -102,6 +128,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
                     <LifecycleBadge status=e.raw.status />
                     <CiChip entry=e.clone() />
                     <DiffStat stats=e.raw.git_stats />
+                    <CostChip entry=e.clone() />
                 })}
             </header>
             <dl class="facts">
@@ -162,6 +189,11 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
                 <p class="muted" data-testid="archive-note">{note}</p>
             })}
 
+            {move || ready.get().then(|| view! {
+                <h2>"Agents"</h2>
+                <Sessions workspace=workspace.clone() entry first=chat.try_update_value(Option::take).flatten() worktree=worktree.clone() />
+            })}
+
             <h2>"Dev server"</h2>
             <div class="actions">
                 <span data-testid="run-status" class="mono">{move || run_status().to_string()}</span>
@@ -179,6 +211,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
             <pre class="log" data-testid="init-output">{move || detail.with(|d| d.init_output.clone())}</pre>
         </section>
     }
+    .into_any()
 }
 
 /// While the page is open: the setup output whenever the status moves (and every second while

@@ -4,7 +4,9 @@ use super::AppState;
 use crate::error::DomainError;
 use ff_app::backend::{Backend, BackendContext, BoxFuture, PageError};
 use ff_core::api::{Project, WorkspaceDetail};
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::chat::ChatFrame;
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::sync::Arc;
 
@@ -45,6 +47,23 @@ impl Backend for Pages {
 
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>> {
         Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(page_error) })
+    }
+
+    fn chat(&self, session: SessionId) -> BoxFuture<'_, Result<ChatFrame, PageError>> {
+        Box::pin(async move { self.0.sessions.baseline(&session).await.map_err(page_error) })
+    }
+
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, PageError>> {
+        Box::pin(async move { self.0.sessions.agent_list().await.map_err(page_error) })
+    }
+
+    fn settings(&self) -> BoxFuture<'_, Result<SettingsView, PageError>> {
+        Box::pin(async move {
+            crate::settings::load(&self.0.db)
+                .await
+                .map(|settings| settings.view())
+                .map_err(page_error)
+        })
     }
 
     fn poll_interval_ms(&self) -> u32 {
