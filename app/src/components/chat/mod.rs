@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use new_session::NewSession;
 use panel::ChatPanel;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Tab {
     id: SessionId,
     name: String,
@@ -82,24 +82,31 @@ pub fn Sessions(
         <section class="sessions" aria-label="Agent sessions" data-testid="sessions">
             <div class="session-bar">
                 <div class="session-tabs" role="tablist" aria-label="Sessions">
+                    // Keyed by session, so a tab keeps its element (and the focus) while what
+                    // it shows changes.
                     <For
-                        each=move || tabs.get()
-                        key=|tab| tab.clone()
-                        children=move |tab| {
-                            let id = tab.id.clone();
+                        each=move || tabs.with(|tabs| tabs.iter().map(|t| t.id.clone()).collect::<Vec<_>>())
+                        key=|id| id.clone()
+                        children=move |id| {
+                            let tab = {
+                                let id = id.clone();
+                                Memo::new(move |_| tabs.with(|tabs| tabs.iter().find(|t| t.id == id).cloned()))
+                            };
                             let selected = {
                                 let id = id.clone();
-                                move || current.with(|c| c.as_ref() == Some(&id))
+                                move || current.with(|c| c.as_ref() == Some(&id)).to_string()
                             };
+                            let shown = id.to_string();
                             view! {
                                 <button type="button" role="tab" class="session-tab" data-testid="session-tab"
-                                    data-session=tab.id.to_string()
-                                    aria-selected=move || selected().to_string()
+                                    data-session=shown aria-selected=selected
                                     on:click=move |_| chosen.set(Some(id.clone()))>
-                                    {tab.working.then(|| view! { <span class="pulse" title="Working"></span> })}
-                                    {tab.failed.then(|| view! { <span class="tab-error" title="Session error">"!"</span> })}
-                                    {tab.name.clone()}
-                                    <span class="muted">{tab.agent.clone()}</span>
+                                    {move || tab.get().map(|tab| view! {
+                                        {tab.working.then(|| view! { <span class="pulse" title="Working"></span> })}
+                                        {tab.failed.then(|| view! { <span class="tab-error" title="Session error">"!"</span> })}
+                                        {tab.name}
+                                        <span class="muted">{tab.agent}</span>
+                                    })}
                                 </button>
                             }
                         }
