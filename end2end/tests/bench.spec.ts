@@ -70,6 +70,8 @@ test('@bench an agent’s chunk reaches the chat’s DOM', async ({ page, ff, hy
   const { workspace } = await readyWorkspace(ff, 'Chunks');
   const session = await newSession(ff, workspace.id);
   await hydrated(page, `${ff.url}/workspaces/${workspace.id}`);
+  // The session's tab follows the snapshot, within its coalescing window.
+  await page.getByTestId('transcript').waitFor();
   await page.evaluate(() => {
     const w = window as any;
     w.__seen = new Map<string, number>();

@@ -25,6 +25,11 @@ test('a text turn streams into the chat as Markdown while its card goes from Wor
   const { project, workspace } = await readyWorkspace(ff, 'Streaming');
   await newSession(ff, workspace.id);
   const [chat, board] = [await browser.newPage(), await browser.newPage()];
+  const problems: string[] = [];
+  for (const page of [chat, board]) {
+    page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(m.text()));
+    page.on('pageerror', (e) => problems.push(e.message));
+  }
   await hydrated(board, `${ff.url}/projects/${project}`);
   await hydrated(chat, `${ff.url}/workspaces/${workspace.id}`);
   await expect(card(board, 'WAITING', 'Streaming')).toContainText('Ready for next prompt');
@@ -45,6 +50,8 @@ test('a text turn streams into the chat as Markdown while its card goes from Wor
   await expect(board.locator('[data-column="WORKING"] [data-testid="card"]')).toHaveCount(0);
   await expect(card(board, 'WAITING', 'Streaming').getByTestId('cost')).toHaveText('$0.42');
   await expect(chat.getByTestId('usage')).toHaveText('Context: 1,200 of 200,000 tokens · $0.42');
+  // Hydrated over the server's HTML without a mismatch or an error.
+  expect(problems).toEqual([]);
 });
 
 test('the first HTML already holds the session tabs and the first session’s latest items', async ({ request, ff }) => {

@@ -15,6 +15,9 @@ test('the settings page is server-rendered with every agent and its install stat
 });
 
 test('an agent server is added, refused without a command, made the default and removed', async ({ page, ff, hydrated }) => {
+  const problems: string[] = [];
+  page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
   await hydrated(page, ff.url);
   await page.getByTestId('settings-link').click();
   await expect(page.getByRole('heading', { name: 'Settings' })).toBeVisible();
@@ -61,6 +64,8 @@ test('an agent server is added, refused without a command, made the default and 
   await page.reload();
   await expect(page.getByTestId('permission-policy')).toHaveValue('edits');
   await expect(page.getByTestId('default-agent')).toHaveValue('claude');
+  // The refusals above are answers the page shows, not errors of the page.
+  expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
 });
 
 test('notifications are asked for from the checkbox and remembered in this browser', async ({ context, page, ff, hydrated }) => {
