@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { addProject, api, createWorkspace, makeRepo, waitForStatus, type FfServer } from './ff';
 
-const binary = process.env.FF_BIN ?? resolve(__dirname, '../../target/debug/ff');
+// Absolute: an agent server's command is an absolute path or a program on PATH (FF_BIN may be
+// relative, as scripts/bench.sh gives it).
+const binary = resolve(process.env.FF_BIN ?? resolve(__dirname, '../../target/debug/ff'));
 export const scriptedAgentBinary = join(dirname(binary), 'ff-scripted-agent');
 
 export type ScriptedAgent = { dir: string; events: (name?: string) => any[] };
