@@ -32,17 +32,13 @@ pub async fn post(path: String) -> Result<(), String> {
     }
 }
 
-/// A DELETE (a review comment).
+/// A command without a body whose method is DELETE (a session, a queued message, a review
+/// comment).
 pub async fn delete(path: String) -> Result<(), String> {
-    let response = send(Request::delete(&path).build()).await?;
-    if response.ok() {
-        Ok(())
-    } else {
-        Err(error_of(response).await)
-    }
+    decode(send(Request::delete(&path).build()).await?).await
 }
 
-/// POSTs, PUTs or PATCHes `body` as JSON and decodes the answer.
+/// POSTs, PUTs or PATCHes `body` as JSON and decodes the answer (`()` for 204 No Content).
 pub async fn send_json<B: Serialize, T: DeserializeOwned>(
     method: &str,
     path: String,
@@ -65,11 +61,13 @@ async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, Str
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {
+    let unexpected = |e: String| format!("the server sent an unexpected answer ({e})");
+    if response.status() == 204 {
+        // No body: what `()` (and only `()`) is made of.
+        return serde_json::from_str("null").map_err(|e| unexpected(e.to_string()));
+    }
     if response.ok() {
-        return response
-            .json()
-            .await
-            .map_err(|e| format!("the server sent an unexpected answer ({e})"));
+        return response.json().await.map_err(|e| unexpected(e.to_string()));
     }
     Err(error_of(response).await)
 }

@@ -2,10 +2,13 @@
 //! on the server crate; the server implements this trait over its own services).
 
 use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::chat::ChatFrame;
 use ff_core::github::HostStatus;
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +34,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         project: ProjectId,
     ) -> BoxFuture<'_, Result<Option<HostStatus>, PageError>>;
+    fn ratchet(&self, id: WorkspaceId) -> BoxFuture<'_, Result<RatchetView, PageError>>;
     fn diff(&self, id: WorkspaceId) -> BoxFuture<'_, Result<DiffList, PageError>>;
     fn diff_file(
         &self,
@@ -41,6 +45,11 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         id: WorkspaceId,
     ) -> BoxFuture<'_, Result<Vec<ReviewComment>, PageError>>;
+    /// A session's chat as its socket would start it: the page's socket then resumes after it.
+    fn chat(&self, session: SessionId) -> BoxFuture<'_, Result<ChatFrame, PageError>>;
+    /// Every configured agent with its install state.
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, PageError>>;
+    fn settings(&self) -> BoxFuture<'_, Result<SettingsView, PageError>>;
     /// How often a disconnected page polls the snapshot route.
     fn poll_interval_ms(&self) -> u32;
 }

@@ -5,8 +5,14 @@
 use ff_core::api::{AddProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::github::{IssueSummary, PrView};
-use ff_core::ids::{CommentId, ProjectId, WorkspaceId};
+use ff_core::ids::{CommentId, MessageId, ProjectId, SessionId, WorkspaceId};
+use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::{NewComment, ReviewComment, SentReview};
+use ff_core::sessions::{
+    AgentInfo, CreateSession, MessageAccepted, PermissionAnswer, Session, SessionConfig,
+    SettingsPatch, SettingsView,
+};
+use ff_core::transcript::Item;
 use std::future::Future;
 
 type Answer<T> = Result<T, String>;
@@ -75,6 +81,17 @@ mod sent {
 
     pub fn pr(id: WorkspaceId) -> impl Future<Output = Answer<PrView>> + Send {
         browser(api::get_json(format!("/api/workspaces/{id}/pr")))
+    }
+
+    pub fn ratchet(id: WorkspaceId) -> impl Future<Output = Answer<RatchetView>> + Send {
+        browser(api::get_json(format!("/api/workspaces/{id}/ratchet")))
+    }
+
+    /// Answers once the check has run, with what it decided.
+    pub fn check_ratchet(id: WorkspaceId) -> impl Future<Output = Answer<RatchetView>> + Send {
+        browser(async move {
+            api::send_json("POST", format!("/api/workspaces/{id}/ratchet/check"), &()).await
+        })
     }
 
     pub fn issues(
@@ -147,6 +164,104 @@ mod sent {
             "/api/workspaces/{id}/run-script/logs?tail=500"
         )))
     }
+
+    pub fn create_session(
+        workspace: WorkspaceId,
+        request: CreateSession,
+    ) -> impl Future<Output = Answer<Session>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/workspaces/{workspace}/sessions"),
+                &request,
+            )
+            .await
+        })
+    }
+
+    pub fn send_message(
+        session: SessionId,
+        text: String,
+    ) -> impl Future<Output = Answer<MessageAccepted>> + Send {
+        browser(async move {
+            let body = ff_core::sessions::SendMessage { text };
+            api::send_json("POST", format!("/api/sessions/{session}/messages"), &body).await
+        })
+    }
+
+    pub fn cancel_message(
+        session: SessionId,
+        message: MessageId,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::delete(format!(
+            "/api/sessions/{session}/messages/{message}"
+        )))
+    }
+
+    /// `start`, `stop` or `cancel` (the turn in flight).
+    pub fn session_command(
+        session: SessionId,
+        command: &'static str,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::post(format!("/api/sessions/{session}/{command}")))
+    }
+
+    pub fn delete_session(session: SessionId) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::delete(format!("/api/sessions/{session}")))
+    }
+
+    pub fn answer_permission(
+        session: SessionId,
+        answer: PermissionAnswer,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/sessions/{session}/permission"),
+                &answer,
+            )
+            .await
+        })
+    }
+
+    pub fn configure_session(
+        session: SessionId,
+        config: SessionConfig,
+    ) -> impl Future<Output = Answer<Session>> + Send {
+        browser(async move {
+            api::send_json("PUT", format!("/api/sessions/{session}/config"), &config).await
+        })
+    }
+
+    /// The page of items just before `before` ("Load earlier").
+    pub fn earlier_items(
+        session: SessionId,
+        before: u64,
+        limit: u32,
+    ) -> impl Future<Output = Answer<Vec<Item>>> + Send {
+        browser(api::get_json(format!(
+            "/api/sessions/{session}/items?before={before}&limit={limit}"
+        )))
+    }
+
+    /// The agents to choose from, and which one is the default.
+    pub fn agent_choices() -> impl Future<Output = Answer<(Vec<AgentInfo>, SettingsView)>> + Send {
+        browser(async {
+            let agents = api::get_json("/api/agents".to_owned()).await?;
+            let settings = api::get_json("/api/settings".to_owned()).await?;
+            Ok((agents, settings))
+        })
+    }
+
+    pub fn agents() -> impl Future<Output = Answer<Vec<AgentInfo>>> + Send {
+        browser(api::get_json("/api/agents".to_owned()))
+    }
+
+    pub fn patch_settings(
+        patch: SettingsPatch,
+    ) -> impl Future<Output = Answer<SettingsView>> + Send {
+        browser(async move { api::send_json("PATCH", "/api/settings".to_owned(), &patch).await })
+    }
 }
 
 /// On the server nothing is sent: actions run on user input, which only happens in the browser.
@@ -181,6 +296,10 @@ mod sent {
         _: WorkspaceId,
         _: bool,
     ) -> impl Future<Output = Answer<RatchetToggle>> + Send {
+        browser_only()
+    }
+
+    pub fn check_ratchet(_: WorkspaceId) -> impl Future<Output = Answer<RatchetView>> + Send {
         browser_only()
     }
 
@@ -219,6 +338,69 @@ mod sent {
     }
 
     pub fn send_review(_: WorkspaceId) -> impl Future<Output = Answer<SentReview>> + Send {
+        browser_only()
+    }
+
+    pub fn create_session(
+        _: WorkspaceId,
+        _: CreateSession,
+    ) -> impl Future<Output = Answer<Session>> + Send {
+        browser_only()
+    }
+
+    pub fn send_message(
+        _: SessionId,
+        _: String,
+    ) -> impl Future<Output = Answer<MessageAccepted>> + Send {
+        browser_only()
+    }
+
+    pub fn cancel_message(_: SessionId, _: MessageId) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn session_command(
+        _: SessionId,
+        _: &'static str,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn delete_session(_: SessionId) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn answer_permission(
+        _: SessionId,
+        _: PermissionAnswer,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn configure_session(
+        _: SessionId,
+        _: SessionConfig,
+    ) -> impl Future<Output = Answer<Session>> + Send {
+        browser_only()
+    }
+
+    pub fn earlier_items(
+        _: SessionId,
+        _: u64,
+        _: u32,
+    ) -> impl Future<Output = Answer<Vec<Item>>> + Send {
+        browser_only()
+    }
+
+    pub fn agent_choices() -> impl Future<Output = Answer<(Vec<AgentInfo>, SettingsView)>> + Send {
+        browser_only()
+    }
+
+    pub fn agents() -> impl Future<Output = Answer<Vec<AgentInfo>>> + Send {
+        browser_only()
+    }
+
+    pub fn patch_settings(_: SettingsPatch) -> impl Future<Output = Answer<SettingsView>> + Send {
         browser_only()
     }
 }

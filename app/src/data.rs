@@ -3,10 +3,13 @@
 //! so hydration does not fetch them again.
 
 use ff_core::api::{Project, WorkspaceDetail};
+use ff_core::chat::ChatFrame;
 use ff_core::github::HostStatus;
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 #[cfg(feature = "ssr")]
 use leptos::prelude::expect_context;
@@ -90,6 +93,46 @@ impl Source {
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!("/api/workspaces/{id}")))
     }
+
+    /// The chat of a session as the server renders it first. In the browser there is nothing to
+    /// fetch: the session's socket starts with the same baseline.
+    pub fn chat(
+        &self,
+        session: SessionId,
+    ) -> impl Future<Output = Option<ChatFrame>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            // A chat that cannot be read now is not worth failing the page for: its socket
+            // brings it once it can.
+            async move { backend.chat(session).await.ok() }
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let _ = session;
+            std::future::ready(None)
+        }
+    }
+
+    pub fn agents(&self) -> impl Future<Output = Result<Vec<AgentInfo>, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.agents().await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json("/api/agents".to_owned()))
+    }
+
+    pub fn settings(&self) -> impl Future<Output = Result<SettingsView, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.settings().await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json("/api/settings".to_owned()))
+    }
 }
 
 impl Source {
@@ -119,6 +162,21 @@ impl Source {
                 Ok(all.into_iter().find(|s| s.host == host))
             })
         }
+    }
+
+    pub fn ratchet(
+        &self,
+        id: WorkspaceId,
+    ) -> impl Future<Output = Result<RatchetView, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.ratchet(id).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!(
+            "/api/workspaces/{id}/ratchet"
+        )))
     }
 
     pub fn diff(

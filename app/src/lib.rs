@@ -8,11 +8,17 @@
 mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+mod chat_live;
 mod commands;
 mod components;
 mod data;
 mod live;
+// The pure part (what deserves an alert) is tested on the server side too.
+#[cfg(any(feature = "hydrate", test))]
+mod notify;
 mod pages;
+#[cfg(feature = "hydrate")]
+mod socket;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -78,6 +84,9 @@ pub fn App() -> impl IntoView {
                 <header class="topbar">
                     <a class="brand" href="/">"ff"</a>
                     <span class="tagline">"agent workspaces, live"</span>
+                    <nav class="topnav" aria-label="ff">
+                        <a href="/settings" data-testid="settings-link">"Settings"</a>
+                    </nav>
                 </header>
                 <main class="content">
                     // Every page waits for its data on the server: the first HTML is complete.
@@ -95,6 +104,7 @@ pub fn App() -> impl IntoView {
                         />
                         <Route path=path!("/workspaces/:id") view=pages::WorkspacePage ssr=SsrMode::Async />
                         <Route path=path!("/workspaces/:id/changes") view=pages::ChangesPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
             </div>

@@ -47,11 +47,9 @@ impl Live {
 #[cfg(feature = "hydrate")]
 mod socket {
     use super::{Connection, Live};
+    use crate::socket::{connect_forever, url, while_mounted, After};
     use ff_core::cache::Applied;
     use ff_core::wire::Frame;
-    use futures_util::future::{select, Either};
-    use futures_util::StreamExt;
-    use gloo_net::websocket::{futures::WebSocket, Message, State};
     use gloo_timers::future::sleep;
     use leptos::prelude::*;
     use leptos::task::spawn_local;
@@ -59,76 +57,54 @@ mod socket {
     use std::sync::Arc;
     use std::time::Duration;
 
-    const FIRST_RETRY: Duration = Duration::from_millis(500);
-    const LONGEST_RETRY: Duration = Duration::from_secs(30);
-
-    /// Runs for as long as the page shows the project: the socket, reconnected forever with
-    /// capped, jittered backoff and resumed with `since`; polling only while it is down.
+    /// Runs for as long as the page shows the project: the socket, resumed with `since`, and
+    /// polling only while it is down.
     pub fn start(live: Live) {
-        let running = Arc::new(AtomicBool::new(true));
-        let stop = running.clone();
-        on_cleanup(move || stop.store(false, Ordering::Relaxed));
-        spawn_local(connect_forever(live, running.clone()));
+        let running = while_mounted();
+        let address = move || {
+            live.cache.with_untracked(|c| {
+                let mut path = format!("/ws/snapshots?projectId={}", c.project_id());
+                if let Some(cursor) = c.cursor() {
+                    path.push_str(&format!("&since={cursor}"));
+                }
+                url(&path)
+            })
+        };
+        spawn_local(connect_forever(
+            address,
+            move |state| live.connection.set(state),
+            running.clone(),
+            move |text| apply(live, text),
+        ));
         spawn_local(poll_while_disconnected(live, running));
     }
 
-    async fn connect_forever(live: Live, running: Arc<AtomicBool>) {
-        let mut failures = 0u32;
-        while running.load(Ordering::Relaxed) {
-            if let Ok(socket) = WebSocket::open(&url(&live)) {
-                if opened(&socket, &running).await {
-                    failures = 0;
-                    live.connection.set(Connection::Live);
-                    read(live, socket, &running).await;
-                }
-            }
-            if !running.load(Ordering::Relaxed) {
-                return;
-            }
-            live.connection.set(Connection::Reconnecting);
-            sleep(backoff(failures)).await;
-            failures = failures.saturating_add(1);
-        }
-    }
-
-    /// Waits for the socket to open: a resumed connection with nothing missed sends no frame,
-    /// and must still count as live.
-    async fn opened(socket: &WebSocket, running: &AtomicBool) -> bool {
-        while matches!(socket.state(), State::Connecting) && running.load(Ordering::Relaxed) {
-            sleep(Duration::from_millis(20)).await;
-        }
-        matches!(socket.state(), State::Open)
-    }
-
-    /// Applies frames until the socket closes or the page goes away (checked every second, so
-    /// a quiet socket of a page that left does not linger).
-    async fn read(live: Live, socket: WebSocket, running: &AtomicBool) {
-        let (_, mut frames) = socket.split();
-        loop {
-            let next = select(frames.next(), Box::pin(sleep(Duration::from_secs(1)))).await;
-            if !running.load(Ordering::Relaxed) {
-                return;
-            }
-            let message = match next {
-                Either::Left((Some(Ok(message)), _)) => message,
-                Either::Left(_) => return,
-                Either::Right(_) => continue,
-            };
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-                continue;
-            };
-            if matches!(
-                live.cache.try_update(|c| c.apply(frame)),
-                Some(Applied::ResyncNeeded(_))
-            ) {
+    fn apply(live: Live, text: &str) -> After {
+        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
+            return After::Continue;
+        };
+        let before = match &frame {
+            Frame::Changed { entry, .. } => live
+                .cache
+                .with_untracked(|c| c.get(&entry.workspace_id).cloned()),
+            _ => None,
+        };
+        match live.cache.try_update(|c| c.apply(frame)) {
+            Some(Applied::ResyncNeeded(_)) => {
                 // Our cursor means nothing to this server: reconnect for a full.
                 live.cache.update(|c| c.forget_cursor());
-                return;
+                return After::Reconnect;
             }
+            Some(Applied::Upserted(id)) => {
+                if let (Some(before), Some(after)) =
+                    (before, live.cache.with_untracked(|c| c.get(&id).cloned()))
+                {
+                    crate::notify::changed(&before, &after);
+                }
+            }
+            _ => {}
         }
+        After::Continue
     }
 
     async fn poll_while_disconnected(live: Live, running: Arc<AtomicBool>) {
@@ -152,33 +128,5 @@ mod socket {
                 });
             }
         }
-    }
-
-    /// 0.5 s doubling to 30 s, ±25 % so that many pages do not retry in step.
-    fn backoff(failures: u32) -> Duration {
-        let base = FIRST_RETRY
-            .saturating_mul(1 << failures.min(6))
-            .min(LONGEST_RETRY);
-        base.mul_f64(0.75 + 0.5 * js_sys::Math::random())
-    }
-
-    fn url(live: &Live) -> String {
-        let location = web_sys::window().expect("a browser window").location();
-        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
-            "wss"
-        } else {
-            "ws"
-        };
-        let host = location.host().unwrap_or_default();
-        live.cache.with_untracked(|c| {
-            let mut url = format!(
-                "{scheme}://{host}/ws/snapshots?projectId={}",
-                c.project_id()
-            );
-            if let Some(cursor) = c.cursor() {
-                url.push_str(&format!("&since={cursor}"));
-            }
-            url
-        })
     }
 }

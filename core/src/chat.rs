@@ -106,6 +106,16 @@ impl ChatCache {
         self.items.values()
     }
 
+    /// One item by its number, as it stands now.
+    pub fn item(&self, seq: u64) -> Option<&Item> {
+        self.items.get(&seq)
+    }
+
+    /// The number of the oldest item held, where "Load earlier" continues from.
+    pub fn first_seq(&self) -> Option<u64> {
+        self.items.keys().next().copied()
+    }
+
     pub fn has_earlier(&self) -> bool {
         self.has_earlier
     }

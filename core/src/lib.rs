@@ -8,6 +8,7 @@ pub mod cache;
 pub mod chat;
 pub mod create;
 pub mod derive;
+pub mod diff;
 pub mod drift;
 pub mod entry;
 pub mod enums;

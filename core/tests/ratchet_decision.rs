@@ -774,3 +774,15 @@ proptest! {
         prop_assert_eq!(decide_on(&mine, ME, &bookkeeping, activity), decide_on(&pr, ME, &bookkeeping, activity));
     }
 }
+
+#[test]
+fn every_verdict_has_its_own_label() {
+    use ff_core::ratchet::Verdict;
+    let labels: std::collections::BTreeSet<_> = Verdict::ALL.iter().map(|v| v.label()).collect();
+    assert_eq!(labels.len(), Verdict::ALL.len());
+    assert!(labels.iter().all(|l| !l.trim().is_empty()));
+    for verdict in Verdict::ALL {
+        let wire = serde_json::to_value(verdict).unwrap();
+        assert_eq!(serde_json::from_value::<Verdict>(wire).unwrap(), verdict);
+    }
+}

@@ -1,4 +1,5 @@
 // Benchmarks, run by scripts/bench.sh (excluded from the normal suite): they print numbers.
+import { newSession, readyWorkspace, useScriptedAgent } from './agents';
 import { addProject, api, createWorkspace, expect, makeRepo, test, waitForStatus } from './ff';
 
 const percentile = (samples: number[], p: number) => [...samples].sort((a, b) => a - b)[Math.round((samples.length - 1) * p)];
@@ -60,4 +61,33 @@ test('@bench the first load of a board of 200 workspaces', async ({ ff }) => {
     expect(html.match(/data-testid="card"/g)?.length).toBe(200);
   }
   report(`first-load HTML, 200 workspaces (${Math.round(bytes / 1024)} KiB)`, samples, '');
+});
+
+test('@bench an agent’s chunk reaches the chat’s DOM', async ({ page, ff, hydrated }) => {
+  const chunks = 200;
+  // Each chunk carries the wall-clock time the agent handed it to its stdout: ⟦<epoch ms>⟧.
+  await useScriptedAgent(ff, { turns: [{ steps: [{ text: 'start ' }, { timed: { count: chunks, intervalMs: 20 } }] }] });
+  const { workspace } = await readyWorkspace(ff, 'Chunks');
+  const session = await newSession(ff, workspace.id);
+  await hydrated(page, `${ff.url}/workspaces/${workspace.id}`);
+  // The session's tab follows the snapshot, within its coalescing window.
+  await page.getByTestId('transcript').waitFor();
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__seen = new Map<string, number>();
+    const transcript = document.querySelector('[data-testid="transcript"]')!;
+    new MutationObserver(() => {
+      const now = performance.timeOrigin + performance.now();
+      for (const [, stamp] of (transcript.textContent ?? '').matchAll(/⟦([0-9.]+)⟧/g)) {
+        if (!w.__seen.has(stamp)) w.__seen.set(stamp, now - Number(stamp));
+      }
+    }).observe(transcript, { subtree: true, childList: true, characterData: true });
+  });
+  await api(ff, 'POST', `/api/sessions/${session}/messages`, { text: 'go' });
+  await expect.poll(() => page.evaluate(() => (window as any).__seen.size), { timeout: 20_000 }).toBe(chunks);
+  const samples: number[] = await page.evaluate(() => [...(window as any).__seen.values()]);
+  console.log(
+    `${`agent chunk on stdout → text in the chat’s DOM, ${chunks} chunks`.padEnd(52)} p50 ${percentile(samples, 0.5).toFixed(1)} ms / ` +
+      `p99 ${percentile(samples, 0.99).toFixed(1)} ms   target p50 < 15 ms, p99 < 50 ms`,
+  );
 });

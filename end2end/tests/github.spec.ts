@@ -1,9 +1,11 @@
 // GitHub on the board (issue 9): ff against the fake GitHub binary (`ff-fake-github`, the same
 // fake the server's tests use), polled every second.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
+import { newSession, useScriptedAgent } from './agents';
 import { addProject, api, createWorkspace, expect, makeRepo, startFf, test, waitForStatus, type FfServer } from './ff';
 
 const fakeBinary = process.env.FF_FAKE_GITHUB_BIN ?? resolve(__dirname, '../../target/debug/ff-fake-github');
@@ -154,6 +156,71 @@ test('Create PR on the workspace page opens it on GitHub and shows it; the dialo
   } finally {
     await ff.stop();
     rmSync(ff.dataDir, { recursive: true, force: true });
+    fake.child.kill();
+  }
+});
+
+test('the ratchet on the workspace page: a failing run gets one fixer, its transcript is a click away, a push makes it ready to merge', async ({ page, hydrated }) => {
+  const fake = await startFake();
+  const gates = mkdtempSync(join(tmpdir(), 'ff-e2e-gates-'));
+  const ff = await startFf({
+    env: { FF_GITHUB_API_URL: fake.url, FF_GITHUB_TOKEN: TOKEN, FF_GITHUB_POLL_INTERVAL_MS: '1000' },
+  });
+  try {
+    // The fixer works until the test has "pushed" its fix.
+    await useScriptedAgent(ff, { turns: [{ steps: [
+      { text: 'Looking at the failure.' },
+      { waitFile: { path: join(gates, 'pushed') } },
+      { text: 'Pushed the fix.' },
+    ] }] });
+    const project = await githubProject(ff);
+    const id = await createWorkspace(ff, project, 'Flaky build');
+    const branch = (await waitForStatus(ff, id, 'READY')).branchName;
+    // The person's own session comes first; the fixer's is the second tab.
+    const own = await newSession(ff, id);
+    const pr = pullRequest(1, branch);
+    pr.checks = [{ name: 'test', workflow: 'CI', runId: 91, status: 'COMPLETED', conclusion: 'FAILURE', log: 'compiling\nerror: the <b>build</b> broke\n' } as any];
+    const state = await world(fake);
+    state.repos = [{ owner: 'acme', name: 'app', defaultBranch: 'main', prs: [pr], issues: [] }];
+    await putWorld(fake, state);
+
+    await hydrated(page, `${ff.url}/workspaces/${id}`);
+    const panel = page.getByTestId('ratchet-panel');
+    await expect(panel.getByTestId('ratchet-last')).toHaveText('Off.');
+    await expect(panel.getByTestId('ratchet-check')).toBeDisabled();
+    await panel.getByTestId('ratchet').check();
+
+    await expect(page.locator('.workspace-head')).toContainText('Fixing CI failures', { timeout: 15_000 });
+    const row = panel.getByTestId('ratchet-dispatch');
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText('Running');
+    await expect(panel.getByTestId('ratchet-last')).toContainText(/Fixer (dispatched|at work)/);
+    await panel.getByTestId('ratchet-fixer').getByRole('link').click();
+    await expect(page).toHaveURL(/\?session=/);
+    const fixer = new URL(page.url()).searchParams.get('session')!;
+    expect(fixer).not.toBe(own);
+    await expect(page.locator(`[data-testid="session-tab"][data-session="${fixer}"]`)).toHaveAttribute('aria-selected', 'true');
+    const prompt = page.locator('[data-testid="transcript"] [data-kind="user"]').first();
+    await expect(prompt).toContainText('test: FAILURE');
+    // The log is GitHub's text, shown as text.
+    await expect(prompt).toContainText('error: the <b>build</b> broke');
+
+    const fixed = await world(fake);
+    fixed.repos[0].prs[0].checks[0].conclusion = 'SUCCESS';
+    fixed.repos[0].prs[0].checks[0].runId = 92;
+    fixed.repos[0].prs[0].updatedAt = new Date().toISOString();
+    await putWorld(fake, fixed);
+    await expect(page.getByTestId('ci-chip').first()).toHaveText('CI Passing', { timeout: 15_000 });
+    writeFileSync(join(gates, 'pushed'), '');
+    await expect(page.locator('.workspace-head')).toContainText('Ready to merge', { timeout: 15_000 });
+    await expect(row).toContainText('Finished');
+    await panel.getByTestId('ratchet-check').click();
+    await expect(panel.getByTestId('ratchet-last')).toContainText('Waiting');
+    await expect(row).toHaveCount(1);
+  } finally {
+    await ff.stop();
+    rmSync(ff.dataDir, { recursive: true, force: true });
+    rmSync(gates, { recursive: true, force: true });
     fake.child.kill();
   }
 });

@@ -60,6 +60,7 @@ async fn adding_a_repository_detects_its_facts() {
             "githubOwner": null,
             "githubRepo": null,
             "githubHost": null,
+            "defaultAgent": null,
             "worktreeBasePath": base.to_str().unwrap(),
             "setupTimeoutSeconds": 300,
             "createdAt": created_at,

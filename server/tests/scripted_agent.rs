@@ -583,6 +583,37 @@ async fn a_flood_of_ten_thousand_chunks_arrives_whole_and_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_chunks_carry_the_time_they_were_written_at_their_interval() {
+    let setup = Setup::new(Some(json!({"turns": [{"steps": [
+        {"timed": {"count": 5, "intervalMs": 40}}
+    ]}]})));
+    let mut agent = setup.start().await;
+    agent.initialize().await;
+    let id = agent.new_session(&setup.cwd()).await.session_id;
+
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0;
+    let prompt = agent.prompt(&id, "time it");
+    assert_eq!(finished(prompt).await.unwrap(), StopReason::EndTurn);
+    let stamps: Vec<f64> = texts(&agent.received())
+        .iter()
+        .map(|text| {
+            let inner = text.strip_prefix('⟦').and_then(|t| t.strip_suffix('⟧'));
+            inner.unwrap_or_else(|| panic!("{text:?}")).parse().unwrap()
+        })
+        .collect();
+    assert_eq!(stamps.len(), 5);
+    assert!(stamps[0] >= before - 1.0, "{stamps:?} after {before}");
+    for pair in stamps.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!((30.0..200.0).contains(&gap), "{stamps:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_step_fails_the_prompt_and_the_agent_keeps_running() {
     let setup = Setup::new(Some(json!({"turns": [
         {"steps": [{"text": "thinking"}, {"error": {"code": -32603, "message": "API Error: rate limit exceeded"}}]},

@@ -315,8 +315,10 @@ async fn a_crash_mid_turn_is_a_session_error_and_the_next_message_resumes_the_se
     app.wait_item(&session, "the error", |i| i["kind"] == "error")
         .await;
     reason_becomes(&app, &workspace, StatusReasonCode::SessionError).await;
-    let crashed = app.session(&session).await;
-    assert_eq!(crashed["status"], "FAILED");
+    // The turn fails when the connection drops; the session when the process is reaped.
+    let crashed = app
+        .wait_session(&session, "failed", |s| s["status"] == "FAILED")
+        .await;
     assert_eq!(crashed["runtime"]["lastExit"]["code"], 3);
     assert_eq!(crashed["runtime"]["lastExit"]["unexpected"], true);
     let tool = app
@@ -379,6 +381,44 @@ async fn a_flood_of_ten_thousand_chunks_arrives_whole_in_few_writes() {
     let expected: String = (0..10000).map(|n| format!("{n},")).collect();
     assert_eq!(text.len(), expected.len());
     assert_eq!(text, expected, "every chunk, in order, in one item");
+}
+
+#[tokio::test]
+async fn the_transcript_pages_backwards_from_before_for_load_earlier() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(json!({}));
+    let (_, session) = session_with(&app, &agent, &repo).await;
+    for n in 0..3 {
+        say(&app, &session, &format!("message {n}")).await;
+        app.wait_turns(&session, n + 1).await;
+    }
+    // user, agent, stop: three items a turn.
+    let page = |query: &'static str| {
+        let app = &app;
+        let session = session.clone();
+        async move {
+            let (status, body) = app
+                .get(&format!("/api/sessions/{session}/items?{query}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["seq"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page("before=9&limit=3").await, [6, 7, 8]);
+    assert_eq!(page("before=3&limit=10").await, [1, 2]);
+    assert_eq!(page("after=2&before=7&limit=2").await, [5, 6]);
+    assert!(page("before=1").await.is_empty());
+    assert_eq!(page("after=7").await, [8, 9]);
+    let (status, body) = app
+        .get(&format!("/api/sessions/{session}/items?before=soon"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
 }
 
 #[tokio::test]

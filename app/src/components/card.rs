@@ -1,6 +1,9 @@
 //! A workspace on the kanban board (R§9.6).
 
-use super::chips::{CiChip, DiffStat, LifecycleBadge, PendingBadge, PrChips, PrLink, ReasonChip};
+use super::chips::{
+    CiChip, CostChip, DiffStat, LifecycleBadge, PendingBadge, PrChips, PrLink, QueuedBadge,
+    ReasonChip, WorkingBadge,
+};
 use super::overlaps::OverlapMark;
 use ff_core::entry::Entry;
 use ff_core::enums::RunScriptStatus;
@@ -28,6 +31,7 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
                 <a class="card-name" href=href>{entry.raw.name.clone()}</a>
                 <PrLink entry=entry.clone() />
                 {running.then(|| view! { <span class="run-dot" title="Dev server running">"▶"</span> })}
+                <WorkingBadge working />
                 <LifecycleBadge status=entry.raw.status />
             </div>
             <div class="card-meta">
@@ -40,6 +44,8 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
                 <PrChips entry=entry.clone() />
                 <PendingBadge pending=entry.raw.pending_request_type />
                 <OverlapMark overlaps=entry.raw.overlaps.clone() />
+                <QueuedBadge entry=entry.clone() />
+                <CostChip entry=entry.clone() />
             </div>
         </article>
     }

@@ -5,6 +5,7 @@ use ff_core::derive::{ci_label, ci_tooltip, pr_tooltip_suffix, StatusReason};
 use ff_core::entry::{Entry, GitStats};
 use ff_core::enums::{PendingRequestType, PrState, SidebarCiState, WorkspaceStatus};
 use ff_core::github::{pr_state_label, review_label, web_link};
+use ff_core::transcript::Cost;
 use leptos::prelude::*;
 
 #[component]
@@ -60,15 +61,77 @@ pub fn LifecycleBadge(status: WorkspaceStatus) -> impl IntoView {
     Some(view! { <span class=class>{label}</span> })
 }
 
+/// What a workspace waits on the user for (R§9.5 colours).
 #[component]
 pub fn PendingBadge(pending: Option<PendingRequestType>) -> impl IntoView {
     pending.map(|p| {
-        let (label, class) = match p {
-            PendingRequestType::PlanApproval => ("Plan Approval Needed", "badge plan"),
-            PendingRequestType::PermissionRequest => ("Permission Needed", "badge permission"),
-            PendingRequestType::UserQuestion => ("Question Waiting", "badge question"),
+        let class = match p {
+            PendingRequestType::PlanApproval => "badge plan",
+            PendingRequestType::PermissionRequest => "badge permission",
+            PendingRequestType::UserQuestion => "badge question",
         };
-        view! { <span class=class>{label}</span> }
+        view! {
+            <span class=class data-testid="pending">"Waiting on you: " {request_label(p)}</span>
+        }
+    })
+}
+
+/// "needs permission", "plan approval", "question".
+pub fn request_label(request: PendingRequestType) -> &'static str {
+    match request {
+        PendingRequestType::PermissionRequest => "needs permission",
+        PendingRequestType::PlanApproval => "plan approval",
+        PendingRequestType::UserQuestion => "question",
+    }
+}
+
+/// An agent of the workspace has a turn in flight.
+#[component]
+pub fn WorkingBadge(working: bool) -> impl IntoView {
+    working.then(|| {
+        view! {
+            <span class="badge working" data-testid="working">
+                <span class="pulse" aria-hidden="true"></span>
+                "Working"
+            </span>
+        }
+    })
+}
+
+/// A session waits for a free agent slot (`--max-running-agents`), behind this many others.
+#[component]
+pub fn QueuedBadge(entry: Entry) -> impl IntoView {
+    entry
+        .raw
+        .session_summaries
+        .as_slice()
+        .iter()
+        .filter_map(|s| s.queued_behind)
+        .max()
+        .map(|ahead| {
+            let text = match ahead {
+                0 => "Waiting for an agent slot".to_owned(),
+                n => format!("Queued behind {n}"),
+            };
+            view! {
+                <span class="badge" data-testid="queued" title="ff runs a limited number of agent turns at once; this one waits for a free slot">
+                    {text}
+                </span>
+            }
+        })
+}
+
+/// What the workspace's agents cost so far (`$0.42`), when they report it.
+#[component]
+pub fn CostChip(entry: Entry) -> impl IntoView {
+    let costs = &entry.derived.costs;
+    (!costs.is_empty()).then(|| {
+        let text = costs
+            .iter()
+            .map(Cost::display)
+            .collect::<Vec<_>>()
+            .join(" + ");
+        view! { <span class="cost" data-testid="cost" title="What the agents cost so far">{text}</span> }
     })
 }
 

@@ -1,7 +1,9 @@
-//! Creating a workspace from one of the three sources, validated as you type with the same
-//! parser the server uses, and showing the server's reason when it refuses.
+//! Creating a workspace from one of the three sources, with an optional first prompt and agent
+//! for its first session, validated as you type with the same parser the server uses, and
+//! showing the server's reason when it refuses.
 
 use crate::commands;
+use crate::components::agent_select::AgentSelect;
 use crate::components::issue_picker::IssuePicker;
 use ff_core::create::{CreateWorkspaceRequest, FieldError};
 use ff_core::enums::WorkspaceCreationSource as Source;
@@ -69,6 +71,12 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
     let form = RwSignal::new(Form::default());
     let attempted = RwSignal::new(false);
     let refused = RwSignal::new(None::<String>);
+    // The agent select writes here; the form reads it when it is checked and sent.
+    let agent = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let chosen = agent.get();
+        form.update(|f| f.agent = chosen);
+    });
     let checked = Memo::new(move |_| {
         form.with(|f| f.request(source.get()))
             .map_err(|e| (e.field, e.message))
@@ -88,6 +96,7 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
         Some(Ok(_)) => {
             open.set(false);
             form.set(Form::default());
+            agent.set(String::new());
             attempted.set(false);
         }
         Some(Err(message)) => refused.set(Some(message)),
@@ -193,6 +202,19 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
                             .into_any(),
                         }}
                         {move || (source.get() != Source::GithubIssue).then(|| text("Description (optional)", "description", "description", |f| f.description.clone(), |f, v| f.description = v))}
+                        <label class="field">
+                            <span>"First prompt for the agent (optional)"</span>
+                            <textarea
+                                rows="4"
+                                data-testid="prompt"
+                                placeholder="What should the agent do once the workspace is ready?"
+                                prop:value=move || form.with(|f| f.prompt.clone())
+                                on:input=move |ev| form.update(|f| f.prompt = event_target_value(&ev))
+                                aria-invalid=move || error_for("initialPrompt")().is_some().then_some("true")
+                            ></textarea>
+                            <span class="field-error" role="alert">{error_for("initialPrompt")}</span>
+                        </label>
+                        <AgentSelect value=agent testid="agent" />
                         <label class="check">
                             <input
                                 type="checkbox"

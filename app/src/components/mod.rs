@@ -1,9 +1,14 @@
+pub mod agent_select;
+pub mod agent_servers;
 pub mod card;
+pub mod chat;
 pub mod chips;
 pub mod connection;
 pub mod create_dialog;
 pub mod github_status;
 pub mod issue_picker;
+pub mod notification_settings;
 pub mod overlaps;
 pub mod pull_request;
+pub mod ratchet;
 pub mod sidebar;

@@ -1,6 +1,6 @@
 //! The sidebar row of a workspace (R§9.5).
 
-use super::chips::{CiChip, DiffStat, PendingBadge, PrChips, PrLink};
+use super::chips::{CiChip, CostChip, DiffStat, PendingBadge, PrChips, PrLink, QueuedBadge};
 use super::overlaps::OverlapMark;
 use ff_core::derive::activity_tooltip;
 use ff_core::entry::Entry;
@@ -29,6 +29,8 @@ pub fn SidebarRow(entry: Entry, attention: bool) -> impl IntoView {
                     <DiffStat stats=entry.raw.git_stats />
                     <PendingBadge pending=entry.raw.pending_request_type />
                     <OverlapMark overlaps=entry.raw.overlaps.clone() />
+                    <QueuedBadge entry=entry.clone() />
+                    <CostChip entry=entry.clone() />
                 </span>
             </a>
             {entry.raw.pr_number.is_some().then(|| view! {

@@ -1,6 +1,9 @@
 //! The workspaces as a table, sortable by name, status, creation and last activity.
 
-use crate::components::chips::{CiChip, DiffStat, PrChips, PrLink, ReasonChip};
+use crate::components::chips::{
+    CiChip, CostChip, DiffStat, PendingBadge, PrChips, PrLink, QueuedBadge, ReasonChip,
+    WorkingBadge,
+};
 use crate::live::Live;
 use ff_core::entry::Entry;
 use ff_core::ids::Timestamp;
@@ -78,6 +81,7 @@ pub fn List(live: Live) -> impl IntoView {
                 <tr>
                     {header(Key::Name, "Name")}
                     {header(Key::Status, "Status")}
+                    <th>"Agents"</th>
                     <th>"Branch"</th>
                     <th>"Pull request"</th>
                     <th>"Changes"</th>
@@ -93,6 +97,12 @@ pub fn List(live: Live) -> impl IntoView {
                         <tr data-testid="row" data-workspace=e.workspace_id.to_string()>
                             <td><a href=format!("/workspaces/{}", e.workspace_id)>{e.raw.name.clone()}</a></td>
                             <td><ReasonChip reason=e.derived.status_reason.clone() /></td>
+                            <td class="agent-chips">
+                                <WorkingBadge working=e.raw.is_working />
+                                <PendingBadge pending=e.raw.pending_request_type />
+                                <QueuedBadge entry=e.clone() />
+                                <CostChip entry=e.clone() />
+                            </td>
                             <td class="mono">{e.raw.branch_name.clone().unwrap_or_default()}</td>
                             <td class="pr-cell"><PrLink entry=e.clone() /> <CiChip entry=e.clone() /> <PrChips entry=e.clone() /></td>
                             <td><DiffStat stats=e.raw.git_stats /></td>

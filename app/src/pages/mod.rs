@@ -4,10 +4,12 @@ mod list;
 mod not_found;
 mod project;
 mod projects;
+pub mod settings;
 mod workspace;
 
 pub use changes::ChangesPage;
 pub use not_found::NotFound;
 pub use project::{Mode, ProjectPage};
 pub use projects::ProjectsPage;
+pub use settings::SettingsPage;
 pub use workspace::WorkspacePage;

@@ -3,35 +3,48 @@
 //! dev-server logs, which the snapshot does not carry, are fetched while they are moving.
 
 use crate::commands;
-use crate::components::chips::{CiChip, DiffStat, LifecycleBadge, ReasonChip};
+use crate::components::chat::Sessions;
+use crate::components::chips::{CiChip, CostChip, DiffStat, LifecycleBadge, ReasonChip};
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
+use crate::components::ratchet::RatchetPanel;
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
+use ff_core::chat::ChatFrame;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
-use ff_core::ids::WorkspaceId;
+use ff_core::ids::{SessionId, WorkspaceId};
+use ff_core::ratchet::RatchetView;
 use ff_core::wire::Frame;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn WorkspacePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || WorkspaceId::new(params.read().get("id").unwrap_or_default());
+    // `?session=` chooses a session's tab (the ratchet links its fixers' transcripts so).
+    let query = use_query_map();
+    let wanted = Memo::new(move |_| query.with(|q| q.get("session").map(SessionId::new)));
     let source = Source::current();
     let page = Resource::new(id, move |id| {
         let source = source.clone();
+        let wanted = wanted.get_untracked();
         async move {
-            let detail = source.workspace(id).await?;
+            let detail = source.workspace(id.clone()).await?;
             let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
-            Ok::<_, String>((detail, frame))
+            let ratchet = source.ratchet(id.clone()).await?;
+            let chat = match shown_session(&frame, &id, wanted.as_ref()) {
+                Some(session) => source.chat(session).await,
+                None => None,
+            };
+            Ok::<_, String>((detail, frame, ratchet, chat))
         }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((detail, frame)) => view! { <WorkspaceView detail frame /> }.into_any(),
+                Ok((detail, frame, ratchet, chat)) => view! { <WorkspaceView detail frame ratchet chat wanted /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Workspace unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -40,8 +53,37 @@ pub fn WorkspacePage() -> impl IntoView {
     }
 }
 
+/// The session whose chat the page shows first: the one asked for if the workspace has it, else
+/// the workspace's first tab.
+fn shown_session(
+    frame: &Frame,
+    workspace: &WorkspaceId,
+    wanted: Option<&SessionId>,
+) -> Option<SessionId> {
+    let Frame::Full { entries, .. } = frame else {
+        return None;
+    };
+    let sessions = entries
+        .iter()
+        .find(|e| &e.workspace_id == workspace)?
+        .raw
+        .session_summaries
+        .as_slice();
+    sessions
+        .iter()
+        .find(|s| wanted.is_some_and(|w| w.as_str() == s.session_id))
+        .or_else(|| sessions.first())
+        .map(|s| SessionId::new(s.session_id.clone()))
+}
+
 #[component]
-fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
+fn WorkspaceView(
+    detail: WorkspaceDetail,
+    frame: Frame,
+    ratchet: RatchetView,
+    chat: Option<ChatFrame>,
+    wanted: Memo<Option<SessionId>>,
+) -> impl IntoView {
     let id = detail.workspace.id.clone();
     let project = detail.workspace.project_id.clone();
     let live = Live::new(project.clone(), frame);
@@ -66,27 +108,20 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
     };
     #[cfg(feature = "hydrate")]
     follow(id.clone(), live, detail, logs);
-    let ready = Signal::derive(move || status() == WorkspaceStatus::Ready);
+    // Agents work in a ready workspace; the chat appears (once) when it is.
+    let ready = Memo::new(move |_| status() == WorkspaceStatus::Ready);
     let error = RwSignal::new(None::<String>);
     let command = {
         let id = id.clone();
         Action::new(move |name: &&'static str| commands::workspace_command(id.clone(), name))
     };
-    let ratchet = {
-        let id = id.clone();
-        Action::new(move |enabled: &bool| commands::set_ratchet(id.clone(), *enabled))
-    };
-    Effect::new(move |_| {
-        let failed = command
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| ratchet.value().get().and_then(Result::err));
-        error.set(failed);
-    });
+    Effect::new(move |_| error.set(command.value().get().and_then(Result::err)));
     let confirming = RwSignal::new(false);
     let board = format!("/projects/{project}");
     let changes = format!("/workspaces/{id}/changes");
+    let workspace = id.clone();
+    let worktree = detail.with_untracked(|d| d.workspace.worktree_path.clone());
+    let chat = StoredValue::new(chat);
     let branch = move || {
         detail.with(|d| {
             d.workspace
@@ -106,6 +141,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
                     <LifecycleBadge status=e.raw.status />
                     <CiChip entry=e.clone() />
                     <DiffStat stats=e.raw.git_stats />
+                    <CostChip entry=e.clone() />
                 })}
             </header>
             <dl class="facts">
@@ -124,15 +160,6 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
             <p class="error" role="alert">{move || error.get()}</p>
 
             <div class="actions">
-                <label class="check">
-                    <input
-                        type="checkbox"
-                        data-testid="ratchet"
-                        prop:checked=move || entry.with(|e| e.as_ref().is_some_and(|e| e.raw.ratchet_enabled))
-                        on:change=move |ev| { ratchet.dispatch(event_target_checked(&ev)); }
-                    />
-                    "Auto-fix (ratchet)"
-                </label>
                 {move || {
                     let retryable = status() == WorkspaceStatus::Failed
                         || (status() == WorkspaceStatus::Ready && detail.with(|d| d.workspace.init_error_message.is_some()));
@@ -168,7 +195,13 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
                 <p class="muted" data-testid="archive-note">{note}</p>
             })}
 
-            <PullRequest id=id.clone() entry=entry ready=ready />
+            <PullRequest id=id.clone() entry=entry ready=Signal::from(ready) />
+            <RatchetPanel id=id.clone() entry first=ratchet />
+
+            {move || ready.get().then(|| view! {
+                <h2>"Agents"</h2>
+                <Sessions workspace=workspace.clone() entry first=chat.try_update_value(Option::take).flatten() worktree=worktree.clone() wanted />
+            })}
 
             <h2>"Dev server"</h2>
             <div class="actions">
@@ -187,6 +220,7 @@ fn WorkspaceView(detail: WorkspaceDetail, frame: Frame) -> impl IntoView {
             <pre class="log" data-testid="init-output">{move || detail.with(|d| d.init_output.clone())}</pre>
         </section>
     }
+    .into_any()
 }
 
 /// While the page is open: the setup output whenever the status moves (and every second while

@@ -18,6 +18,29 @@ pub enum Verdict {
     Failed,
 }
 
+impl Verdict {
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Completed,
+        Verdict::Waiting,
+        Verdict::FixerActive,
+        Verdict::Dispatched,
+        Verdict::Stalled,
+        Verdict::Failed,
+    ];
+
+    /// What the workspace page calls it; the check's reason says the rest.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Completed => "Nothing to fix",
+            Verdict::Waiting => "Waiting",
+            Verdict::FixerActive => "Fixer at work",
+            Verdict::Dispatched => "Fixer dispatched",
+            Verdict::Stalled => "Stalled: waiting on you",
+            Verdict::Failed => "Check failed, will retry",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RatchetCheck {

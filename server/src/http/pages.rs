@@ -4,9 +4,12 @@ use super::AppState;
 use crate::error::DomainError;
 use ff_app::backend::{Backend, BackendContext, BoxFuture, PageError};
 use ff_core::api::{Project, WorkspaceDetail};
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::chat::ChatFrame;
+use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
+use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::sync::Arc;
 
@@ -61,6 +64,27 @@ impl Backend for Pages {
                 .await
                 .map_err(page_error)
         })
+    }
+
+    fn chat(&self, session: SessionId) -> BoxFuture<'_, Result<ChatFrame, PageError>> {
+        Box::pin(async move { self.0.sessions.baseline(&session).await.map_err(page_error) })
+    }
+
+    fn agents(&self) -> BoxFuture<'_, Result<Vec<AgentInfo>, PageError>> {
+        Box::pin(async move { self.0.sessions.agent_list().await.map_err(page_error) })
+    }
+
+    fn settings(&self) -> BoxFuture<'_, Result<SettingsView, PageError>> {
+        Box::pin(async move {
+            crate::settings::load(&self.0.db)
+                .await
+                .map(|settings| settings.view())
+                .map_err(page_error)
+        })
+    }
+
+    fn ratchet(&self, id: WorkspaceId) -> BoxFuture<'_, Result<RatchetView, PageError>> {
+        Box::pin(async move { self.0.ratchet.view(&id).await.map_err(page_error) })
     }
 
     fn diff(&self, id: WorkspaceId) -> BoxFuture<'_, Result<DiffList, PageError>> {

@@ -120,6 +120,8 @@ pub async fn configure(
 pub struct ItemsQuery {
     #[serde(default)]
     after: u64,
+    /// Page backwards: the newest items below this one ("Load earlier").
+    before: Option<u64>,
     limit: Option<u32>,
 }
 
@@ -129,7 +131,12 @@ pub async fn items(
     ApiQuery(query): ApiQuery<ItemsQuery>,
 ) -> Result<Json<Vec<Item>>, AppError> {
     let limit = query.limit.unwrap_or(crate::sessions::MAX_ITEMS_PAGE);
-    Ok(Json(state.sessions.items(&id, query.after, limit).await?))
+    Ok(Json(
+        state
+            .sessions
+            .items(&id, query.after, query.before, limit)
+            .await?,
+    ))
 }
 
 pub async fn agents(State(state): State<AppState>) -> Result<Json<Vec<AgentInfo>>, AppError> {

@@ -80,8 +80,13 @@ pub enum Command {
         since: Option<Cursor>,
         reply: oneshot::Sender<DomainResult<Attachment>>,
     },
+    /// The frame a page renders first; its socket then resumes after it with `since`.
+    Baseline { reply: Reply<ChatFrame> },
+    /// A page of the transcript: the oldest items after `after`, or with `before` the newest
+    /// items below it (older items for a reader that holds the recent ones).
     Items {
         after: u64,
+        before: Option<u64>,
         limit: u32,
         reply: Reply<Vec<Item>>,
     },
@@ -352,12 +357,17 @@ impl Actor {
             Command::Attach { since, reply } => {
                 let _ = reply.send(self.attach(since).await);
             }
+            Command::Baseline { reply } => {
+                let seq = self.hub.seq();
+                let _ = reply.send(self.baseline(seq).await);
+            }
             Command::Items {
                 after,
+                before,
                 limit,
                 reply,
             } => {
-                let _ = reply.send(self.items(after, limit).await);
+                let _ = reply.send(self.items(after, before, limit).await);
             }
             Command::Worktree(path) => self.worktree = Some(path),
             Command::Close { .. } => unreachable!("handled by the loop"),
@@ -492,21 +502,7 @@ impl Actor {
                 live,
             }),
             Start::Baseline { seq } => {
-                let mut items = store::last_items(
-                    &mut *self.shared.db.acquire().await?,
-                    self.record.row.session_id.as_str(),
-                    BASELINE_ITEMS,
-                )
-                .await?;
-                let has_earlier = items.first().is_some_and(|i| i.seq > 1);
-                merge_unwritten(&mut items, self.transcript.unwritten_after(0));
-                let frame = ChatFrame::Items {
-                    epoch: self.hub.epoch().clone(),
-                    seq,
-                    session: Box::new((**self.view.borrow()).clone()),
-                    items,
-                    has_earlier,
-                };
+                let frame = self.baseline(seq).await?;
                 let json: Arc<str> = serde_json::to_string(&frame)
                     .map_err(|e| DomainError::Internal(e.to_string()))?
                     .into();
@@ -519,16 +515,51 @@ impl Actor {
         }
     }
 
-    async fn items(&mut self, after: u64, limit: u32) -> DomainResult<Vec<Item>> {
-        let mut items = store::items_after(
+    /// The session and its recent items as a stream at `seq` starts from them.
+    async fn baseline(&mut self, seq: u64) -> DomainResult<ChatFrame> {
+        let mut items = store::last_items(
             &mut *self.shared.db.acquire().await?,
             self.record.row.session_id.as_str(),
-            after,
-            limit,
+            BASELINE_ITEMS,
         )
         .await?;
-        merge_unwritten(&mut items, self.transcript.unwritten_after(after));
-        items.truncate(limit as usize);
+        let has_earlier = items.first().is_some_and(|i| i.seq > 1);
+        merge_unwritten(&mut items, self.transcript.unwritten_after(0));
+        Ok(ChatFrame::Items {
+            epoch: self.hub.epoch().clone(),
+            seq,
+            session: Box::new((**self.view.borrow()).clone()),
+            items,
+            has_earlier,
+        })
+    }
+
+    async fn items(
+        &mut self,
+        after: u64,
+        before: Option<u64>,
+        limit: u32,
+    ) -> DomainResult<Vec<Item>> {
+        let id = self.record.row.session_id.as_str();
+        let mut conn = self.shared.db.acquire().await?;
+        let mut items = match before {
+            None => store::items_after(&mut conn, id, after, limit).await?,
+            Some(before) => store::items_before(&mut conn, id, after, before, limit).await?,
+        };
+        drop(conn);
+        let unwritten = self
+            .transcript
+            .unwritten_after(after)
+            .into_iter()
+            .filter(|item| before.is_none_or(|before| item.seq < before))
+            .collect();
+        merge_unwritten(&mut items, unwritten);
+        let limit = limit as usize;
+        match before {
+            None => items.truncate(limit),
+            // The page nearest to `before`.
+            Some(_) => items = items.split_off(items.len().saturating_sub(limit)),
+        }
         Ok(items)
     }
 
@@ -1112,6 +1143,7 @@ impl Actor {
         self.process_state = SessionProcessState::Stopped;
         let mut changes = Vec::new();
         self.cancel_pending(&mut changes);
+        let turn_failed = self.turn.is_some();
         if let Some(turn) = self.turn.take() {
             self.runtime.working = false;
             changes.extend(self.transcript.close_open_tools("failed"));
@@ -1125,7 +1157,6 @@ impl Actor {
             changes.push(self.transcript.error(&message, now));
             self.runtime.error = Some(message);
             drop(turn);
-            self.turn_outcome(false);
         } else if unexpected {
             let message = format!(
                 "The agent exited unexpectedly (exit code {})",
@@ -1139,14 +1170,18 @@ impl Actor {
         } else {
             SessionRuntimePhase::Idle
         };
-        self.emit(changes);
-        self.flush().await;
+        // The row says how it ended before anyone hears that it did.
         let status = if unexpected {
             SessionStatus::Failed
         } else {
             SessionStatus::Completed
         };
         self.settle_stopped(status).await;
+        self.emit(changes);
+        self.flush().await;
+        if turn_failed {
+            self.turn_outcome(false);
+        }
         self.last_activity = now;
         self.report(true);
     }

@@ -37,7 +37,9 @@ impl Board {
     }
 
     /// Every session row of a workspace, before any of its sessions reports: a group that
-    /// missed one would drop it from the board.
+    /// missed one would drop it from the board. The group is announced: the workspace's first
+    /// session is news to the snapshot, and its first report may change nothing (within the
+    /// same millisecond a session at rest and a fresh runtime look alike).
     pub fn seed(&self, workspace: &WorkspaceId, rows: Vec<SessionRow>) {
         let mut workspaces = self.workspaces.lock().expect("session board");
         let entry = workspaces.entry(workspace.clone()).or_default();
@@ -47,7 +49,7 @@ impl Board {
                 .entry(row.session_id.clone())
                 .or_insert((row, None));
         }
-        entry.group = group(&entry.sessions);
+        self.announce(workspace, entry, false);
     }
 
     /// One session's new state; announces the workspace's group if it changed.
@@ -118,5 +120,42 @@ impl SessionRuntimes for Board {
             .values()
             .find_map(|entry| entry.sessions.get(&id))
             .and_then(|(_, facts)| facts.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff_core::enums::SessionStatus;
+    use ff_core::ids::Timestamp;
+
+    fn row(id: &str) -> SessionRow {
+        SessionRow {
+            session_id: SessionId::new(id),
+            agent: "claude".into(),
+            name: "Chat 1".into(),
+            workflow: "user".into(),
+            model: None,
+            status: SessionStatus::Idle,
+            updated_at: Timestamp::from_millis(1_000).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_seeded_session_is_announced_once() {
+        let bus = EventBus::new(8);
+        let mut events = bus.subscribe();
+        let board = Board::new(bus);
+        let workspace = WorkspaceId::new("w");
+        board.seed(&workspace, vec![row("s1")]);
+        let Some(DomainEvent::SessionActivityChanged { group, .. }) =
+            events.try_next().map(|published| published.event)
+        else {
+            panic!("the seeded group is announced");
+        };
+        assert_eq!(group.summaries.as_slice()[0].session_id, "s1");
+        // Seeding what is known already changes nothing, and says nothing.
+        board.seed(&workspace, vec![row("s1")]);
+        assert!(events.try_next().is_none());
     }
 }

@@ -30,6 +30,7 @@ use actor::{Actor, ActorHandle, Command, Shared};
 use agents::Agents;
 use board::Board;
 use ff_core::api::Workspace;
+use ff_core::chat::ChatFrame;
 use ff_core::enums::{SessionStatus, WorkspaceStatus};
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
@@ -446,10 +447,19 @@ impl Sessions {
             .await
     }
 
-    pub async fn items(&self, id: &SessionId, after: u64, limit: u32) -> DomainResult<Vec<Item>> {
+    /// A page of the transcript: the oldest `limit` items after `after`, or, with `before`, the
+    /// newest `limit` items below it (and above `after`).
+    pub async fn items(
+        &self,
+        id: &SessionId,
+        after: u64,
+        before: Option<u64>,
+        limit: u32,
+    ) -> DomainResult<Vec<Item>> {
         let limit = limit.clamp(1, MAX_ITEMS_PAGE);
         self.call(id, |reply| Command::Items {
             after,
+            before,
             limit,
             reply,
         })
@@ -465,6 +475,12 @@ impl Sessions {
             .await
             .map_err(|_| gone(id))?;
         answer.await.map_err(|_| gone(id))?
+    }
+
+    /// The session's chat as a page shows it first: `GET /ws/sessions/{id}?since=` with this
+    /// frame's cursor continues exactly after it.
+    pub async fn baseline(&self, id: &SessionId) -> DomainResult<ChatFrame> {
+        self.call(id, |reply| Command::Baseline { reply }).await
     }
 
     /// Stops the session's agent and removes it from its workspace; its transcript stays.

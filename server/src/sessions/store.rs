@@ -319,6 +319,32 @@ pub async fn items_after(
     .collect()
 }
 
+/// The newest `limit` items numbered between `after` and `before` (both excluded), oldest first:
+/// the page before what a reader already holds.
+pub async fn items_before(
+    conn: &mut SqliteConnection,
+    session_id: &str,
+    after: u64,
+    before: u64,
+    limit: u32,
+) -> Result<Vec<Item>, sqlx::Error> {
+    let mut items = sqlx::query_as::<_, ItemRow>(
+        "SELECT seq, payload, at FROM session_items WHERE session_id = ? AND seq > ? AND seq < ? \
+         ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(session_id)
+    .bind(i64::try_from(after).unwrap_or(i64::MAX))
+    .bind(i64::try_from(before).unwrap_or(i64::MAX))
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(item)
+    .collect::<Result<Vec<_>, _>>()?;
+    items.reverse();
+    Ok(items)
+}
+
 /// The newest `limit` items, oldest first.
 pub async fn last_items(
     conn: &mut SqliteConnection,

@@ -94,6 +94,13 @@ impl Hub {
         }
     }
 
+    /// The seq a baseline taken now stands at: every frame of this session published so far is
+    /// at or below it, and every later one above it.
+    pub fn seq(&self) -> u64 {
+        let _publishing = self.inner.lock().expect("session stream lock");
+        self.counter.load(Ordering::Relaxed)
+    }
+
     /// Subscribes first, then decides the start under the same lock, so nothing published in
     /// between is lost or repeated.
     pub fn attach(&self, since: Option<&Cursor>) -> (Start, broadcast::Receiver<Arc<Sent>>) {

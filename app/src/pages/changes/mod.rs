@@ -144,7 +144,7 @@ fn ChangesView(
             </header>
             <p class="muted keys">"Keys: j/k files · n/p hunks · ↑/↓ lines, Shift to select · c comment · Ctrl+Enter save · s send · Esc cancel"</p>
             <p class="error" role="alert">{move || state.error.get()}</p>
-            <p class="sr-only" aria-live="polite" data-testid="announcement">{move || state.announcement.get()}</p>
+            <p class="visually-hidden" aria-live="polite" data-testid="announcement">{move || state.announcement.get()}</p>
             <div class="changes-body">
                 <FileList state selected />
                 <div class="file-pane">

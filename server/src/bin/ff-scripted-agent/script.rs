@@ -58,6 +58,9 @@
 //!   is written.
 //! - `{"flood": {"count": 10000, "text": "chunk {n} "}}`: that many `agent_message_chunk`s at
 //!   once; `{n}` in the text becomes the chunk's index (from 0).
+//! - `{"timed": {"count": 200, "intervalMs": 20}}`: that many `agent_message_chunk`s,
+//!   `intervalMs` apart, each `⟦<ms>⟧` with the wall-clock time (milliseconds since the Unix
+//!   epoch, to the microsecond) at which it was handed to stdout: for latency benchmarks.
 //! - `{"error": {"code": -32603, "message": "rate limit exceeded"}}`: the prompt fails with that
 //!   JSON-RPC error; the agent keeps running.
 
@@ -147,6 +150,11 @@ pub enum Step {
     Flood {
         count: u64,
         text: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Timed {
+        count: u64,
+        interval_ms: u64,
     },
     Error {
         code: i32,

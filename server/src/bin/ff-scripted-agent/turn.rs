@@ -103,6 +103,14 @@ impl TurnRunner {
                     self.update(SessionUpdate::AgentMessageChunk(chunk(&text)))?;
                 }
             }
+            Step::Timed { count, interval_ms } => {
+                let mut ticks = tokio::time::interval(Duration::from_millis(*interval_ms));
+                for _ in 0..*count {
+                    ticks.tick().await;
+                    let text = format!("⟦{:.3}⟧", epoch_millis());
+                    self.update(SessionUpdate::AgentMessageChunk(chunk(&text)))?;
+                }
+            }
             Step::Error { code, message } => return Err(Error::new(*code, message.clone())),
         }
         Ok(None)
@@ -243,6 +251,13 @@ impl Drop for CancelOnDrop {
         // Fails only when the connection is gone, and then there is nothing to cancel.
         let _ = self.0.cancel();
     }
+}
+
+/// Now, in milliseconds since the Unix epoch (with the microseconds as a fraction).
+fn epoch_millis() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_micros() as f64 / 1000.0)
 }
 
 fn chunk(text: &str) -> ContentChunk {
