@@ -95,8 +95,6 @@ async fn main() {
         config.sessions.max_running_agents = WORKSPACES;
     })
     .await;
-    let agent = ScriptedAgent::new(json!({"turns": []}));
-    agent.install(&app).await;
     let worktrees = tempfile::tempdir().unwrap();
     let mut doc = common::documents::backup(WORKSPACES, repo_path.path.to_str().unwrap());
     doc["data"]["projects"][0]["githubOwner"] = json!(OWNER);
@@ -117,6 +115,9 @@ async fn main() {
     }
     let (status, body) = app.post("/api/backup", doc).await;
     assert!(status.is_success(), "{body}");
+    // After the import, whose settings replace the user's.
+    let agent = ScriptedAgent::new(json!({"turns": []}));
+    agent.install(&app).await;
 
     // Two polls with CI passing: the ratchet's checks cost nothing.
     tokio::time::sleep(POLL * 2).await;
