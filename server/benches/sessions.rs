@@ -47,8 +47,13 @@ async fn metric(ff: &RunningFf, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// One client for every request: building one costs milliseconds (it loads the TLS roots),
+/// which the latencies measured here must not include.
+static CLIENT: std::sync::LazyLock<reqwest::Client> =
+    std::sync::LazyLock::new(reqwest::Client::new);
+
 async fn send(ff: &RunningFf, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
+    let response = CLIENT
         .request(method, format!("{}{path}", ff.url))
         .json(&body)
         .send()
