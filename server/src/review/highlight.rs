@@ -13,7 +13,7 @@ const MAX_LINE_BYTES: usize = 4096;
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
-    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+    SET.get_or_init(two_face::syntax::extra_newlines)
 }
 
 /// Scope prefixes and their classes; for each piece of text the innermost scope with a class
@@ -197,6 +197,29 @@ mod tests {
                 .any(|t| t.class == Some(TokenClass::String) && t.text.contains("<b>")),
             "{third:?}"
         );
+    }
+
+    #[test]
+    fn the_languages_agents_write_most_are_coloured() {
+        let cases = [
+            ("web/app.ts", "const n: number = 1; // one\n"),
+            ("web/App.tsx", "export const a = 1; // one\n"),
+            ("Cargo.toml", "[package] # one\n"),
+            ("Dockerfile", "# one\nFROM debian\n"),
+            ("src/lib.rs", "let a = 1; // one\n"),
+            ("tool.py", "a = 1  # one\n"),
+            ("script.sh", "echo a # one\n"),
+        ];
+        for (path, text) in cases {
+            let tokens = lines(path, text, &[1]);
+            assert!(
+                tokens[&1]
+                    .iter()
+                    .any(|t| t.class == Some(TokenClass::Comment) && t.text.contains("one")),
+                "{path}: {:?}",
+                tokens[&1]
+            );
+        }
     }
 
     #[test]
