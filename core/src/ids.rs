@@ -69,6 +69,12 @@ impl Timestamp {
         let parsed = DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc);
         Ok(Self::from_millis(parsed.timestamp_millis()).unwrap_or(Self(parsed)))
     }
+
+    /// For people, in UTC with a `strftime` pattern: the same text on the server and in the
+    /// browser, whatever their time zones.
+    pub fn utc(self, pattern: &str) -> String {
+        self.0.format(pattern).to_string()
+    }
 }
 
 impl fmt::Display for Timestamp {
@@ -121,6 +127,13 @@ mod tests {
             assert_eq!(ts.to_string(), expected);
             assert_eq!(Timestamp::parse(&expected).unwrap(), ts);
         }
+    }
+
+    #[test]
+    fn people_read_utc_whatever_the_offset_it_was_written_with() {
+        let ts = Timestamp::parse("2026-11-21T14:05:09.5+01:00").unwrap();
+        assert_eq!(ts.utc("%Y-%m-%d %H:%M:%S UTC"), "2026-11-21 13:05:09 UTC");
+        assert_eq!(ts.utc("%H:%M"), "13:05");
     }
 
     #[test]

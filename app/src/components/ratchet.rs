@@ -148,13 +148,8 @@ fn outcome(outcome: Option<RatchetDispatchOutcome>) -> &'static str {
     }
 }
 
-/// `2026-11-26 13:05:07 UTC`: the same text on the server and in the browser.
 fn when(at: Timestamp) -> String {
-    let text = at.to_string();
-    match (text.get(..10), text.get(11..19)) {
-        (Some(day), Some(time)) => format!("{day} {time} UTC"),
-        _ => text,
-    }
+    at.utc("%Y-%m-%d %H:%M:%S UTC")
 }
 
 /// Reads the view again whenever the board shows the ratchet or the PR moved (a check follows

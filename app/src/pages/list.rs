@@ -32,15 +32,9 @@ fn compare(key: Key, a: &Entry, b: &Entry) -> Ordering {
     .then_with(|| a.workspace_id.cmp(&b.workspace_id))
 }
 
-/// UTC, to the minute: the same text on the server and in the browser.
+/// UTC, to the minute.
 fn when(time: Option<Timestamp>) -> String {
-    time.map(|t| {
-        t.to_string()
-            .get(..16)
-            .unwrap_or_default()
-            .replace('T', " ")
-    })
-    .unwrap_or_else(|| "—".to_owned())
+    time.map_or_else(|| "—".to_owned(), |t| t.utc("%Y-%m-%d %H:%M"))
 }
 
 #[component]

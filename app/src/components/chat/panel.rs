@@ -185,8 +185,6 @@ impl State {
     }
 }
 
-/// `13:05:07 UTC`: the same text on the server and in the browser.
 fn clock(at: Timestamp) -> String {
-    let text = at.to_string();
-    format!("{} UTC", text.get(11..19).unwrap_or(&text))
+    at.utc("%H:%M:%S UTC")
 }
