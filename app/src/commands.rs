@@ -2,7 +2,7 @@
 //! arrives, not when these return. Every future here is `Send`, so that actions holding them are
 //! plain (thread-safe) actions on the server, where pages render across threads.
 
-use ff_core::api::{AddProject, Project, RatchetToggle, Workspace};
+use ff_core::api::{AddProject, PatchProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::github::{IssueSummary, PrView};
 use ff_core::ids::{CommentId, MessageId, ProjectId, SessionId, WorkspaceId};
@@ -27,6 +27,13 @@ mod sent {
 
     pub fn add_project(body: AddProject) -> impl Future<Output = Answer<Project>> + Send {
         browser(async move { api::send_json("POST", "/api/projects".to_owned(), &body).await })
+    }
+
+    pub fn patch_project(
+        id: ProjectId,
+        patch: PatchProject,
+    ) -> impl Future<Output = Answer<Project>> + Send {
+        browser(async move { api::send_json("PATCH", format!("/api/projects/{id}"), &patch).await })
     }
 
     pub fn create_workspace(
@@ -296,6 +303,13 @@ mod sent {
         _: WorkspaceId,
         _: bool,
     ) -> impl Future<Output = Answer<RatchetToggle>> + Send {
+        browser_only()
+    }
+
+    pub fn patch_project(
+        _: ProjectId,
+        _: PatchProject,
+    ) -> impl Future<Output = Answer<Project>> + Send {
         browser_only()
     }
 

@@ -1,7 +1,7 @@
 // The settings page: agents with their install state, the user's own agent servers, defaults,
 // permission policies, and this browser's notifications.
 import { scriptedAgentBinary } from './agents';
-import { api, expect, test } from './ff';
+import { addProject, api, expect, makeRepo, test } from './ff';
 
 const row = (page: import('@playwright/test').Page, name: string) => page.locator(`[data-testid="agent-row"][data-agent="${name}"]`);
 
@@ -94,4 +94,37 @@ test('the ratchet’s defaults are set on the settings page and kept', async ({ 
   await hydrated(page, `${ff.url}/settings`);
   await expect(page.getByTestId('ratchet-default')).toBeChecked();
   await expect(page.getByTestId('ratchet-review-trigger')).toHaveValue('all-review-feedback');
+});
+
+test('a project’s settings: its agent is what new workspaces get, bad input is refused in the server’s words', async ({ page, ff, hydrated }) => {
+  const project = await addProject(ff, makeRepo());
+  await hydrated(page, `${ff.url}/projects/${project}`);
+  await page.getByTestId('project-settings-open').click();
+  const dialog = page.getByTestId('project-settings');
+  await expect(dialog.getByTestId('project-agent')).toHaveValue('');
+  await dialog.getByTestId('project-setup-timeout').fill('9000');
+  await dialog.getByTestId('project-settings-save').click();
+  await expect(dialog.getByTestId('project-settings-error')).toContainText('setupTimeoutSeconds must be between 1 and 3600');
+  expect((await api(ff, 'GET', `/api/projects/${project}`)).setupTimeoutSeconds).toBe(300);
+
+  await dialog.getByTestId('project-setup-timeout').fill('600');
+  await dialog.getByTestId('project-name').fill('Renamed <i>project</i>');
+  await dialog.getByTestId('project-agent').selectOption('codex');
+  await dialog.getByTestId('project-settings-save').click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId('project-title')).toHaveText('Renamed <i>project</i>');
+  const saved = await api(ff, 'GET', `/api/projects/${project}`);
+  expect([saved.name, saved.setupTimeoutSeconds, saved.defaultAgent]).toEqual(['Renamed <i>project</i>', 600, 'codex']);
+
+  // A new workspace names no agent unless asked: the project's is the one it would get.
+  await page.getByTestId('new-workspace').click();
+  await expect(page.getByTestId('agent').locator('option').first()).toHaveText(/codex \(project default\)/);
+  await page.keyboard.press('Escape');
+
+  await page.getByTestId('project-settings-open').click();
+  await expect(dialog.getByTestId('project-agent')).toHaveValue('codex');
+  await dialog.getByTestId('project-agent').selectOption('');
+  await dialog.getByTestId('project-settings-save').click();
+  await expect(dialog).toHaveCount(0);
+  expect((await api(ff, 'GET', `/api/projects/${project}`)).defaultAgent).toBeNull();
 });

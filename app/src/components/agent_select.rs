@@ -4,9 +4,14 @@
 use crate::commands;
 use leptos::prelude::*;
 
-/// `value` is the chosen agent's name, or empty for the default agent.
+/// `value` is the chosen agent's name, or empty for the default agent: the user's, or the one
+/// `inherited` names (a project's).
 #[component]
-pub fn AgentSelect(value: RwSignal<String>, testid: &'static str) -> impl IntoView {
+pub fn AgentSelect(
+    value: RwSignal<String>,
+    testid: &'static str,
+    #[prop(optional)] inherited: Option<Signal<Option<String>>>,
+) -> impl IntoView {
     let load = Action::new(|_: &()| commands::agent_choices());
     load.dispatch(());
     let choices = move || load.value().get();
@@ -18,13 +23,19 @@ pub fn AgentSelect(value: RwSignal<String>, testid: &'static str) -> impl IntoVi
                 {move || match choices() {
                     None | Some(Err(_)) => view! { <option value="">"Default agent"</option> }.into_any(),
                     Some(Ok((agents, settings))) => {
-                        let default = settings.default_agent.clone();
+                        let inherited = inherited.and_then(|i| i.get());
+                        let whose = if inherited.is_some() { " (project default)" } else { " (default)" };
+                        let default = inherited.unwrap_or_else(|| settings.default_agent.clone());
                         let missing = |installed: bool| (!installed).then_some(" — not installed");
                         let default_installed = agents.iter().any(|a| a.name == default && a.installed);
                         view! {
-                            <option value="">{default.clone()} " (default)" {missing(default_installed)}</option>
-                            {agents.into_iter().filter(|a| a.name != default).map(|a| view! {
-                                <option value=a.name.clone()>{a.name.clone()} {missing(a.installed)}</option>
+                            <option value="" selected=move || value.get().is_empty()>{default.clone()} {whose} {missing(default_installed)}</option>
+                            // `selected` too: the options arrive after the select's value was set.
+                            {agents.into_iter().filter(|a| a.name != default).map(|a| {
+                                let name = a.name.clone();
+                                view! {
+                                    <option value=a.name.clone() selected=move || value.with(|v| *v == name)>{a.name.clone()} {missing(a.installed)}</option>
+                                }
                             }).collect_view()}
                         }.into_any()
                     }

@@ -66,7 +66,12 @@ impl Form {
 }
 
 #[component]
-pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
+pub fn CreateDialog(
+    project: ProjectId,
+    open: RwSignal<bool>,
+    /// The project's agent, which a workspace naming none gets.
+    default_agent: Signal<Option<String>>,
+) -> impl IntoView {
     let source = RwSignal::new(Source::Manual);
     let form = RwSignal::new(Form::default());
     let attempted = RwSignal::new(false);
@@ -214,7 +219,7 @@ pub fn CreateDialog(project: ProjectId, open: RwSignal<bool>) -> impl IntoView {
                             ></textarea>
                             <span class="field-error" role="alert">{error_for("initialPrompt")}</span>
                         </label>
-                        <AgentSelect value=agent testid="agent" />
+                        <AgentSelect value=agent testid="agent" inherited=default_agent />
                         <label class="check">
                             <input
                                 type="checkbox"

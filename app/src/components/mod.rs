@@ -9,6 +9,7 @@ pub mod github_status;
 pub mod issue_picker;
 pub mod notification_settings;
 pub mod overlaps;
+pub mod project_settings;
 pub mod pull_request;
 pub mod ratchet;
 pub mod sidebar;

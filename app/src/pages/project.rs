@@ -5,6 +5,7 @@ use super::{board::Board, list::List};
 use crate::components::connection::ConnectionIndicator;
 use crate::components::create_dialog::CreateDialog;
 use crate::components::github_status::GithubStatusLine;
+use crate::components::project_settings::ProjectSettings;
 use crate::components::sidebar::SidebarRow;
 use crate::data::Source;
 use crate::live::Live;
@@ -60,17 +61,24 @@ fn ProjectView(
     #[cfg(feature = "hydrate")]
     follow_github(project.clone(), github);
     let creating = RwSignal::new(false);
+    let configuring = RwSignal::new(false);
     let board = format!("/projects/{}", project.id);
     let list = format!("/projects/{}/list", project.id);
+    let id = project.id.clone();
+    let project = RwSignal::new(project);
+    let default_agent = Signal::derive(move || project.with(|p| p.default_agent.clone()));
     view! {
         <div class="project" data-testid="project">
             <header class="project-head">
-                <h1>{project.name.clone()}</h1>
+                <h1 data-testid="project-title">{move || project.with(|p| p.name.clone())}</h1>
                 <nav class="tabs" aria-label="Views">
                     <a href=board aria-current=(mode == Mode::Board).then_some("page")>"Board"</a>
                     <a href=list aria-current=(mode == Mode::List).then_some("page")>"List"</a>
                 </nav>
                 <ConnectionIndicator connection=live.connection />
+                <button type="button" class="button secondary" data-testid="project-settings-open" on:click=move |_| configuring.set(true)>
+                    "Settings"
+                </button>
                 <button type="button" class="button" data-testid="new-workspace" on:click=move |_| creating.set(true)>
                     "New workspace"
                 </button>
@@ -96,7 +104,8 @@ fn ProjectView(
                     }}
                 </main>
             </div>
-            <CreateDialog project=project.id.clone() open=creating />
+            <CreateDialog project=id open=creating default_agent />
+            <ProjectSettings project open=configuring />
         </div>
     }
 }

@@ -1,4 +1,5 @@
-//! `/workspaces/{id}`: one workspace, its setup output, its dev server and its actions.
+//! `/workspaces/{id}`: one workspace, its pull request, its ratchet, its agent sessions, its
+//! setup output, its dev server and its actions.
 //! Status comes from the project's live cache like everywhere else; the setup output and the
 //! dev-server logs, which the snapshot does not carry, are fetched while they are moving.
 
