@@ -41,6 +41,18 @@ const EVENT_BUS_CAPACITY: usize = 4096;
 /// Fetches may cross a network; everything else git does here is local and quick.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Server-rendering a page recurses deeply through its views; unoptimised, the board and the
+/// workspace page with an open chat take about 2 MiB, the default stack of a worker thread.
+const WORKER_STACK: usize = 8 * 1024 * 1024;
+
+/// The runtime `ff` runs on, and the tests that render pages on its worker threads.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK)
+        .build()
+}
+
 /// Binds the configured address, prints the URL and serves until `shutdown` resolves.
 pub async fn serve(
     config: Config,

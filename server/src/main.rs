@@ -39,16 +39,8 @@ fn usage_error(e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Server-rendering a page recurses deeply through its views; unoptimised, the workspace page
-/// with an open chat takes about 1.7 MiB, near the default 2 MiB of a worker thread.
-const WORKER_STACK: usize = 8 * 1024 * 1024;
-
 fn run(work: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(WORKER_STACK)
-        .build();
-    let runtime = match runtime {
+    let runtime = match ff_server::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("ff: cannot start the async runtime: {e}");

@@ -8,9 +8,15 @@ use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::json;
 
-// A multi-threaded runtime, as in `ff serve`: a long render may resume on another thread.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_board_of_200_workspaces_renders_whole_on_first_load_every_time() {
+// The runtime of `ff serve`: a long render may resume on another worker thread.
+#[test]
+fn a_board_of_200_workspaces_renders_whole_on_first_load_every_time() {
+    ff_server::runtime()
+        .expect("a runtime")
+        .block_on(a_board_of_200_workspaces());
+}
+
+async fn a_board_of_200_workspaces() {
     let app = TestApp::spawn().await;
     let repo = TestRepo::new();
     let (status, _) = app

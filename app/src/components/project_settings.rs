@@ -12,7 +12,6 @@ struct Form {
     name: String,
     default_branch: String,
     setup_timeout: String,
-    agent: String,
     owner: String,
     repo: String,
 }
@@ -23,14 +22,14 @@ impl Form {
             name: project.name.clone(),
             default_branch: project.default_branch.clone(),
             setup_timeout: project.setup_timeout_seconds.to_string(),
-            agent: project.default_agent.clone().unwrap_or_default(),
             owner: project.github_owner.clone().unwrap_or_default(),
             repo: project.github_repo.clone().unwrap_or_default(),
         }
     }
 
     /// Only the fields that changed, so an untouched one never overwrites another writer's.
-    fn patch(&self, project: &Project) -> Result<PatchProject, String> {
+    /// `agent` empty: the user's default.
+    fn patch(&self, agent: &str, project: &Project) -> Result<PatchProject, String> {
         let setup_timeout_seconds: u32 = self
             .setup_timeout
             .trim()
@@ -49,15 +48,16 @@ impl Form {
             github_owner: optional(&self.owner, &project.github_owner),
             github_repo: optional(&self.repo, &project.github_repo),
             github_host: None,
-            default_agent: optional(&self.agent, &project.default_agent),
+            default_agent: optional(agent, &project.default_agent),
         })
     }
 }
 
 #[component]
 pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl IntoView {
+    let agent_of = |p: &Project| p.default_agent.clone().unwrap_or_default();
     let form = RwSignal::new(project.with_untracked(Form::of));
-    let agent = RwSignal::new(form.with_untracked(|f| f.agent.clone()));
+    let agent = RwSignal::new(project.with_untracked(agent_of));
     let error = RwSignal::new(None::<String>);
     let save = Action::new(move |patch: &PatchProject| {
         commands::patch_project(project.with_untracked(|p| p.id.clone()), patch.clone())
@@ -73,9 +73,8 @@ pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl
     // Each opening starts from the project as it is now.
     Effect::new(move |_| {
         if open.get() {
-            let now = project.with_untracked(Form::of);
-            agent.set(now.agent.clone());
-            form.set(now);
+            form.set(project.with_untracked(Form::of));
+            agent.set(project.with_untracked(agent_of));
             error.set(None);
         }
     });
@@ -87,8 +86,8 @@ pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl
     on_cleanup(move || escape.remove());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        form.update(|f| f.agent = agent.get_untracked());
-        match project.with_untracked(|p| form.with_untracked(|f| f.patch(p))) {
+        let agent = agent.get_untracked();
+        match project.with_untracked(|p| form.with_untracked(|f| f.patch(&agent, p))) {
             Ok(patch) if patch == PatchProject::default() => open.set(false),
             Ok(patch) => {
                 error.set(None);
