@@ -298,44 +298,7 @@ fn saturate(n: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .args(["-c", "user.name=T", "-c", "user.email=t@t"])
-            .args(["-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}");
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    /// A repository on `main` with `files`, and a feature branch checked out in a worktree.
-    fn worktree(files: &[(&str, &[u8])]) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        git(dir.path(), &["init", "-q", "repo"]);
-        for (path, content) in files {
-            std::fs::write(repo.join(path), content).unwrap();
-        }
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "base"]);
-        let tree = dir.path().join("tree");
-        git(
-            &repo,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "-b",
-                "feature",
-                tree.to_str().unwrap(),
-            ],
-        );
-        (dir, tree)
-    }
+    use crate::git::testing::{git, worktree};
 
     fn scan(tree: &Path) -> (Vec<ChangedFile>, GitStats) {
         let repo = Repository::open(tree).unwrap();

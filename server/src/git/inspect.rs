@@ -81,16 +81,7 @@ fn current_branch(repo: &git2::Repository) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    }
+    use crate::git::testing::git;
 
     #[test]
     fn detects_the_current_branch_of_an_empty_repository() {

@@ -3,6 +3,8 @@
 
 pub mod changes;
 pub mod inspect;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::process::{group_alive, signal_group};
 use nix::sys::signal::Signal;

@@ -11,14 +11,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use ff_core::api::ErrorCode;
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, PermissionAnswer, SendMessage, Session,
     SessionConfig, SettingsPatch, SettingsView,
 };
 use ff_core::transcript::Item;
-use ff_core::wire::Cursor;
 use serde::Deserialize;
 
 pub async fn list(
@@ -167,20 +165,9 @@ pub async fn socket(
     ApiQuery(query): ApiQuery<SocketQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
-    let since = query
-        .since
-        .as_deref()
-        .map(str::parse::<Cursor>)
-        .transpose()
-        .map_err(|e| AppError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let since = socket::since(query.since.as_deref())?;
     let attachment = state.sessions.attach(&id, since).await?;
-    let upgrade = upgrade.map_err(|e| {
-        AppError::new(
-            ErrorCode::BadRequest,
-            format!("expected a WebSocket upgrade: {e}"),
-        )
-    })?;
-    Ok(socket::upgrade(upgrade).on_upgrade(move |ws| serve(ws, state, attachment)))
+    Ok(socket::upgrade(upgrade)?.on_upgrade(move |ws| serve(ws, state, attachment)))
 }
 
 async fn serve(ws: WebSocket, state: AppState, attachment: Attachment) {

@@ -10,7 +10,6 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use ff_core::api::ErrorCode;
 use ff_core::ids::ProjectId;
 use ff_core::wire::Cursor;
 use serde::Deserialize;
@@ -54,20 +53,9 @@ pub async fn socket(
     ApiQuery(query): ApiQuery<SocketQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
-    let since = query
-        .since
-        .as_deref()
-        .map(str::parse::<Cursor>)
-        .transpose()
-        .map_err(|e| AppError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let since = socket::since(query.since.as_deref())?;
     live_project(&state, &query.project_id).await?;
-    let upgrade = upgrade.map_err(|e| {
-        AppError::new(
-            ErrorCode::BadRequest,
-            format!("expected a WebSocket upgrade: {e}"),
-        )
-    })?;
-    Ok(socket::upgrade(upgrade).on_upgrade(move |ws| serve(ws, state, query.project_id, since)))
+    Ok(socket::upgrade(upgrade)?.on_upgrade(move |ws| serve(ws, state, query.project_id, since)))
 }
 
 async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Option<Cursor>) {

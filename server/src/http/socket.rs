@@ -4,7 +4,11 @@
 //! send bounded in time; a ping every interval, and a socket that missed its pong is dropped;
 //! inbound frames capped; closed with 1001 when ff shuts down.
 
+use super::error::AppError;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use ff_core::api::ErrorCode;
+use ff_core::wire::Cursor;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,10 +46,26 @@ pub struct Meters {
     pub sent: Box<dyn Fn(Option<Instant>) + Send + Sync>,
 }
 
-pub fn upgrade(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-    upgrade
+/// The cursor a client resumes from (`since`), if it gave one; a malformed one is refused.
+pub fn since(text: Option<&str>) -> Result<Option<Cursor>, AppError> {
+    text.map(str::parse::<Cursor>)
+        .transpose()
+        .map_err(|e| AppError::new(ErrorCode::BadRequest, e.to_string()))
+}
+
+/// The upgrade with inbound frames capped; a request that is not one is refused.
+pub fn upgrade(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, AppError> {
+    let upgrade = upgrade.map_err(|e| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("expected a WebSocket upgrade: {e}"),
+        )
+    })?;
+    Ok(upgrade
         .max_message_size(INBOUND_LIMIT)
-        .max_frame_size(INBOUND_LIMIT)
+        .max_frame_size(INBOUND_LIMIT))
 }
 
 /// Streams `initial`, then the frames of `live` that `wanted` accepts, until either side stops.

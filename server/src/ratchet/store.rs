@@ -5,7 +5,9 @@ use crate::db::codec::{enum_text, parse_opt_enum, parse_opt_time, to_u32};
 use ff_core::enums::RatchetDispatchOutcome;
 use ff_core::ids::{SessionId, Timestamp, WorkspaceId};
 use ff_core::ratchet::{RatchetCheck, RatchetDispatch};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{FromRow, Sqlite, SqliteConnection};
 
 /// Dispatches kept per workspace for its page.
 pub const HISTORY_KEPT: usize = 20;
@@ -146,11 +148,29 @@ pub async fn set_enabled(
     .map(|r| r.rows_affected() == 1)
 }
 
-/// The compare-and-swap guard of the bookkeeping a check read.
+/// The compare-and-swap guard of the bookkeeping a check read: the last condition of a query,
+/// whose values [`BindGuard::bind_guard`] binds last.
 fn guard() -> &'static str {
     "enabled = 1 AND COALESCE(dispatch_outcome, '') = COALESCE(?, '') \
      AND COALESCE(snapshot_key, '') = COALESCE(?, '') \
      AND COALESCE(active_session_id, '') = COALESCE(?, '')"
+}
+
+trait BindGuard<'q> {
+    fn bind_guard(self, read: &'q Bookkeeping) -> Self;
+}
+
+impl<'q> BindGuard<'q> for Query<'q, Sqlite, SqliteArguments<'q>> {
+    fn bind_guard(self, read: &'q Bookkeeping) -> Self {
+        self.bind(read.dispatch_outcome.as_ref().map(enum_text))
+            .bind(&read.snapshot_key)
+            .bind(read.active_session.as_ref().map(SessionId::as_str))
+    }
+}
+
+/// The history as its column holds it. A list of plain records always serializes.
+fn history_json(history: &[RatchetDispatch]) -> String {
+    serde_json::to_string(history).unwrap_or_else(|_| "[]".into())
 }
 
 /// A fixer was dispatched for `key`: RUNNING, not stalled, its session active.
@@ -174,13 +194,11 @@ pub async fn record_dispatch(
     .bind(i64::from(dispatch.retry))
     .bind(&dispatch.key)
     .bind(dispatch.session_id.as_str())
-    .bind(serde_json::to_string(&history).unwrap_or_else(|_| "[]".into()))
+    .bind(history_json(&history))
     .bind(now.to_string())
     .bind(now.to_string())
     .bind(workspace_id)
-    .bind(read.dispatch_outcome.as_ref().map(enum_text))
-    .bind(&read.snapshot_key)
-    .bind(read.active_session.as_ref().map(SessionId::as_str))
+    .bind_guard(read)
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)
@@ -208,7 +226,7 @@ pub async fn settle(
          updated_at = ? WHERE workspace_id = ? AND active_session_id = ?",
     )
     .bind(enum_text(&outcome))
-    .bind(serde_json::to_string(&history).unwrap_or_else(|_| "[]".into()))
+    .bind(history_json(&history))
     .bind(now.to_string())
     .bind(workspace_id)
     .bind(session.as_str())
@@ -232,9 +250,7 @@ pub async fn mark_stalled(
     ))
     .bind(now.to_string())
     .bind(workspace_id)
-    .bind(read.dispatch_outcome.as_ref().map(enum_text))
-    .bind(&read.snapshot_key)
-    .bind(read.active_session.as_ref().map(SessionId::as_str))
+    .bind_guard(read)
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)
@@ -292,9 +308,7 @@ pub async fn adopt(
     .bind(session.as_str())
     .bind(now.to_string())
     .bind(workspace_id)
-    .bind(read.dispatch_outcome.as_ref().map(enum_text))
-    .bind(&read.snapshot_key)
-    .bind(read.active_session.as_ref().map(SessionId::as_str))
+    .bind_guard(read)
     .execute(conn)
     .await
     .map(|r| r.rows_affected() == 1)

@@ -150,48 +150,11 @@ pub async fn with_git_commands(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
-
-    fn git(dir: &Path, args: &[&str]) {
-        let status = Command::new("git")
-            .args([
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@t",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    }
+    use crate::git::testing::git;
 
     /// A repository on `main` with a feature branch checked out in a worktree.
     fn worktree() -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("repo");
-        git(dir.path(), &["init", "-q", "repo"]);
-        std::fs::write(repo.join("a.txt"), "1\n2\n3\n").unwrap();
-        std::fs::write(repo.join("b.txt"), "b\n").unwrap();
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-q", "-m", "base"]);
-        let tree = dir.path().join("tree");
-        git(
-            &repo,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "-b",
-                "feature",
-                tree.to_str().unwrap(),
-            ],
-        );
-        (dir, tree)
+        crate::git::testing::worktree(&[("a.txt", b"1\n2\n3\n"), ("b.txt", b"b\n")])
     }
 
     async fn both(tree: &Path) -> (GitStats, GitStats) {
