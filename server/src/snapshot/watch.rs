@@ -148,14 +148,22 @@ fn unwatch(
 ) {
     reconciler.set_watched(id, false);
     if watched.remove(id).is_some() {
-        let mut roots = roots.write().expect("watch roots lock");
+        // Not under the lock: `unwatch` waits for notify's thread, which may itself be waiting
+        // for the lock to route an event, and neither would ever go on.
+        let gone: Vec<PathBuf> = {
+            let mut roots = roots.write().expect("watch roots lock");
+            let (gone, kept) = roots
+                .drain(..)
+                .partition(|(_, watched_id)| watched_id == id);
+            *roots = kept;
+            gone.into_iter().map(|(root, _)| root).collect()
+        };
         if let Some(watcher) = watcher {
-            for (root, _) in roots.iter().filter(|(_, watched_id)| watched_id == id) {
+            for root in &gone {
                 // The directory may already be gone (archived); the watch went with it.
                 let _ = watcher.unwatch(root);
             }
         }
-        roots.retain(|(_, watched_id)| watched_id != id);
     }
 }
 
