@@ -53,11 +53,24 @@ pub async fn send_json<B: Serialize, T: DeserializeOwned>(
 }
 
 async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, String> {
-    request
+    let response = request
         .map_err(|e| format!("cannot build the request ({e})"))?
         .send()
         .await
-        .map_err(|e| format!("the server could not be reached ({e})"))
+        .map_err(|e| format!("the server could not be reached ({e})"))?;
+    if response.status() == 401 {
+        logged_out();
+        return Err("you are no longer logged in to ff: open the URL `ff token` prints".to_owned());
+    }
+    Ok(response)
+}
+
+/// The login cookie stopped working (the token was rotated, or the cookie expired): reloading
+/// shows the server's login page, which says how to log in again.
+pub fn logged_out() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, String> {

@@ -5,7 +5,7 @@
 use crate::live::Connection;
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
-use gloo_net::websocket::{futures::WebSocket, Message, State};
+use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::sleep;
 use leptos::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// The close code of a socket whose login token was rotated away.
+const LOGGED_OUT: u16 = 1008;
 const LONGEST_RETRY: Duration = Duration::from_secs(30);
 
 /// What the socket does after a frame.
@@ -77,6 +79,11 @@ async fn read(socket: WebSocket, running: &AtomicBool, frame: &mut impl FnMut(&s
         }
         let message = match next {
             Either::Left((Some(Ok(message)), _)) => message,
+            Either::Left((Some(Err(WebSocketError::ConnectionClose(close))), _))
+                if close.code == LOGGED_OUT =>
+            {
+                return crate::api::logged_out();
+            }
             Either::Left(_) => return,
             Either::Right(_) => continue,
         };

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     ValidationFailed,
     NotFound,
     Conflict,
+    /// No token, or not ff's current one.
+    Unauthorized,
     Forbidden,
     PayloadTooLarge,
     TooManyRequests,

@@ -21,7 +21,7 @@ test('the first load’s HTML already contains every workspace card', async ({ r
   const ids = [];
   for (const name of names) ids.push(await createWorkspace(ff, project, name));
   for (const id of ids) await waitForStatus(ff, id, 'READY');
-  const html = await (await request.get(`${ff.url}/projects/${project}`)).text();
+  const html = await (await request.get(`${ff.url}/projects/${project}`, { headers: ff.auth })).text();
   for (const name of names) expect(html).toContain(name);
   expect(html.match(/data-testid="card"/g)?.length).toBe(3);
   expect(html.match(/data-testid="sidebar-row"/g)?.length).toBe(3);
@@ -30,7 +30,7 @@ test('the first load’s HTML already contains every workspace card', async ({ r
 
 test('a new workspace appears under Working and moves to Waiting by itself, in two pages at once', async ({ browser, ff, hydrated }, info) => {
   const project = await addProject(ff, makeRepo({ setup: 'sleep 2; echo set up' }));
-  const [creator, watcher, list] = [await browser.newPage(), await browser.newPage(), await browser.newPage()];
+  const [creator, watcher, list] = [await ff.newPage(browser), await ff.newPage(browser), await ff.newPage(browser)];
   await hydrated(creator, `${ff.url}/projects/${project}`);
   await hydrated(watcher, `${ff.url}/projects/${project}`);
   await hydrated(list, `${ff.url}/projects/${project}/list`);
@@ -79,7 +79,7 @@ test('archiving removes the card from every page and the worktree from disk', as
   const project = await addProject(ff, makeRepo());
   const id = await createWorkspace(ff, project, 'Short lived');
   const { worktreePath, branchName } = await waitForStatus(ff, id, 'READY');
-  const [board, other, detail] = [await browser.newPage(), await browser.newPage(), await browser.newPage()];
+  const [board, other, detail] = [await ff.newPage(browser), await ff.newPage(browser), await ff.newPage(browser)];
   await hydrated(board, `${ff.url}/projects/${project}`);
   await hydrated(other, `${ff.url}/projects/${project}`);
   await hydrated(detail, `${ff.url}/workspaces/${id}`);
@@ -102,6 +102,7 @@ test('archiving removes the card from every page and the worktree from disk', as
 
 test('a stopped server shows reconnecting, and the restarted one resyncs the page', async ({ page, hydrated }) => {
   const first = await startFf();
+  await first.login(page.context());
   const project = await addProject(first, makeRepo());
   await waitForStatus(first, await createWorkspace(first, project, 'Before'), 'READY');
   await hydrated(page, `${first.url}/projects/${project}`);
@@ -124,6 +125,7 @@ test('a stopped server shows reconnecting, and the restarted one resyncs the pag
 
 test('with the socket blocked, polling still shows changes', async ({ page, hydrated }) => {
   const ff = await startFf({ env: { FF_POLL_INTERVAL_MS: '500' } });
+  await ff.login(page.context());
   try {
     const project = await addProject(ff, makeRepo());
     await page.routeWebSocket(/\/ws\/snapshots/, (ws) => ws.close());

@@ -24,7 +24,7 @@ test('a text turn streams into the chat as Markdown while its card goes from Wor
   });
   const { project, workspace } = await readyWorkspace(ff, 'Streaming');
   await newSession(ff, workspace.id);
-  const [chat, board] = [await browser.newPage(), await browser.newPage()];
+  const [chat, board] = [await ff.newPage(browser), await ff.newPage(browser)];
   const problems: string[] = [];
   for (const page of [chat, board]) {
     page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(m.text()));
@@ -65,7 +65,7 @@ test('the first HTML already holds the session tabs and the first session’s la
   // The tabs come from the snapshot, which follows the sessions within its coalescing window.
   await expect.poll(async () => (await api(ff, 'GET', `/api/projects/${project}/snapshot`)).entries[0].sessionSummaries.length).toBe(2);
 
-  const html = await (await request.get(`${ff.url}/workspaces/${workspace.id}`)).text();
+  const html = await (await request.get(`${ff.url}/workspaces/${workspace.id}`, { headers: ff.auth })).text();
   expect(html.match(/data-testid="session-tab"/g)?.length).toBe(2);
   expect(html).toContain('Second thoughts');
   expect(html).toContain('hello there');
@@ -301,6 +301,7 @@ test('a dropped chat socket resumes where it was: nothing missed, nothing twice'
 
 test('after a restart of ff the chat reconnects and shows what happened meanwhile', async ({ page, hydrated }) => {
   const first = await startFf();
+  await first.login(page.context());
   await useScriptedAgent(first, { turns: [{ steps: [{ text: 'before the restart' }] }, { steps: [{ text: 'after the restart' }] }] });
   const { workspace } = await readyWorkspace(first, 'Restarted');
   const session = await newSession(first, workspace.id);
@@ -338,7 +339,7 @@ test('sessions waiting for a free agent slot say where they are in line', async 
     await api(ff, 'POST', `/api/sessions/${next}/messages`, { text: 'after you' });
     await expect.poll(async () => (await api(ff, 'GET', `/api/sessions/${next}`)).runtime.queuedBehind).toBe(0);
 
-    const [chat, board] = [await browser.newPage(), await browser.newPage()];
+    const [chat, board] = [await ff.newPage(browser), await ff.newPage(browser)];
     await hydrated(board, `${ff.url}/projects/${project}`);
     await hydrated(chat, `${ff.url}/workspaces/${workspaces[1]}`);
     await say(chat, 'my turn?');

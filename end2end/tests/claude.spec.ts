@@ -62,7 +62,7 @@ test('Claude writes a file after its permission is allowed in the page, and the 
     { text: ['I updated ', 'the README', '.'], delayMs: 500 },
   );
 
-  const [chat, board] = [await browser.newPage(), await browser.newPage()];
+  const [chat, board] = [await ff.newPage(browser), await ff.newPage(browser)];
   await hydrated(board, `${ff.url}/projects/${project}`);
   await hydrated(chat, `${ff.url}/workspaces/${workspace.id}`);
   await chat.getByTestId('new-session').click();

@@ -81,6 +81,7 @@ test('a PR merged on GitHub moves its card to Done without a reload', async ({ p
   const ff = await startFf({
     env: { FF_GITHUB_API_URL: fake.url, FF_GITHUB_TOKEN: TOKEN, FF_GITHUB_POLL_INTERVAL_MS: '1000' },
   });
+  await ff.login(page.context());
   try {
     const project = await githubProject(ff);
     const id = await createWorkspace(ff, project, 'Ship the login fix');
@@ -122,6 +123,7 @@ test('Create PR on the workspace page opens it on GitHub and shows it; the dialo
   const ff = await startFf({
     env: { FF_GITHUB_API_URL: fake.url, FF_GITHUB_TOKEN: TOKEN, FF_GITHUB_POLL_INTERVAL_MS: '1000' },
   });
+  await ff.login(page.context());
   try {
     const project = await githubProject(ff);
     const id = await createWorkspace(ff, project, 'Dark <b>mode</b>');
@@ -166,6 +168,7 @@ test('the ratchet on the workspace page: a failing run gets one fixer, its trans
   const ff = await startFf({
     env: { FF_GITHUB_API_URL: fake.url, FF_GITHUB_TOKEN: TOKEN, FF_GITHUB_POLL_INTERVAL_MS: '1000' },
   });
+  await ff.login(page.context());
   try {
     // The fixer works until the test has "pushed" its fix.
     await useScriptedAgent(ff, { turns: [{ steps: [
@@ -229,6 +232,7 @@ test('without a token the board says plainly how to connect GitHub', async ({ pa
   const ff = await startFf({
     env: { FF_GITHUB_API_URL: 'http://127.0.0.1:9', FF_GITHUB_TOKEN: '', GH_TOKEN: '', GITHUB_TOKEN: '', PATH: '/usr/bin:/bin' },
   });
+  await ff.login(page.context());
   try {
     const project = await githubProject(ff);
     const response = await page.request.get(`${ff.url}/projects/${project}`);

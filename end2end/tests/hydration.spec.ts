@@ -45,13 +45,14 @@ test('an unknown page answers 404 with the app around it', async ({ page, ff }) 
 test('the HTML before any script runs already lists the projects', async ({ request, ff }) => {
   const repo = makeRepo();
   await api(ff, 'POST', '/api/projects', { repoPath: repo, name: 'Server rendered' });
-  const html = await (await request.get(ff.url)).text();
+  const html = await (await request.get(ff.url, { headers: ff.auth })).text();
   expect(html).toContain('Server rendered');
   expect(html).not.toContain('data-hydrated');
 });
 
 test('a stopped server makes a mutation fail visibly, not silently', async ({ page }) => {
   const server = await startFf();
+  await server.login(page.context());
   const repo = makeRepo();
   await page.goto(server.url);
   await expect(page.locator('[data-hydrated="true"]')).toBeAttached();

@@ -135,7 +135,7 @@ async fn one_poll(app: &TestApp, fake: &FakeGithub) -> (usize, u32) {
 /// The original's strategy for `n` workspaces: two calls each, as the fake sees them.
 async fn gh_strategy(fake: &FakeGithub, n: usize) -> (usize, u32) {
     fake.forget_served();
-    let client = reqwest::Client::new();
+    let client = common::client();
     for i in 0..n {
         let calls = [
             (

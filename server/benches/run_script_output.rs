@@ -30,7 +30,9 @@ async fn flood(ff: &RunningFf, id: &str, seconds: u64) -> Measured {
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu = ff.cpu_time() - before_cpu;
     let resident = ff.memory_kib("VmRSS").saturating_sub(before_memory);
-    let logs = reqwest::get(format!("{}/api/workspaces/{id}/run-script/logs", ff.url))
+    let logs = common::client()
+        .get(format!("{}/api/workspaces/{id}/run-script/logs", ff.url))
+        .send()
         .await
         .unwrap()
         .text()

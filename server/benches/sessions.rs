@@ -30,7 +30,9 @@ fn row(name: &str, value: String, target: &str) {
 }
 
 async fn metric(ff: &RunningFf, series: &str) -> f64 {
-    let text = reqwest::get(format!("{}/metrics", ff.url))
+    let text = common::client()
+        .get(format!("{}/metrics", ff.url))
+        .send()
         .await
         .unwrap()
         .text()
@@ -49,8 +51,7 @@ async fn metric(ff: &RunningFf, series: &str) -> f64 {
 
 /// One client for every request: building one costs milliseconds (it loads the TLS roots),
 /// which the latencies measured here must not include.
-static CLIENT: std::sync::LazyLock<reqwest::Client> =
-    std::sync::LazyLock::new(reqwest::Client::new);
+static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(common::client);
 
 async fn send(ff: &RunningFf, method: reqwest::Method, path: &str, body: Value) -> Value {
     let response = CLIENT
@@ -149,8 +150,14 @@ async fn s1(seconds: u64) {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
-                let (mut board_ws, _) = tokio_tungstenite::connect_async(&board_url).await.unwrap();
-                let (mut chat_ws, _) = tokio_tungstenite::connect_async(&chat_url).await.unwrap();
+                let (mut board_ws, _) =
+                    tokio_tungstenite::connect_async(common::socket::authorized(&board_url))
+                        .await
+                        .unwrap();
+                let (mut chat_ws, _) =
+                    tokio_tungstenite::connect_async(common::socket::authorized(&chat_url))
+                        .await
+                        .unwrap();
                 tokio::spawn(async move {
                     while let Some(Ok(message)) = chat_ws.next().await {
                         if matches!(message, Message::Text(_)) {
@@ -352,7 +359,7 @@ async fn s3() {
     }
     tx.commit().await.unwrap();
     db.close().await;
-    let client = reqwest::Client::new();
+    let client = common::client();
     let mut http = Vec::new();
     let mut baseline = Vec::new();
     let ws = ff.url.replacen("http", "ws", 1);
@@ -369,10 +376,11 @@ async fn s3() {
         assert_eq!(page.as_array().unwrap().len(), 200);
         http.push(asked.elapsed().as_secs_f64() * 1000.0);
         let asked = Instant::now();
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(format!("{ws}/ws/sessions/{session}"))
-                .await
-                .unwrap();
+        let (mut socket, _) = tokio_tungstenite::connect_async(common::socket::authorized(
+            &format!("{ws}/ws/sessions/{session}"),
+        ))
+        .await
+        .unwrap();
         while let Some(Ok(message)) = socket.next().await {
             if matches!(message, Message::Text(_)) {
                 break;

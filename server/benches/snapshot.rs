@@ -53,7 +53,9 @@ fn row(name: &str, value: String, target: &str) {
 type Received = Arc<Mutex<Vec<(Instant, Frame)>>>;
 
 async fn listen(url: String, received: Received, ready: tokio::sync::mpsc::Sender<()>) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(common::socket::authorized(&url))
+        .await
+        .unwrap();
     let mut first = true;
     while let Some(Ok(message)) = ws.next().await {
         if let Message::Text(text) = message {
@@ -75,7 +77,7 @@ async fn b1() {
     let repo = repo(root.path(), 10);
     let app = TestApp::spawn().await;
     let (url, bus, snapshot) = (app.url.clone(), app.events.clone(), app.snapshot.clone());
-    let client = reqwest::Client::new();
+    let client = common::client();
     let doc = backup_with(200, repo.to_str().unwrap());
     client
         .post(format!("{url}/api/backup"))
@@ -338,7 +340,7 @@ async fn b3() {
     }
     let app = TestApp::spawn().await;
     let (url, snapshot) = (app.url.clone(), app.snapshot.clone());
-    let imported: Value = reqwest::Client::new()
+    let imported: Value = common::client()
         .post(format!("{url}/api/backup"))
         .json(&doc)
         .send()
@@ -482,7 +484,7 @@ async fn b4() {
     let root = tempfile::tempdir().unwrap();
     let repo = repo(root.path(), 1);
     let server = RunningFf::start(&root.path().join("data"), "error");
-    let client = reqwest::Client::new();
+    let client = common::client();
     let imported: Value = client
         .post(format!("{}/api/backup", server.url))
         .json(&backup_with(1000, repo.to_str().unwrap()))
@@ -529,7 +531,7 @@ async fn b5() {
     let root = tempfile::tempdir().unwrap();
     let repo = repo(root.path(), 1);
     let server = RunningFf::start(&root.path().join("data"), "error");
-    let client = reqwest::Client::new();
+    let client = common::client();
     client
         .post(format!("{}/api/backup", server.url))
         .json(&backup_with(50, repo.to_str().unwrap()))
@@ -550,7 +552,9 @@ async fn b5() {
     for count in &counts {
         let (url, count, ready) = (ws_url.clone(), count.clone(), ready_tx.clone());
         tokio::spawn(async move {
-            let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+            let (mut ws, _) = tokio_tungstenite::connect_async(common::socket::authorized(&url))
+                .await
+                .unwrap();
             let _ = ready.send(()).await;
             while let Some(Ok(message)) = ws.next().await {
                 if matches!(message, Message::Text(_)) {

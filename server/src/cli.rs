@@ -5,6 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+pub const DEFAULT_PORT: u16 = 7700;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ff",
@@ -24,6 +26,17 @@ pub enum Command {
     Backup(BackupArgs),
     /// The ACP agents ff can start, and installing the built-in ones.
     Agents(AgentsArgs),
+    /// Print the login URL (and a QR code of it for a phone); `--rotate` replaces the token.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Replace the token: every browser and client logged in with the old one must log in again.
+    #[arg(long)]
+    pub rotate: bool,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -79,7 +92,7 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// HTTP port; 0 picks any free port (the chosen URL is printed).
-    #[arg(long, env = "FF_PORT", default_value_t = 7700)]
+    #[arg(long, env = "FF_PORT", default_value_t = DEFAULT_PORT)]
     pub port: u16,
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -98,6 +111,18 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_POLL_INTERVAL_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(100..))]
     pub poll_interval_ms: u64,
+    /// The secret every request must carry [default: generated once into <data-dir>/token].
+    /// Prefer FF_TOKEN: other users of the machine can read a process's arguments.
+    #[arg(
+        long,
+        env = "FF_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "no_auth"
+    )]
+    pub token: Option<String>,
+    /// Serve without a token: for scripts on a machine you alone use; refused beyond loopback.
+    #[arg(long)]
+    pub no_auth: bool,
     /// Extra origins allowed on the API and socket, comma separated.
     #[arg(long, env = "FF_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

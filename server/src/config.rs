@@ -1,5 +1,6 @@
 //! The effective configuration, with every default resolved and every value checked once.
 
+use crate::auth::{AuthConfig, Token, TokenError};
 use crate::cli::{ServeArgs, StorageArgs};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ pub struct Config {
     pub coalesce_window: Duration,
     pub poll_interval: Duration,
     pub allowed_origins: Vec<Origin>,
+    pub auth: AuthConfig,
     pub log: String,
     /// Connection limits; not flags (the defaults suit every local use), tests tune them.
     pub http_limits: HttpLimits,
@@ -174,6 +176,13 @@ pub enum ConfigError {
     GithubApiUrl(String),
     #[error("cannot resolve {0}: the current directory is unreadable ({1})")]
     CurrentDir(String, std::io::Error),
+    #[error("--token / FF_TOKEN: {0}")]
+    Token(#[from] TokenError),
+    #[error(
+        "--no-auth is refused with --host {0}: beyond loopback the token is the only thing between \
+         the network and a shell on this machine (drop --no-auth, or bind 127.0.0.1)"
+    )]
+    NoAuthBeyondLoopback(IpAddr),
 }
 
 impl Config {
@@ -196,6 +205,14 @@ impl Config {
             .filter(|o| !o.trim().is_empty())
             .map(|o| Origin::parse(o))
             .collect::<Result<_, _>>()?;
+        let auth = match (args.no_auth, args.token) {
+            (true, _) if !args.host.is_loopback() => {
+                return Err(ConfigError::NoAuthBeyondLoopback(args.host))
+            }
+            (true, _) => AuthConfig::Disabled,
+            (false, Some(token)) => AuthConfig::Given(Token::parse(&token)?),
+            (false, None) => AuthConfig::File,
+        };
         let log = args
             .log
             .or_else(|| env("FF_LOG"))
@@ -220,6 +237,7 @@ impl Config {
             coalesce_window: Duration::from_millis(args.coalesce_window_ms),
             poll_interval: Duration::from_millis(args.poll_interval_ms),
             allowed_origins,
+            auth,
             log,
             http_limits: Default::default(),
             sessions: SessionsConfig {
@@ -233,10 +251,7 @@ impl Config {
     }
 
     pub fn is_loopback(&self) -> bool {
-        match self.addr.ip() {
-            IpAddr::V4(ip) => ip.is_loopback(),
-            IpAddr::V6(ip) => ip.is_loopback(),
-        }
+        self.addr.ip().is_loopback()
     }
 }
 
@@ -468,6 +483,42 @@ mod tests {
                 .database_url;
             assert_eq!(url, kept);
         }
+    }
+
+    #[test]
+    fn the_token_comes_from_the_flag_or_the_file_and_no_auth_stays_on_loopback() {
+        let home = [("HOME", "/h")];
+        assert!(matches!(
+            resolve(&[], &home).unwrap().auth,
+            AuthConfig::File
+        ));
+        let given = resolve(&["--token", "ff-given-token-0123456789"], &home).unwrap();
+        assert!(!format!("{:?}", given.auth).contains("0123"));
+        let AuthConfig::Given(token) = given.auth else {
+            panic!("a given token")
+        };
+        assert_eq!(token.expose(), "ff-given-token-0123456789");
+        let err = resolve(&["--token", "short"], &home).unwrap_err();
+        assert!(err.to_string().contains("16 to 256 characters"), "{err}");
+        assert!(matches!(
+            resolve(&["--no-auth"], &home).unwrap().auth,
+            AuthConfig::Disabled
+        ));
+        for host in ["0.0.0.0", "::", "192.0.2.2"] {
+            let err = resolve(&["--no-auth", "--host", host], &home).unwrap_err();
+            assert!(
+                err.to_string().contains("--no-auth is refused"),
+                "{host}: {err}"
+            );
+        }
+        let both = [
+            "ff",
+            "serve",
+            "--no-auth",
+            "--token",
+            "ff-given-token-0123456789",
+        ];
+        assert!(Cli::try_parse_from(both).is_err(), "--no-auth with --token");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 // The app's server-rendered views are deeply nested types.
 #![recursion_limit = "256"]
 
+pub mod addresses;
+pub mod auth;
 pub mod backup;
 pub mod cli;
 mod clock;
@@ -21,6 +23,7 @@ pub mod ratchet;
 pub mod read_model;
 pub mod review;
 pub mod run_script;
+pub mod runtime_file;
 pub mod sessions;
 pub mod settings;
 pub mod snapshot;
@@ -62,9 +65,19 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let app = App::start(config).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    println!("ff is running at {url}");
-    app.run(listener, shutdown).await
+    let local = listener.local_addr()?;
+    let urls = app.login_urls(local);
+    let (first, others) = urls.split_first().context("no address to print")?;
+    // One write: a reader that stops after the first line must not make a later print fail.
+    let mut printed = format!("ff is running at {first}\n");
+    for url in others {
+        printed.push_str(&format!("ff is also at {url}\n"));
+    }
+    print!("{printed}");
+    let runtime = runtime_file::RuntimeFile::write(&app.config.data_dir, &app.config.auth, local);
+    let result = app.run(listener, shutdown).await;
+    runtime.remove();
+    result
 }
 
 /// Everything a running server owns.
@@ -103,13 +116,17 @@ impl App {
             "starting ff {}",
             env!("CARGO_PKG_VERSION"),
         );
-        if !config.is_loopback() {
-            if config.allowed_origins.is_empty() {
-                tracing::warn!(addr = %config.addr, "ff is listening beyond loopback without --allowed-origins: other machines can read the board, but changes and backups are accepted only from this machine; add --allowed-origins http://<name>:<port> to allow them from that address");
-            } else {
-                tracing::warn!(addr = %config.addr, "ff is listening beyond loopback: changes and backups are accepted only from this machine and the --allowed-origins; anyone who can reach it can read the board");
-            }
+        let access = auth::Access::open(&config.auth, &config.data_dir)
+            .context("cannot set up the login token")?;
+        if access.is_disabled() {
+            tracing::warn!("authentication is off (--no-auth): every local user and every page in your browser can drive ff");
         }
+        let own_addresses = if config.is_loopback() {
+            Vec::new()
+        } else {
+            tracing::warn!(addr = %config.addr, "ff is listening beyond loopback: anyone on the network who has the token can run commands on this machine; browsers may use the printed addresses and the --allowed-origins");
+            addresses::own(config.addr.ip())
+        };
         if !http::assets::present() {
             tracing::error!("this binary was built without its browser assets; pages will not become interactive (build with scripts/build.sh)");
         }
@@ -169,9 +186,11 @@ impl App {
             projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
             backup: backup::Backup::new(db.clone(), bus.clone()),
             trust: http::guard::Trust {
-                any_peer: !config.is_loopback(),
+                beyond_loopback: !config.is_loopback(),
+                own_addresses: Arc::from(own_addresses),
                 allowed_origins: Arc::from(config.allowed_origins.clone()),
             },
+            gate: http::auth::Gate::new(access, config.addr.port()),
             db,
             bus,
             workspaces,
@@ -186,6 +205,15 @@ impl App {
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
         Ok(Self { config, state })
+    }
+
+    /// The URLs a person opens to log in: one per address ff answers on, each with the token.
+    pub fn login_urls(&self, local: std::net::SocketAddr) -> Vec<String> {
+        let token = self.state.gate.access.token();
+        addresses::base_urls(local)
+            .into_iter()
+            .map(|base| login_url(&base, token.as_ref()))
+            .collect()
     }
 
     /// The snapshot service (tests drive reconciliation passes through it).
@@ -215,7 +243,15 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = http::router(self.state.clone());
+        let mut state = self.state.clone();
+        state.gate =
+            http::auth::Gate::new(state.gate.access.clone(), listener.local_addr()?.port());
+        state
+            .gate
+            .access
+            .watch(state.shutdown.clone())
+            .context("cannot follow rotations of the token")?;
+        let router = http::router(state);
         let stopping = self.state.shutdown.clone();
         tokio::spawn(async move {
             shutdown.await;
@@ -239,6 +275,62 @@ impl App {
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");
         Ok(())
     }
+}
+
+/// `base` with the token to log in with, as ff prints it.
+pub fn login_url(base: &str, token: Option<&auth::Token>) -> String {
+    match token {
+        Some(token) => format!("{base}/?token={}", token.expose()),
+        None => format!("{base}/"),
+    }
+}
+
+/// `ff token [--rotate]`: the login URL of the server using `storage`, and a QR code of it.
+pub fn token_command(storage: config::Storage, rotate: bool) -> anyhow::Result<()> {
+    let path = storage.data_dir.join(auth::file::FILE_NAME);
+    let running = runtime_file::RuntimeFile::read(&storage.data_dir);
+    if running.as_ref().is_some_and(|r| !r.token_in_file) {
+        anyhow::bail!(
+            "the ff using {} was started with --token, FF_TOKEN or --no-auth: its token is the one you gave it{}",
+            storage.data_dir.display(),
+            if rotate { "; change it there and restart ff to rotate it" } else { "" }
+        );
+    }
+    let token = if rotate {
+        auth::file::rotate(&path)?
+    } else {
+        auth::file::load_or_create(&path)?
+    };
+    let urls = match &running {
+        Some(running) => running.urls.clone(),
+        None => vec![format!("http://127.0.0.1:{}", cli::DEFAULT_PORT)],
+    };
+    if rotate {
+        println!("The token is replaced: every browser and client must log in again.");
+    }
+    if running.is_none() {
+        println!(
+            "ff is not running on {}; once `ff serve` runs with the defaults, log in at:",
+            storage.data_dir.display()
+        );
+    }
+    for base in &urls {
+        println!("{}", login_url(base, Some(&token)));
+    }
+    // The first address another device can reach (else the first), for a phone's camera.
+    let scannable = urls
+        .iter()
+        .find(|u| !u.contains("127.0.0.1") && !u.contains("[::1]"))
+        .unwrap_or(&urls[0]);
+    let code = qrcode::QrCode::new(login_url(scannable, Some(&token)).as_bytes())
+        .context("cannot draw the QR code")?;
+    println!(
+        "\n{}",
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build()
+    );
+    Ok(())
 }
 
 /// `ff backup export|import` against the database in `storage`.

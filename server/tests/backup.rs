@@ -561,7 +561,8 @@ async fn a_huge_junk_body_is_refused_within_three_times_its_size() {
     body.push_str("0], \"meta\": {\"schemaVersion\": 2}}");
     let size_kib = body.len() as u64 / 1024;
     let before = ff.memory_kib("VmHWM");
-    let response = reqwest::Client::new()
+    let response = ff
+        .client
         .post(format!("{}/api/backup", ff.url))
         .header("content-type", "application/json")
         .body(body)

@@ -238,9 +238,9 @@ async fn half_sent_requests_are_closed_and_connections_are_capped() {
 }
 
 /// Bound beyond loopback, the Host header names whatever the client chose: a rebinding page's
-/// own name must not unlock changes or backups.
+/// own name unlocks nothing, not even a read.
 #[tokio::test]
-async fn beyond_loopback_changes_and_backups_need_an_allowed_origin() {
+async fn beyond_loopback_a_name_must_be_an_allowed_origin() {
     let open = TestApp::spawn_with_flags(&["--host", "0.0.0.0"], |_| {}).await;
     let evil = |request: reqwest::RequestBuilder| {
         request
@@ -273,8 +273,8 @@ async fn beyond_loopback_changes_and_backups_need_an_allowed_origin() {
         .unwrap();
     assert_eq!(
         read.status(),
-        StatusCode::OK,
-        "reading the board stays open"
+        StatusCode::FORBIDDEN,
+        "a rebinding page cannot read the board either"
     );
     let local = open
         .client

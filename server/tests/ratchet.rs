@@ -689,7 +689,7 @@ async fn a_fixer_running_when_ff_is_killed_is_settled_at_restart_and_decided_afr
         )
     };
     let ff = start();
-    let client = reqwest::Client::new();
+    let client = ff.client.clone();
     let patch =
         |path: String, body: Value| client.patch(format!("{}{path}", ff.url)).json(&body).send();
     let settings =

@@ -233,7 +233,8 @@ async fn a_session_survives_ff_being_killed_mid_turn() {
         {"steps": [{"text": "continued"}]},
     ]}));
     let server = RunningFf::start(data.path(), "warn");
-    let patch = reqwest::Client::new()
+    let patch = server
+        .client
         .patch(format!("{}/api/settings", server.url))
         .json(&json!({"agentServers": {"scripted": agent.server()}, "defaultAgent": "scripted"}))
         .send()
@@ -262,7 +263,9 @@ async fn a_session_survives_ff_being_killed_mid_turn() {
     let items = |server: &RunningFf| {
         let url = format!("{}/api/sessions/{session}/items", server.url);
         async move {
-            reqwest::get(url)
+            common::client()
+                .get(url)
+                .send()
                 .await
                 .unwrap()
                 .json::<Value>()

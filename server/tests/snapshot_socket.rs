@@ -328,6 +328,10 @@ async fn the_upgrade_is_refused_for_bad_requests() {
     request
         .headers_mut()
         .insert("Origin", "http://evil.example".parse().unwrap());
+    request.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", common::TOKEN).parse().unwrap(),
+    );
     let refused = tokio_tungstenite::connect_async(request).await.unwrap_err();
     let tokio_tungstenite::tungstenite::Error::Http(response) = refused else {
         panic!("{refused:?}")
@@ -390,10 +394,12 @@ async fn a_client_with_a_full_window_that_never_reads_is_closed_before_the_ping_
     socket.set_recv_buffer_size(4096).unwrap();
     let address = app.url.trim_start_matches("http://").parse().unwrap();
     let tcp = socket.connect(address).await.unwrap();
-    let (_stalled, _) =
-        tokio_tungstenite::client_async(app.ws_url(&format!("projectId={project}")), tcp)
-            .await
-            .unwrap();
+    let (_stalled, _) = tokio_tungstenite::client_async(
+        common::socket::authorized(&app.ws_url(&format!("projectId={project}"))),
+        tcp,
+    )
+    .await
+    .unwrap();
     assert_eq!(app.metric("ff_snapshot_sockets").await, 1.0);
 
     let store = &app.snapshot.store;

@@ -1,49 +1,52 @@
-//! Who may drive ff: requests from this machine (unless ff was deliberately bound beyond
-//! loopback), and browser pages from ff itself or an explicitly allowed origin.
+//! Where requests may come from, checked before the token (defence in depth): peers of this
+//! machine unless ff was bound beyond loopback on purpose; a `Host` that a DNS-rebinding page
+//! cannot produce; and browser pages from ff itself or an explicitly allowed origin.
 
 use super::error::AppError;
 use crate::config::Origin;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{HOST, ORIGIN};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use ff_core::api::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Trust {
-    /// Set when ff listens beyond loopback on purpose: then any peer may connect.
-    pub any_peer: bool,
+    /// Set when ff listens beyond loopback on purpose: then other machines may connect.
+    pub beyond_loopback: bool,
+    /// The addresses ff answers on beyond loopback. A Host naming one of them is a person who
+    /// typed the address: a rebinding page can only send a name.
+    pub own_addresses: Arc<[IpAddr]>,
     pub allowed_origins: Arc<[Origin]>,
 }
 
 impl Trust {
     pub fn peer_allowed(&self, peer: IpAddr) -> bool {
-        self.any_peer || peer.is_loopback() || peer.to_canonical().is_loopback()
+        self.beyond_loopback || is_loopback(peer)
     }
 
     /// The name the request was sent to. A rebinding attack points an attacker's domain at
-    /// 127.0.0.1, so a loopback peer alone proves nothing: the Host must be a loopback name or an
-    /// allowed origin's, unless ff was bound beyond loopback on purpose.
-    pub fn host_allowed(&self, host: Option<&str>) -> bool {
-        if self.any_peer {
-            return true;
-        }
+    /// ff's address, so a peer's address alone proves nothing: the Host must be a loopback name
+    /// (and then the peer must really be on this machine), an allowed origin's, or one of the
+    /// addresses ff listens on.
+    pub fn host_allowed(&self, host: Option<&str>, peer: IpAddr) -> bool {
         let Some(host) = host.map(str::to_ascii_lowercase) else {
             return false;
         };
-        is_loopback_host(&host)
-            || self.allowed_origins.iter().any(|o| {
-                o.as_str()
-                    .split_once("://")
-                    .is_some_and(|(_, authority)| authority == host)
-            })
+        if is_loopback_host(&host) {
+            return is_loopback(peer);
+        }
+        if self.allowed_origins.iter().any(|o| authority(o) == host) {
+            return true;
+        }
+        self.beyond_loopback
+            && address(&host).is_some_and(|ip| self.own_addresses.contains(&ip.to_canonical()))
     }
 
-    /// Same origin as the page ff served (`host` is the request's Host header), a loopback
-    /// spelling of it, or one of the configured origins.
+    /// Same origin as the page ff served (`host` is the request's Host header, already
+    /// checked), a loopback spelling of it, or one of the configured origins.
     pub fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         if self.allowed_origins.iter().any(|o| o.as_str() == origin) {
@@ -65,6 +68,17 @@ impl Trust {
     }
 }
 
+fn is_loopback(peer: IpAddr) -> bool {
+    peer.to_canonical().is_loopback()
+}
+
+fn authority(origin: &Origin) -> &str {
+    origin
+        .as_str()
+        .split_once("://")
+        .map_or("", |(_, authority)| authority)
+}
+
 fn split_port(authority: &str) -> (&str, Option<&str>) {
     match authority.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') => (host, Some(port)),
@@ -76,12 +90,18 @@ fn port(authority: &str) -> Option<&str> {
     split_port(authority).1
 }
 
+/// The address an authority names literally (`192.0.2.2:7700`, `[fd00::2]:7700`), if it does.
+fn address(authority: &str) -> Option<IpAddr> {
+    let host = split_port(authority).0;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.parse().ok()
+}
+
 fn is_loopback_host(authority: &str) -> bool {
-    let host = split_port(authority)
-        .0
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    split_port(authority).0 == "localhost" || address(authority).is_some_and(is_loopback)
 }
 
 pub async fn trusted(
@@ -90,49 +110,25 @@ pub async fn trusted(
     request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    if !trust.peer_allowed(peer.ip()) {
+    let peer = peer.ip();
+    if !trust.peer_allowed(peer) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
-            format!(
-                "requests from {} are not accepted: ff serves this machine only",
-                peer.ip()
-            ),
+            format!("requests from {peer} are not accepted: ff serves this machine only"),
         ));
     }
     let headers = request.headers();
     let host = headers.get(HOST).and_then(|h| h.to_str().ok());
-    // Beyond loopback the Host header names whatever the client used, a rebinding attacker's
-    // domain included: changes and backups then need a name the user allowed explicitly.
-    let sensitive = !matches!(
-        request.method(),
-        &Method::GET | &Method::HEAD | &Method::OPTIONS
-    ) || request.uri().path().starts_with("/api/backup");
-    if trust.any_peer && sensitive {
-        let strict = Trust {
-            any_peer: false,
-            ..trust.clone()
+    if !trust.host_allowed(host, peer) {
+        let advice = if trust.beyond_loopback {
+            "open ff at one of the addresses it printed, or name this one with --allowed-origins"
+        } else {
+            "open ff as http://127.0.0.1 or http://localhost"
         };
-        let origin = headers.get(ORIGIN).map(|o| o.to_str().unwrap_or(""));
-        if !strict.host_allowed(host) || origin.is_some_and(|o| !strict.origin_allowed(o, host)) {
-            return Err(AppError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "ff listens beyond loopback: changes and backups are accepted only from this \
-                     machine or from an address named in --allowed-origins (this request was for \
-                     host {:?}{})",
-                    host.unwrap_or(""),
-                    origin
-                        .map(|o| format!(" from origin {o:?}"))
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-    }
-    if !trust.host_allowed(host) {
         return Err(AppError::new(
             ErrorCode::Forbidden,
             format!(
-                "requests for host {:?} are not accepted: open ff as http://127.0.0.1 or http://localhost",
+                "requests for host {:?} from {peer} are not accepted: {advice}",
                 host.unwrap_or("")
             ),
         ));
@@ -153,10 +149,21 @@ pub async fn trusted(
 mod tests {
     use super::*;
 
+    const LOCAL: &str = "127.0.0.1";
+    const LAN_PEER: &str = "192.0.2.9";
+
     fn trust(origins: &[&str]) -> Trust {
         Trust {
-            any_peer: false,
             allowed_origins: origins.iter().map(|o| Origin::parse(o).unwrap()).collect(),
+            ..Trust::default()
+        }
+    }
+
+    fn beyond(origins: &[&str]) -> Trust {
+        Trust {
+            beyond_loopback: true,
+            own_addresses: Arc::from(["192.0.2.2".parse().unwrap(), "fd00::2".parse().unwrap()]),
+            ..trust(origins)
         }
     }
 
@@ -174,6 +181,7 @@ mod tests {
             ("http://evil.example:7700", Some("127.0.0.1:7700"), false),
             ("null", Some("127.0.0.1:7700"), false),
             ("http://127.0.0.1:7700", None, false),
+            ("http://192.0.2.2:7700", Some("192.0.2.2:7700"), true),
         ];
         for (origin, host, expected) in cases {
             assert_eq!(
@@ -185,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn hosts() {
+    fn hosts_on_loopback() {
         let t = trust(&["https://dev.example:8443"]);
         for (host, expected) in [
             (Some("127.0.0.1:7700"), true),
@@ -195,15 +203,42 @@ mod tests {
             (Some("dev.example:8443"), true),
             (Some("evil.example:7700"), false),
             (Some("127.0.0.1.evil.example"), false),
+            (Some("192.0.2.2:7700"), false),
             (None, false),
         ] {
-            assert_eq!(t.host_allowed(host), expected, "{host:?}");
+            assert_eq!(
+                t.host_allowed(host, LOCAL.parse().unwrap()),
+                expected,
+                "{host:?}"
+            );
         }
-        assert!(Trust {
-            any_peer: true,
-            ..t
+    }
+
+    /// Bound beyond loopback: a rebinding name is refused for reads too, and a peer of another
+    /// machine cannot claim to be this one by sending a loopback Host.
+    #[test]
+    fn hosts_beyond_loopback() {
+        let t = beyond(&["https://ff.example.org"]);
+        let cases = [
+            ("192.0.2.2:7700", LAN_PEER, true),
+            ("[fd00::2]:7700", LAN_PEER, true),
+            ("ff.example.org", LAN_PEER, true),
+            ("127.0.0.1:7700", LOCAL, true),
+            ("localhost:7700", "::1", true),
+            ("127.0.0.1:7700", LAN_PEER, false),
+            ("localhost:7700", LAN_PEER, false),
+            ("[::1]:7700", LAN_PEER, false),
+            ("evil.example:7700", LAN_PEER, false),
+            ("evil.example:7700", LOCAL, false),
+            ("192.0.2.77:7700", LAN_PEER, false),
+        ];
+        for (host, peer, expected) in cases {
+            assert_eq!(
+                t.host_allowed(Some(host), peer.parse().unwrap()),
+                expected,
+                "{host} from {peer}"
+            );
         }
-        .host_allowed(Some("evil.example")));
     }
 
     #[test]
@@ -212,11 +247,7 @@ mod tests {
         assert!(t.peer_allowed("127.0.0.1".parse().unwrap()));
         assert!(t.peer_allowed("::1".parse().unwrap()));
         assert!(t.peer_allowed("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!t.peer_allowed("192.168.1.5".parse().unwrap()));
-        assert!(Trust {
-            any_peer: true,
-            ..t
-        }
-        .peer_allowed("192.168.1.5".parse().unwrap()));
+        assert!(!t.peer_allowed(LAN_PEER.parse().unwrap()));
+        assert!(beyond(&[]).peer_allowed(LAN_PEER.parse().unwrap()));
     }
 }

@@ -1,11 +1,13 @@
 //! HTTP routes: the API, the embedded browser assets and the server-rendered pages.
 
 pub mod assets;
+pub mod auth;
 mod backup;
 pub mod error;
 pub mod extract;
 mod github;
 pub mod guard;
+pub mod headers;
 mod health;
 mod pages;
 mod projects;
@@ -52,6 +54,7 @@ pub struct AppState {
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
     pub trust: Trust,
+    pub gate: auth::Gate,
     /// How often a page whose socket is down polls the snapshot route.
     pub poll_interval: std::time::Duration,
     /// Cancelled when the server begins to shut down: open sockets close with it.
@@ -65,6 +68,12 @@ pub fn leptos_options() -> LeptosOptions {
 impl FromRef<AppState> for Trust {
     fn from_ref(state: &AppState) -> Self {
         state.trust.clone()
+    }
+}
+
+impl FromRef<AppState> for auth::Gate {
+    fn from_ref(state: &AppState) -> Self {
+        state.gate.clone()
     }
 }
 
@@ -86,7 +95,10 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos.clone();
     let shell = move || ff_app::shell(options.clone());
     let backend = pages::context(&state);
-    let provide_backend = move || leptos::prelude::provide_context(backend.clone());
+    let provide_backend = move || {
+        leptos::prelude::provide_context(backend.clone());
+        headers::page_policy();
+    };
     let api = Router::new()
         .route("/projects", get(projects::list).post(projects::add))
         .route(
@@ -187,7 +199,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(error::api_not_found)
         .method_not_allowed_fallback(error::api_method_not_allowed);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(health::health))
         .route("/metrics", get(snapshot::metrics))
         .route("/ws/snapshots", get(snapshot::socket))
@@ -197,13 +209,18 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), shell.clone())
         .fallback(not_found_page(provide_backend, shell))
-        // Every route, pages included: they show paths, logs and settings.
+        // Every route, pages included: they show paths, logs and settings; where a request
+        // comes from is checked first, then its token.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticated,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::trusted,
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    headers::secure(router).layer(TraceLayer::new_for_http())
 }
 
 /// Paths no page route matches still get the app's shell (its router shows "Not found"), with

@@ -1,5 +1,6 @@
 //! Agent sessions over HTTP and their live socket (sessions.md §6), agents and settings.
 
+use super::auth::Admitted;
 use super::error::AppError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::socket;
@@ -10,7 +11,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
+use axum::{Extension, Json};
 use ff_core::ids::{MessageId, SessionId, WorkspaceId};
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, PermissionAnswer, SendMessage, Session,
@@ -163,14 +164,16 @@ pub async fn socket(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<SessionId>,
     ApiQuery(query): ApiQuery<SocketQuery>,
+    Extension(admitted): Extension<Admitted>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let since = socket::since(query.since.as_deref())?;
     let attachment = state.sessions.attach(&id, since).await?;
-    Ok(socket::upgrade(upgrade)?.on_upgrade(move |ws| serve(ws, state, attachment)))
+    let ends = socket::Ends::new(&state, admitted);
+    Ok(socket::upgrade(upgrade)?.on_upgrade(move |ws| serve(ws, state, attachment, ends)))
 }
 
-async fn serve(ws: WebSocket, state: AppState, attachment: Attachment) {
+async fn serve(ws: WebSocket, state: AppState, attachment: Attachment, ends: socket::Ends) {
     let mut last = attachment.last;
     let wanted = move |frame: &crate::sessions::Sent| {
         let new = frame.seq > last;
@@ -197,7 +200,7 @@ async fn serve(ws: WebSocket, state: AppState, attachment: Attachment) {
         wanted,
         &limits,
         meters,
-        state.shutdown.clone(),
+        ends,
     )
     .await;
 }

@@ -1,5 +1,6 @@
 //! The snapshot over HTTP (first load, polling fallback) and over the socket (api.md §3).
 
+use super::auth::Admitted;
 use super::error::AppError;
 use super::extract::{ApiPath, ApiQuery};
 use super::socket;
@@ -10,6 +11,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use ff_core::ids::ProjectId;
 use ff_core::wire::Cursor;
 use serde::Deserialize;
@@ -51,14 +53,23 @@ pub struct SocketQuery {
 pub async fn socket(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<SocketQuery>,
+    Extension(admitted): Extension<Admitted>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, AppError> {
     let since = socket::since(query.since.as_deref())?;
     live_project(&state, &query.project_id).await?;
-    Ok(socket::upgrade(upgrade)?.on_upgrade(move |ws| serve(ws, state, query.project_id, since)))
+    let ends = socket::Ends::new(&state, admitted);
+    Ok(socket::upgrade(upgrade)?
+        .on_upgrade(move |ws| serve(ws, state, query.project_id, since, ends)))
 }
 
-async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Option<Cursor>) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    project: ProjectId,
+    since: Option<Cursor>,
+    ends: socket::Ends,
+) {
     let store = state.snapshot.store.clone();
     let metrics = state.metrics.clone();
     let config = &state.snapshot.config;
@@ -108,7 +119,7 @@ async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Op
         wanted,
         &limits,
         meters,
-        state.shutdown.clone(),
+        ends,
     )
     .await;
 }

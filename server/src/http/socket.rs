@@ -46,6 +46,23 @@ pub struct Meters {
     pub sent: Box<dyn Fn(Option<Instant>) + Send + Sync>,
 }
 
+/// What ends a socket from ff's side, besides a client that falls behind.
+pub struct Ends {
+    /// ff shuts down: closed with 1001.
+    pub shutdown: CancellationToken,
+    /// The token that admitted the socket was rotated: closed with 1008.
+    pub revoked: CancellationToken,
+}
+
+impl Ends {
+    pub fn new(state: &super::AppState, admitted: super::auth::Admitted) -> Self {
+        Self {
+            shutdown: state.shutdown.clone(),
+            revoked: admitted.0,
+        }
+    }
+}
+
 /// The cursor a client resumes from (`since`), if it gave one; a malformed one is refused.
 pub fn since(text: Option<&str>) -> Result<Option<Cursor>, AppError> {
     text.map(str::parse::<Cursor>)
@@ -76,7 +93,7 @@ pub async fn run<T: Outgoing>(
     wanted: impl FnMut(&T) -> bool + Send + 'static,
     limits: &Limits,
     meters: Meters,
-    shutdown: CancellationToken,
+    ends: Ends,
 ) {
     meters.open.inc();
     let (queue, mut queued) = mpsc::channel::<Arc<T>>(limits.queue.max(1));
@@ -107,8 +124,12 @@ pub async fn run<T: Outgoing>(
     let slow_reader = loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => {
+            () = ends.shutdown.cancelled() => {
                 send_within(&mut sink, limit, close(1001, "server shutting down")).await;
+                break false;
+            }
+            () = ends.revoked.cancelled() => {
+                send_within(&mut sink, limit, close(1008, "the token was rotated: log in again")).await;
                 break false;
             }
             () = closed.cancelled() => break false,

@@ -11,7 +11,13 @@ use std::time::{Duration, Instant};
 
 pub struct RunningFf {
     pub child: Child,
+    /// The base URL (`http://127.0.0.1:<port>`), without the token.
     pub url: String,
+    /// The token from the login URL ff printed.
+    pub token: String,
+    /// The other login URLs ff printed (`ff is also at …`).
+    pub also: Vec<String>,
+    pub client: reqwest::Client,
 }
 
 impl RunningFf {
@@ -37,6 +43,30 @@ impl RunningFf {
         log: &str,
     ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ff"));
+        command.env("FF_TOKEN", super::TOKEN);
+        Self::spawn(command, args, cwd, env, log)
+    }
+
+    /// `ff serve --port 0 --data-dir <data>` with the token it generates into the data directory.
+    pub fn start_generated(data: &Path) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ff"));
+        command.env_remove("FF_TOKEN");
+        Self::spawn(
+            command,
+            [OsStr::new("--data-dir"), data.as_os_str()],
+            None,
+            &[],
+            "warn",
+        )
+    }
+
+    fn spawn<'a>(
+        mut command: Command,
+        args: impl IntoIterator<Item = &'a OsStr>,
+        cwd: Option<&Path>,
+        env: &[(&str, &str)],
+        log: &str,
+    ) -> Self {
         command
             .args(["serve", "--port", "0"])
             .args(args)
@@ -48,19 +78,34 @@ impl RunningFf {
         }
         let mut child = command.spawn().expect("ff starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("ff prints a line");
-        let url = line
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        stdout.read_line(&mut line).expect("ff prints a line");
+        // ff prints all its addresses in one write: the rest are already in the buffer.
+        let also = String::from_utf8_lossy(stdout.buffer())
+            .lines()
+            .filter_map(|l| l.strip_prefix("ff is also at "))
+            .map(str::to_owned)
+            .collect();
+        let login = line
             .trim()
             .strip_prefix("ff is running at ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        Self { child, url }
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let (url, token) = login
+            .split_once("/?token=")
+            .unwrap_or_else(|| panic!("no token in the printed URL {login:?}"));
+        Self {
+            child,
+            url: url.to_owned(),
+            token: token.to_owned(),
+            client: super::client_with(token),
+            also,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.url))
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
             .await
             .unwrap()
             .json()
@@ -69,7 +114,7 @@ impl RunningFf {
     }
 
     pub async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = reqwest::Client::new().post(format!("{}{path}", self.url));
+        let mut request = self.client.post(format!("{}{path}", self.url));
         if let Some(body) = body {
             request = request.json(&body);
         }

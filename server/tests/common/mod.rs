@@ -24,6 +24,27 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// The token every test server requires and every test client sends (api.md §1).
+pub const TOKEN: &str = "ff-test-token-0123456789abcdef";
+
+/// A client that authenticates as the user, as every test client must.
+pub fn client() -> reqwest::Client {
+    client_with(TOKEN)
+}
+
+/// A client that sends `token` as its bearer.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("a client")
+}
+
 pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
@@ -65,7 +86,11 @@ impl TestApp {
 
     fn config(data_dir: &tempfile::TempDir, flags: &[&str]) -> Config {
         let path = data_dir.path().to_str().expect("utf-8 temp path");
-        let argv = ["ff", "serve", "--port", "0", "--data-dir", path];
+        let mut argv = vec!["ff", "serve", "--port", "0", "--data-dir", path];
+        // Only a test of exactly that serves without the token.
+        if !flags.contains(&"--no-auth") {
+            argv.extend(["--token", TOKEN]);
+        }
         let cli = Cli::try_parse_from(argv.iter().chain(flags)).expect("valid flags");
         let Command::Serve(args) = cli.command else {
             unreachable!("parsed a serve command")
@@ -116,7 +141,7 @@ impl TestApp {
         }));
         Self {
             url,
-            client: reqwest::Client::new(),
+            client: client(),
             data_dir,
             events,
             snapshot,

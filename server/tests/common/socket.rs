@@ -4,6 +4,9 @@ use ff_core::wire::Frame;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -20,11 +23,27 @@ pub enum Ended {
 }
 
 impl Client {
+    /// Connects with the user's token, as every test client does.
     pub async fn connect(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        Self::connect_with(url, Some(super::TOKEN))
             .await
-            .expect("socket connects");
-        Self { ws }
+            .expect("socket connects")
+    }
+
+    /// Connects with `token` as the bearer (none: no `Authorization` header at all).
+    pub async fn connect_with(
+        url: &str,
+        token: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request()?;
+        if let Some(token) = token {
+            request.headers_mut().insert(
+                AUTHORIZATION,
+                format!("Bearer {token}").parse().expect("a header value"),
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self { ws })
     }
 
     /// The next text frame (pings are answered and skipped); panics after 10 s of silence.
@@ -99,4 +118,17 @@ impl Client {
 /// The close code for clients that fell behind (`try again later`).
 pub fn try_again_later() -> u16 {
     u16::from(CloseCode::Again)
+}
+
+/// An upgrade request to `url` carrying the user's token, for benchmarks that drive the raw
+/// socket.
+pub fn authorized(url: &str) -> Request {
+    let mut request = url.into_client_request().expect("a socket URL");
+    request.headers_mut().insert(
+        AUTHORIZATION,
+        format!("Bearer {}", super::TOKEN)
+            .parse()
+            .expect("a header value"),
+    );
+    request
 }
