@@ -129,11 +129,11 @@ test('the first load of the changes page already has the files, the hunks and th
   mkdirSync(join(worktreePath, 'src'), { recursive: true });
   writeFileSync(join(worktreePath, 'src', 'lib.rs'), 'pub fn answer() -> u32 {\n    42\n}\n');
   writeFileSync(join(worktreePath, 'README.md'), 'hello\n<b>not markup</b>\n');
-  const html = await (await request.get(`${ff.url}/workspaces/${id}/changes?path=src/lib.rs`)).text();
+  const html = await (await request.get(`${ff.url}/workspaces/${id}/changes?path=src/lib.rs`, { headers: ff.auth })).text();
   expect(html).toContain('data-path="src/lib.rs"');
   expect(html).toContain('data-testid="file" data-path="README.md"');
   expect(html).toMatch(/<span class="tok-keyword">fn<\/span>/);
-  const readme = await (await request.get(`${ff.url}/workspaces/${id}/changes?path=README.md`)).text();
+  const readme = await (await request.get(`${ff.url}/workspaces/${id}/changes?path=README.md`, { headers: ff.auth })).text();
   // File contents are text: highlighted or not, never markup.
   expect(readme).toContain('&lt;');
   expect(readme).toContain('not markup&lt;/');

@@ -6,7 +6,7 @@ import { addProject, api, expect, makeRepo, test } from './ff';
 const row = (page: import('@playwright/test').Page, name: string) => page.locator(`[data-testid="agent-row"][data-agent="${name}"]`);
 
 test('the settings page is server-rendered with every agent and its install state', async ({ request, ff }) => {
-  const html = await (await request.get(`${ff.url}/settings`)).text();
+  const html = await (await request.get(`${ff.url}/settings`, { headers: ff.auth })).text();
   expect(html).toContain('data-agent="claude"');
   expect(html).toContain('data-agent="codex"');
   expect(html).not.toContain('data-hydrated');
