@@ -1,6 +1,5 @@
 //! The command line (api.md §4–§5): flags win over environment variables, which win over defaults.
 
-use crate::config::{Config, ConfigError};
 use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -145,11 +144,4 @@ pub struct ServeArgs {
     /// Tracing filter, e.g. `info` or `ff_server=debug` [env: FF_LOG, then RUST_LOG].
     #[arg(long)]
     pub log: Option<String>,
-}
-
-impl ServeArgs {
-    /// Resolves defaults that depend on the environment into a complete configuration.
-    pub fn resolve(self) -> Result<Config, ConfigError> {
-        Config::resolve(self, |key| std::env::var(key).ok())
-    }
 }

@@ -1,13 +1,31 @@
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
+use std::collections::HashMap;
 use std::future::Future;
 use std::process::ExitCode;
 
+/// ff's own secrets. They are read once at start and taken out of the environment before any
+/// thread or child process exists, so no agent, script or terminal ff starts inherits them.
+const SECRETS: [&str; 2] = ["FF_TOKEN", "FF_GITHUB_TOKEN"];
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let secrets: HashMap<&str, String> = SECRETS
+        .into_iter()
+        .filter_map(|key| Some((key, std::env::var(key).ok()?)))
+        .collect();
+    for key in SECRETS {
+        std::env::remove_var(key);
+    }
     match cli.command {
         Command::Serve(args) => {
-            let config = match args.resolve() {
+            let env = move |key: &str| {
+                secrets
+                    .get(key)
+                    .cloned()
+                    .or_else(|| std::env::var(key).ok())
+            };
+            let config = match ff_server::config::Config::resolve(args, env) {
                 Ok(config) => config,
                 Err(e) => return usage_error(e),
             };

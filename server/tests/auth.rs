@@ -556,3 +556,52 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers["referrer-policy"], "no-referrer", "{what}");
     }
 }
+
+/// ff's own secrets never reach what it starts: a setup script (as agents, run scripts and
+/// terminals) sees neither the login token nor ff's GitHub token.
+#[tokio::test]
+async fn children_never_inherit_ffs_secrets() {
+    let data = tempfile::tempdir().unwrap();
+    let ff = RunningFf::start_env(
+        [std::ffi::OsStr::new("--data-dir"), data.path().as_os_str()],
+        None,
+        &[("FF_GITHUB_TOKEN", "ff-github-secret"), ("VISIBLE", "yes")],
+        "warn",
+    );
+    let repo = common::repo::TestRepo::new();
+    repo.configure(serde_json::json!({"scripts": {"setup": "env > seen-env.txt"}}));
+    let (_, project) = ff
+        .post(
+            "/api/projects",
+            Some(serde_json::json!({"repoPath": repo.path})),
+        )
+        .await;
+    let (_, workspace) = ff
+        .post(
+            &format!(
+                "/api/projects/{}/workspaces",
+                project["id"].as_str().unwrap()
+            ),
+            Some(serde_json::json!({"source": "MANUAL", "name": "Env"})),
+        )
+        .await;
+    let ready = ff
+        .wait_for(workspace["id"].as_str().unwrap(), "READY", |w| {
+            w["status"] == "READY"
+        })
+        .await;
+    let seen = std::fs::read_to_string(
+        std::path::Path::new(ready["worktreePath"].as_str().unwrap()).join("seen-env.txt"),
+    )
+    .unwrap();
+    assert!(
+        seen.contains("VISIBLE=yes"),
+        "the rest of the environment is passed on"
+    );
+    assert!(!seen.contains(TOKEN), "the login token leaked: {seen}");
+    assert!(
+        !seen.contains("ff-github-secret"),
+        "the GitHub token leaked"
+    );
+    assert!(!seen.contains("FF_TOKEN") && !seen.contains("FF_GITHUB_TOKEN"));
+}
