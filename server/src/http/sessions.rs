@@ -190,6 +190,7 @@ async fn serve(ws: WebSocket, state: AppState, attachment: Attachment) {
         slow_closes: state.metrics.overflow_closes.clone(),
         sent: Box::new(|_| {}),
     };
+    let ended = attachment.ended;
     socket::run(
         ws,
         attachment.initial,
@@ -198,6 +199,10 @@ async fn serve(ws: WebSocket, state: AppState, attachment: Attachment) {
         &limits,
         meters,
         state.shutdown.clone(),
+        async move {
+            let farewell = ended.await;
+            (farewell.code, farewell.reason)
+        },
     )
     .await;
 }

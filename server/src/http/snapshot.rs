@@ -109,6 +109,8 @@ async fn serve(socket: WebSocket, state: AppState, project: ProjectId, since: Op
         &limits,
         meters,
         state.shutdown.clone(),
+        // A project's board streams for as long as ff runs.
+        std::future::pending(),
     )
     .await;
 }

@@ -68,7 +68,10 @@ pub fn upgrade(
         .max_frame_size(INBOUND_LIMIT))
 }
 
-/// Streams `initial`, then the frames of `live` that `wanted` accepts, until either side stops.
+/// Streams `initial`, then the frames of `live` that `wanted` accepts, until either side stops,
+/// or until `farewell` resolves: the stream ended for good, and the socket is closed with that
+/// code and reason (after the frames already queued).
+#[allow(clippy::too_many_arguments)]
 pub async fn run<T: Outgoing>(
     socket: WebSocket,
     initial: Vec<Arc<T>>,
@@ -77,6 +80,7 @@ pub async fn run<T: Outgoing>(
     limits: &Limits,
     meters: Meters,
     shutdown: CancellationToken,
+    farewell: impl std::future::Future<Output = (u16, &'static str)> + Send,
 ) {
     meters.open.inc();
     let (queue, mut queued) = mpsc::channel::<Arc<T>>(limits.queue.max(1));
@@ -104,11 +108,22 @@ pub async fn run<T: Outgoing>(
         limits.ping_interval,
     );
     let limit = limits.send_timeout;
+    let mut farewell = std::pin::pin!(farewell);
     let slow_reader = loop {
         tokio::select! {
             biased;
             () = shutdown.cancelled() => {
                 send_within(&mut sink, limit, close(1001, "server shutting down")).await;
+                break false;
+            }
+            (code, reason) = &mut farewell => {
+                // What was queued before the end still goes out.
+                while let Ok(frame) = queued.try_recv() {
+                    if !send_within(&mut sink, limit, Message::Text(frame.text().into())).await {
+                        break;
+                    }
+                }
+                send_within(&mut sink, limit, close(code, reason)).await;
                 break false;
             }
             () = closed.cancelled() => break false,

@@ -30,6 +30,7 @@ impl Actor {
                     .map_or_else(|| since.map_or(0, |c| c.seq), |f| f.seq),
                 initial: frames,
                 live,
+                ended: Box::pin(self.hub.ended()),
             }),
             Start::Baseline { seq } => {
                 let frame = self.baseline(seq).await?;
@@ -40,6 +41,7 @@ impl Actor {
                     initial: vec![Arc::new(Sent { seq, json })],
                     last: seq,
                     live,
+                    ended: Box::pin(self.hub.ended()),
                 })
             }
         }
@@ -130,29 +132,32 @@ impl Actor {
         if !self.transcript.has_dirty() {
             return;
         }
-        let items = self.transcript.take_dirty();
-        let refs: Vec<&Item> = items.iter().collect();
+        let writes = self.transcript.take_dirty();
+        if writes.is_empty() {
+            return;
+        }
         let result = async {
             let mut tx = crate::db::begin_write(&self.shared.db).await?;
-            store::upsert_items(&mut tx, self.record.row.session_id.as_str(), &refs).await?;
-            tx.commit().await
+            let bytes = store::write(&mut tx, self.record.row.session_id.as_str(), &writes).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(bytes)
         }
         .await;
         match result {
-            Ok(()) => {
-                self.shared.metrics.transcript_writes.inc();
-                self.shared
-                    .metrics
-                    .transcript_items
-                    .inc_by(items.len() as u64);
+            Ok(bytes) => {
+                let metrics = &self.shared.metrics;
+                metrics.transcript_writes.inc();
+                metrics.transcript_items.inc_by(writes.len() as u64);
+                metrics.transcript_bytes.inc_by(bytes);
             }
             Err(e) => {
-                tracing::error!(session = %self.record.row.session_id, items = items.len(), "cannot write the transcript: {e}");
+                tracing::error!(session = %self.record.row.session_id, writes = writes.len(), "cannot write the transcript: {e}");
             }
         }
     }
 
     pub(super) fn refresh_view(&mut self) {
+        self.runtime.waiting = self.waiting();
         let session = Session {
             id: self.record.row.session_id.clone(),
             workspace_id: self.record.workspace_id.clone(),

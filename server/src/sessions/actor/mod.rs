@@ -5,15 +5,18 @@
 //! (`queue`), turns and permission requests (`turn`), the transcript's writes and what the
 //! session publishes (`flush`), and the agent process's life (`process`).
 
+mod calls;
 mod flush;
 mod process;
 mod queue;
 mod turn;
 
-use super::acp::{AgentEvent, AgentProcess, Handshake};
+use calls::PendingConfig;
+
+use super::acp::{AgentEvent, AgentProcess, Handshake, TurnError};
 use super::board::Board;
 use super::store::SessionRecord;
-use super::stream::{Hub, Sent};
+use super::stream::{Farewell, Hub, Sent};
 use super::transcript::Transcript;
 use super::SessionsConfig;
 use crate::clock;
@@ -40,7 +43,6 @@ use tokio::time::Instant;
 
 /// Busy or rate-limited agents are retried after this, doubling up to the cap.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 type Reply<T> = oneshot::Sender<DomainResult<T>>;
@@ -83,8 +85,15 @@ pub enum Command {
         limit: u32,
         reply: Reply<Vec<Item>>,
     },
-    /// Stop and end the actor (the session was deleted, its workspace archived, or ff stops).
-    Close { reply: Reply<()> },
+    /// Stop and end the actor (the session was deleted, its workspace archived, or ff stops);
+    /// with a farewell, its sockets are closed with it.
+    Close {
+        farewell: Option<Farewell>,
+        reply: Reply<()>,
+    },
+    /// The workspace is going away (archive began): the agent stops, and messages and starts
+    /// are refused with `why` until the workspace is ready again.
+    Retire { why: String, reply: Reply<()> },
     /// The workspace became ready: messages queued while it was set up can go.
     Worktree(PathBuf),
 }
@@ -94,6 +103,8 @@ pub struct Attachment {
     pub initial: Vec<Arc<Sent>>,
     pub last: u64,
     pub live: broadcast::Receiver<Arc<Sent>>,
+    /// Resolves when the stream ends for good, with how to close the socket.
+    pub ended: BoxFuture<'static, Farewell>,
 }
 
 /// What the rest of ff holds of a running actor.
@@ -129,7 +140,7 @@ struct Live {
 
 struct Turn {
     message: QueuedMessage,
-    ended: BoxFuture<'static, Result<String, String>>,
+    ended: BoxFuture<'static, Result<String, TurnError>>,
     cancelled: bool,
     _slot: OwnedSemaphorePermit,
     _counted: Counted,
@@ -158,7 +169,8 @@ enum Step {
     Command(Option<Command>),
     Agent(Option<AgentEvent>),
     Started(Box<Result<(Live, Handshake), String>>),
-    TurnEnded(Result<String, String>),
+    TurnEnded(Result<String, TurnError>),
+    Configured(Result<(), String>),
     Slot(OwnedSemaphorePermit),
     LineMoved,
     Retry,
@@ -169,6 +181,8 @@ pub struct Actor {
     shared: Arc<Shared>,
     record: SessionRecord,
     worktree: Option<PathBuf>,
+    /// Why messages and starts are refused (the workspace is being archived, or was).
+    refusing: Option<String>,
     commands: mpsc::Receiver<Command>,
     view: watch::Sender<Arc<Session>>,
     hub: Arc<Hub>,
@@ -182,11 +196,20 @@ pub struct Actor {
     agent: Option<Live>,
     starting: Option<Starting>,
     turn: Option<Turn>,
+    /// A model or mode change sent to the agent and not answered yet.
+    configuring: Option<PendingConfig>,
     slot_wait: Option<BoxFuture<'static, OwnedSemaphorePermit>>,
     slot: Option<OwnedSemaphorePermit>,
     line: watch::Receiver<u64>,
     retry_at: Option<Instant>,
+    /// When the session joined the slot line, its agent began to start, and its pause began:
+    /// read only while it waits so (`waiting`).
+    line_since: Timestamp,
+    starting_since: Timestamp,
+    paused_since: Timestamp,
     backoff: Duration,
+    /// Rate-limited retries of the head message so far.
+    rate_limit_retries: u32,
     flush_at: Option<Instant>,
 }
 
@@ -196,6 +219,7 @@ impl Actor {
         shared: Arc<Shared>,
         record: SessionRecord,
         worktree: Option<PathBuf>,
+        refusing: Option<String>,
         last_seq: u64,
         hub: Arc<Hub>,
         tasks: &tokio_util::task::TaskTracker,
@@ -206,6 +230,7 @@ impl Actor {
             line: shared.slots.watch(),
             shared,
             worktree,
+            refusing,
             commands,
             view: watch::channel(Arc::new(placeholder(&record))).0,
             hub,
@@ -219,10 +244,15 @@ impl Actor {
             agent: None,
             starting: None,
             turn: None,
+            configuring: None,
             slot_wait: None,
             slot: None,
             retry_at: None,
+            line_since: now,
+            starting_since: now,
+            paused_since: now,
             backoff: FIRST_BACKOFF,
+            rate_limit_retries: 0,
             flush_at: None,
             record,
         };
@@ -244,6 +274,7 @@ impl Actor {
                 event = next_event(&mut self.agent) => Step::Agent(event),
                 started = optional(&mut self.starting) => Step::Started(Box::new(started)),
                 ended = turn_end(&mut self.turn) => Step::TurnEnded(ended),
+                answer = PendingConfig::answered(&mut self.configuring) => Step::Configured(answer),
                 slot = optional(&mut self.slot_wait) => Step::Slot(slot),
                 _ = self.line.changed(), if self.slot_wait.is_some() => Step::LineMoved,
                 () = sleep_until(self.retry_at) => Step::Retry,
@@ -251,9 +282,12 @@ impl Actor {
             };
             match step {
                 Step::Command(None) => break,
-                Step::Command(Some(Command::Close { reply })) => {
+                Step::Command(Some(Command::Close { farewell, reply })) => {
                     self.stop().await;
                     self.flush().await;
+                    if let Some(farewell) = farewell {
+                        self.hub.end(farewell);
+                    }
                     self.shared
                         .board
                         .forget(&self.record.workspace_id, &self.record.row.session_id);
@@ -268,6 +302,7 @@ impl Actor {
                     self.started(*started).await;
                 }
                 Step::TurnEnded(ended) => self.turn_ended(ended).await,
+                Step::Configured(answer) => self.configured(answer).await,
                 Step::Slot(slot) => {
                     self.slot_wait = None;
                     self.slot = Some(slot);
@@ -275,7 +310,7 @@ impl Actor {
                 }
                 Step::LineMoved => {
                     let place = self.shared.slots.ahead_of(&self.record.row.session_id);
-                    if place != self.runtime.queued_behind {
+                    if place.is_some() && place != self.runtime.queued_behind {
                         self.runtime.queued_behind = place;
                         self.report(false);
                     }
@@ -298,7 +333,11 @@ impl Actor {
     async fn command(&mut self, command: Command) {
         match command {
             Command::Enqueue { text, reply } => {
-                let _ = reply.send(self.enqueue(text));
+                let result = match &self.refusing {
+                    Some(why) => Err(DomainError::Conflict(why.clone())),
+                    None => self.enqueue(text),
+                };
+                let _ = reply.send(result);
             }
             Command::CancelMessage { message, reply } => {
                 let found = self.queue.iter().position(|m| m.id == message);
@@ -306,10 +345,7 @@ impl Actor {
                     Some(position) => {
                         self.queue.remove(position);
                         if self.queue.is_empty() && self.turn.is_none() {
-                            // Nothing left to send: the slot and its place in line go back.
-                            self.slot_wait = None;
-                            self.slot = None;
-                            self.runtime.queued_behind = None;
+                            self.leave_line();
                         }
                         self.report(false);
                         Ok(())
@@ -321,7 +357,9 @@ impl Actor {
                 let _ = reply.send(result);
             }
             Command::Start { reply } => {
-                let result = if self.agent.is_some() || self.starting.is_some() {
+                let result = if let Some(why) = &self.refusing {
+                    Err(DomainError::Conflict(why.clone()))
+                } else if self.agent.is_some() || self.starting.is_some() {
                     Ok(())
                 } else {
                     self.begin_start()
@@ -343,10 +381,7 @@ impl Actor {
             } => {
                 let _ = reply.send(self.answer(&request_id, &option_id));
             }
-            Command::Configure { config, reply } => {
-                let result = self.configure(config).await;
-                let _ = reply.send(result);
-            }
+            Command::Configure { config, reply } => self.configure(config, reply).await,
             Command::Attach { since, reply } => {
                 let _ = reply.send(self.attach(since).await);
             }
@@ -362,7 +397,15 @@ impl Actor {
             } => {
                 let _ = reply.send(self.items(after, before, limit).await);
             }
-            Command::Worktree(path) => self.worktree = Some(path),
+            Command::Worktree(path) => {
+                self.worktree = Some(path);
+                self.refusing = None;
+            }
+            Command::Retire { why, reply } => {
+                self.refusing = Some(why);
+                self.stop().await;
+                let _ = reply.send(Ok(()));
+            }
             Command::Close { .. } => unreachable!("handled by the loop"),
         }
     }
@@ -403,7 +446,7 @@ async fn optional<T>(future: &mut Option<BoxFuture<'static, T>>) -> T {
     }
 }
 
-async fn turn_end(turn: &mut Option<Turn>) -> Result<String, String> {
+async fn turn_end(turn: &mut Option<Turn>) -> Result<String, TurnError> {
     match turn {
         Some(turn) => (&mut turn.ended).await,
         None => std::future::pending().await,

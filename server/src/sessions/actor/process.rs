@@ -20,6 +20,8 @@ impl Actor {
         let shared = self.shared.clone();
         let agent = self.record.row.agent.clone();
         let resume = self.record.provider_session_id.clone();
+        let session = self.record.row.session_id.clone();
+        self.starting_since = clock::now();
         self.runtime.phase = SessionRuntimePhase::Starting;
         self.runtime.error = None;
         self.process_state = SessionProcessState::Unknown;
@@ -39,9 +41,28 @@ impl Actor {
                 args: &spec.server.args,
                 env: &spec.server.env,
                 worktree: &worktree,
+                max_line_bytes: shared.config.max_line_bytes,
+                stop_grace: shared.config.stop_grace,
             })
             .await
             .map_err(|e| format!("{} could not start: {e}", spec.name))?;
+            // Recorded before the handshake: an agent caught in it when ff is killed is still
+            // found, and stopped, at the next start.
+            let recorded = async {
+                let mut conn = shared.db.acquire().await?;
+                store::set_process(
+                    &mut conn,
+                    session.as_str(),
+                    process.identity.as_ref(),
+                    None,
+                    None,
+                    clock::now(),
+                )
+                .await
+            };
+            if let Err(e) = recorded.await {
+                tracing::error!(session = %session, "cannot record the agent's process: {e}");
+            }
             match tokio::time::timeout(
                 shared.config.handshake_timeout,
                 process.handshake(resume.as_deref()),
@@ -132,6 +153,7 @@ impl Actor {
                 self.record.offered = handshake.offered;
                 self.record.process = live.process.identity.clone();
                 self.record.row.status = SessionStatus::Running;
+                self.record.row.updated_at = now;
                 if handshake.model.is_some() {
                     self.record.row.model = handshake.model;
                 }
@@ -146,6 +168,22 @@ impl Actor {
             }
             Err(message) => {
                 tracing::warn!(session = %self.record.row.session_id, "the agent did not start: {message}");
+                // The process recorded before the handshake is stopped: the row forgets it.
+                let forgotten = async {
+                    let mut conn = self.shared.db.acquire().await?;
+                    store::set_process(
+                        &mut conn,
+                        self.record.row.session_id.as_str(),
+                        None,
+                        None,
+                        None,
+                        clock::now(),
+                    )
+                    .await
+                };
+                if let Err(e) = forgotten.await {
+                    tracing::error!(session = %self.record.row.session_id, "cannot record that the agent stopped: {e}");
+                }
                 self.slot = None;
                 self.process_state = SessionProcessState::Stopped;
                 self.runtime.phase = SessionRuntimePhase::Error;
@@ -159,6 +197,8 @@ impl Actor {
     }
 
     pub(super) async fn stop(&mut self) {
+        self.abandon_config("the agent was stopped");
+        let dropped = self.queue.len();
         self.queue.clear();
         self.slot_wait = None;
         self.slot = None;
@@ -181,7 +221,17 @@ impl Actor {
             changes.extend(self.transcript.close_open_tools("cancelled"));
             changes.push(self.transcript.stop("cancelled", clock::now()));
         }
+        if dropped > 0 {
+            // Nothing accepted is dropped without a word.
+            let text = match dropped {
+                1 => "The agent was stopped: 1 queued message was not sent".to_owned(),
+                n => format!("The agent was stopped: {n} queued messages were not sent"),
+            };
+            changes.push(self.transcript.notice(&text, clock::now()));
+        }
         self.emit(changes);
+        // The turn's last items are written before anyone hears that it ended.
+        self.flush().await;
         self.settle_stopped(SessionStatus::Idle).await;
         self.runtime.phase = SessionRuntimePhase::Idle;
         self.runtime.working = false;
@@ -209,19 +259,25 @@ impl Actor {
         }
         .await;
         match result {
-            Ok(()) => self.record.row.status = status,
+            Ok(()) => {
+                self.record.row.status = status;
+                self.record.row.updated_at = now;
+            }
             Err(e) => tracing::error!(session = %id, "cannot record that the agent stopped: {e}"),
         }
         self.record.process = None;
     }
 
-    pub(super) async fn exited(&mut self, code: Option<i32>) {
+    /// The agent ended by itself: it exited with `code`, or (`lost`) its connection ended while
+    /// it lived on and its processes were stopped for it.
+    pub(super) async fn exited(&mut self, code: Option<i32>, lost: Option<String>) {
         let Some(live) = self.agent.take() else {
             return;
         };
         let stderr = live.process.stderr_tail();
         drop(live);
-        let unexpected = code != Some(0);
+        self.abandon_config("the agent exited");
+        let unexpected = code != Some(0) || lost.is_some();
         let now = clock::now();
         self.runtime.last_exit = Some(LastExit {
             code,
@@ -235,9 +291,10 @@ impl Actor {
         if let Some(turn) = self.turn.take() {
             self.runtime.working = false;
             changes.extend(self.transcript.close_open_tools("failed"));
-            let message = match last_line(&stderr) {
-                Some(line) => format!("The agent exited during the turn ({line})"),
-                None => format!(
+            let message = match (&lost, last_line(&stderr)) {
+                (Some(why), _) => lost_connection(why),
+                (None, Some(line)) => format!("The agent exited during the turn ({line})"),
+                (None, None) => format!(
                     "The agent exited during the turn (exit code {})",
                     code.map_or("none".to_owned(), |c| c.to_string())
                 ),
@@ -246,10 +303,13 @@ impl Actor {
             self.runtime.error = Some(message);
             drop(turn);
         } else if unexpected {
-            let message = format!(
-                "The agent exited unexpectedly (exit code {})",
-                code.map_or("none".to_owned(), |c| c.to_string())
-            );
+            let message = match &lost {
+                Some(why) => lost_connection(why),
+                None => format!(
+                    "The agent exited unexpectedly (exit code {})",
+                    code.map_or("none".to_owned(), |c| c.to_string())
+                ),
+            };
             changes.push(self.transcript.error(&message, now));
             self.runtime.error = Some(message);
         }
@@ -281,4 +341,10 @@ pub(super) fn last_line(text: &str) -> Option<String> {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .map(|l| l.chars().take(300).collect())
+}
+
+fn lost_connection(why: &str) -> String {
+    format!(
+        "The connection to the agent was lost: {why}. Its processes were stopped; the next message starts it again"
+    )
 }

@@ -7,7 +7,8 @@ use crate::error::{DomainError, DomainResult};
 use ff_core::enums::SessionRuntimePhase;
 use ff_core::ids::MessageId;
 use ff_core::sessions::{
-    MessageAccepted, MessageState, MessageText, QueuedMessage, MAX_QUEUED_MESSAGES,
+    MessageAccepted, MessageState, MessageText, QueuedMessage, Waiting, WaitingOn,
+    MAX_QUEUED_MESSAGES,
 };
 
 impl Actor {
@@ -50,6 +51,7 @@ impl Actor {
                 ));
                 self.runtime.queued_behind =
                     self.shared.slots.ahead_of(&self.record.row.session_id);
+                self.line_since = clock::now();
                 self.runtime.phase = SessionRuntimePhase::Starting;
                 self.report(false);
             }
@@ -66,10 +68,45 @@ impl Actor {
         self.begin_turn().await;
     }
 
+    /// The head message cannot be sent (the agent will not start): it fails, the rest waits.
+    /// Its turn failed before it began, which a fixer's dispatch must hear as a death.
     pub(super) fn fail_head(&mut self, why: &str) {
         if let Some(message) = self.queue.pop_front() {
             tracing::info!(session = %self.record.row.session_id, message = %message.id, "message failed: {why}");
             self.turn_outcome(false);
         }
+    }
+
+    /// Nothing is left to send: the slot and the place in line go back, and the session is
+    /// where it was before it joined the line (waiting showed it as starting).
+    pub(super) fn leave_line(&mut self) {
+        self.slot_wait = None;
+        self.slot = None;
+        self.runtime.queued_behind = None;
+        if self.runtime.phase == SessionRuntimePhase::Starting && self.starting.is_none() {
+            self.runtime.phase = SessionRuntimePhase::Idle;
+        }
+    }
+
+    /// What the session waits on now, if anything but the agent's work or a person.
+    pub(super) fn waiting(&self) -> Option<Waiting> {
+        let (on, since) = if let Some(pending) = &self.configuring {
+            (
+                WaitingOn::AgentAnswer {
+                    request: pending.request().to_owned(),
+                },
+                pending.since(),
+            )
+        } else if self.starting.is_some() {
+            (WaitingOn::AgentStart, self.starting_since)
+        } else if self.slot_wait.is_some() {
+            let ahead = self.runtime.queued_behind.unwrap_or(0);
+            (WaitingOn::AgentSlot { ahead }, self.line_since)
+        } else if let (Some(_), Some(until)) = (self.retry_at, self.runtime.paused_until) {
+            (WaitingOn::RateLimit { until }, self.paused_since)
+        } else {
+            return None;
+        };
+        Some(Waiting { on, since })
     }
 }

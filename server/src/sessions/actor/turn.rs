@@ -1,12 +1,12 @@
 //! Turns and permission requests: a message becomes a prompt, the agent's updates and
 //! requests land in the transcript, and the turn ends completed, failed or to be retried.
 
-use super::{Actor, Counted, OpenRequest, Turn, FIRST_BACKOFF, MAX_BACKOFF, RATE_LIMIT_BACKOFF};
+use super::{Actor, Counted, OpenRequest, Turn, FIRST_BACKOFF, MAX_BACKOFF};
 use crate::clock;
 use crate::error::{DomainError, DomainResult};
 use crate::events::DomainEvent;
 use crate::sessions::acp::AgentEvent;
-use crate::sessions::store::{self};
+use crate::sessions::acp::TurnError;
 use crate::sessions::transcript::{tool_texts, Change, Transcript};
 use crate::settings;
 use agent_client_protocol::v1::schema::{
@@ -17,7 +17,8 @@ use ff_core::enums::SessionRuntimePhase;
 use ff_core::github::find_pr_urls;
 use ff_core::ids::Timestamp;
 use ff_core::permission::{self, Request};
-use ff_core::sessions::{PendingRequest, SessionConfig, RATCHET_WORKFLOW};
+use ff_core::sessions::MAX_RATE_LIMIT_RETRIES;
+use ff_core::sessions::{PendingRequest, RATCHET_WORKFLOW};
 use ff_core::transcript::{
     Cost, DecidedBy, Item, PermissionOption, PermissionRecord, ToolCall, Usage,
 };
@@ -62,66 +63,6 @@ impl Actor {
         Ok(())
     }
 
-    pub(super) async fn configure(&mut self, config: SessionConfig) -> DomainResult<()> {
-        let offered = self.record.offered.clone();
-        if let Some(model) = &config.model {
-            if !offered.models.iter().any(|m| &m.id == model) {
-                return Err(DomainError::invalid(
-                    "model",
-                    format!("model {model:?} is not one the agent offers"),
-                ));
-            }
-        }
-        if let Some(mode) = &config.mode {
-            if !offered.modes.iter().any(|m| &m.id == mode) {
-                return Err(DomainError::invalid(
-                    "mode",
-                    format!("mode {mode:?} is not one the agent offers"),
-                ));
-            }
-        }
-        if let Some(live) = &self.agent {
-            let session = live.provider_session_id.clone();
-            if let (Some(model), Some(option)) = (&config.model, &offered.model_option) {
-                live.process
-                    .set_option(&session, option, model)
-                    .await
-                    .map_err(|e| {
-                        DomainError::Conflict(format!("the agent refused the model: {e}"))
-                    })?;
-            }
-            if let Some(mode) = &config.mode {
-                let result = match &offered.mode_option {
-                    Some(option) => live.process.set_option(&session, option, mode).await,
-                    None => live.process.set_mode(&session, mode).await,
-                };
-                result.map_err(|e| {
-                    DomainError::Conflict(format!("the agent refused the mode: {e}"))
-                })?;
-            }
-        }
-        store::set_config(
-            &mut *self.shared.db.acquire().await?,
-            self.record.row.session_id.as_str(),
-            config.model.as_deref(),
-            config.mode.as_deref(),
-            clock::now(),
-        )
-        .await?;
-        if config.model.is_some() {
-            self.record.row.model = config.model.clone();
-        }
-        if config.mode.is_some() {
-            self.record.mode = config.mode.clone();
-        }
-        let change = self
-            .transcript
-            .config(config.mode, config.model, clock::now());
-        self.emit(vec![change]);
-        self.report(false);
-        Ok(())
-    }
-
     pub(super) async fn begin_turn(&mut self) {
         if self.agent.is_none() || self.slot.is_none() || self.queue.is_empty() {
             return;
@@ -144,10 +85,10 @@ impl Actor {
                 tokio::time::timeout(limit, prompt)
                     .await
                     .unwrap_or_else(|_| {
-                        Err(format!(
+                        Err(TurnError::ff(format!(
                             "The turn took longer than {}; it was cancelled",
                             humane(limit)
-                        ))
+                        )))
                     })
             }),
             cancelled: false,
@@ -161,7 +102,7 @@ impl Actor {
         self.report(true);
     }
 
-    pub(super) async fn turn_ended(&mut self, ended: Result<String, String>) {
+    pub(super) async fn turn_ended(&mut self, ended: Result<String, TurnError>) {
         // The agent sent every update of the turn before its answer, but they wait in the event
         // queue: they belong to the turn, before its end.
         while let Some(event) = self
@@ -176,14 +117,22 @@ impl Actor {
         self.runtime.working = false;
         self.last_activity = now;
         let mut changes = Vec::new();
+        // Not the message's fault: it goes back to the head of the queue, a bounded number of
+        // times for a rate limit.
+        let retry = match &ended {
+            Err(e) if e.rate_limited && self.rate_limit_retries < MAX_RATE_LIMIT_RETRIES => true,
+            Err(e) => is_busy(&e.message) && !e.rate_limited,
+            Ok(_) => false,
+        };
         let completed = match &ended {
             Ok(_) => Some(true),
-            Err(message) if is_busy(message) || is_rate_limited(message) => None,
+            Err(_) if retry => None,
             Err(_) => Some(false),
         };
         match ended {
             Ok(reason) => {
                 self.backoff = FIRST_BACKOFF;
+                self.rate_limit_retries = 0;
                 if reason == "cancelled" || turn.cancelled {
                     changes.extend(self.transcript.close_open_tools("cancelled"));
                 }
@@ -193,30 +142,45 @@ impl Actor {
                 changes.push(self.transcript.stop(&reason, now));
                 self.runtime.phase = SessionRuntimePhase::Idle;
             }
-            Err(message) if is_busy(&message) || is_rate_limited(&message) => {
-                // Not the message's fault: it goes back to the head of the queue.
-                let wait = if is_rate_limited(&message) {
-                    self.backoff.max(RATE_LIMIT_BACKOFF)
+            Err(error) if retry => {
+                let wait = if error.rate_limited {
+                    // Doubling from the configured first pause, retry after retry.
+                    let wait = self.shared.config.rate_limit_backoff
+                        * 2u32.saturating_pow(self.rate_limit_retries);
+                    self.rate_limit_retries += 1;
+                    wait.min(MAX_BACKOFF)
                 } else {
-                    self.backoff
+                    let wait = self.backoff;
+                    self.backoff = (wait * 2).min(MAX_BACKOFF);
+                    wait
                 };
-                self.backoff = (wait * 2).min(MAX_BACKOFF);
                 self.retry_at = Some(Instant::now() + wait);
+                self.paused_since = now;
                 self.runtime.paused_until = Timestamp::from_millis(
                     now.millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
                 );
                 self.runtime.phase = SessionRuntimePhase::Idle;
                 changes.push(self.transcript.notice(
-                    &format!("{message} — trying again in {}", humane(wait)),
+                    &format!("{} — trying again in {}", error.message, humane(wait)),
                     now,
                 ));
                 self.queue.push_front(turn.message);
             }
-            Err(message) => {
+            Err(error) => {
                 if let Some(live) = &self.agent {
                     // A turn that timed out may still run in the agent: it must end there too.
                     live.process.cancel(&live.provider_session_id);
                 }
+                let message = if error.rate_limited {
+                    format!(
+                        "The model API is still rate limited after {} retries; the message was not sent again ({})",
+                        self.rate_limit_retries, error.message
+                    )
+                } else {
+                    error.message
+                };
+                self.rate_limit_retries = 0;
+                self.backoff = FIRST_BACKOFF;
                 changes.extend(self.transcript.close_open_tools("failed"));
                 changes.push(self.transcript.error(&message, now));
                 self.runtime.error = Some(message);
@@ -244,9 +208,6 @@ impl Actor {
             completed,
         });
     }
-
-    /// The head message cannot be sent (the agent will not start): it fails, the rest waits.
-    /// Its turn failed before it began, which a fixer's dispatch must hear as a death.
 
     pub(super) fn cancel_turn(&mut self) {
         if let (Some(turn), Some(live)) = (&mut self.turn, &self.agent) {
@@ -280,7 +241,15 @@ impl Actor {
     pub(super) async fn agent_event(&mut self, event: AgentEvent) {
         let now = clock::now();
         match event {
-            AgentEvent::Update(update) => {
+            AgentEvent::Update { session_id, update } => {
+                let ours = self
+                    .agent
+                    .as_ref()
+                    .is_some_and(|live| live.provider_session_id == session_id);
+                if !ours {
+                    tracing::warn!(session = %self.record.row.session_id, named = %session_id, "ignored a session/update naming another session");
+                    return;
+                }
                 let kind = update["sessionUpdate"].as_str().unwrap_or_default();
                 match kind {
                     "usage_update" => {
@@ -303,7 +272,8 @@ impl Actor {
             AgentEvent::Permission { request, responder } => {
                 self.permission(request, *responder, now).await;
             }
-            AgentEvent::Exited(code) => self.exited(code).await,
+            AgentEvent::Exited(code) => self.exited(code, None).await,
+            AgentEvent::Lost(why) => self.exited(None, Some(why)).await,
         }
     }
 
@@ -486,20 +456,6 @@ pub(super) fn is_busy(message: &str) -> bool {
     message.contains("already in progress")
 }
 
-/// What model APIs and agents say when they are rate limited.
-pub(super) fn is_rate_limited(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
-    [
-        "rate limit",
-        "rate_limit",
-        "too many requests",
-        "429",
-        "overloaded",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
-}
-
 pub(super) fn humane(duration: Duration) -> String {
     let seconds = duration.as_secs();
     match seconds {
@@ -515,18 +471,8 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn errors_that_are_not_the_messages_fault_are_recognised() {
+    fn a_busy_agent_and_durations_read_as_people_say_them() {
         assert!(is_busy("A turn is already in progress for this session"));
-        for limited in [
-            "Internal error: API Error: 429 {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\"}}",
-            "exceeded retry limit, last status: 429 Too Many Requests",
-            "Overloaded",
-        ] {
-            assert!(is_rate_limited(limited), "{limited}");
-        }
-        assert!(!is_rate_limited(
-            "Internal error: API Error: 500 {\"message\": \"boom\"}"
-        ));
         assert_eq!(humane(Duration::from_secs(4 * 3600)), "4 h");
         assert_eq!(humane(Duration::from_millis(300)), "300 ms");
     }
