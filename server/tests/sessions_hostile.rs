@@ -237,7 +237,8 @@ async fn lines_that_are_not_utf8_or_too_long_are_skipped_and_the_turn_goes_on() 
 async fn an_agent_that_closes_its_output_and_lives_on_is_stopped_and_the_next_message_resumes() {
     let app = TestApp::spawn().await;
     let repo = TestRepo::new();
-    let agent = ScriptedAgent::new(json!({"turns": [
+    // Like codex-acp, it does not exit when its stdin closes.
+    let agent = ScriptedAgent::new(json!({"outlivesClient": true, "turns": [
         {"steps": [{"text": "half "}, {"raw": "close"}, {"hang": {}}]},
         {"steps": [{"text": "back"}]},
     ]}));

@@ -149,16 +149,16 @@ impl AgentProcess {
         let (connected_tx, connected) = oneshot::channel();
         let (close, closed) = oneshot::channel::<()>();
         let worktree = launch.worktree.to_owned();
-        let end = Arc::new(Mutex::new(None));
-        let lines = {
-            let end = end.clone();
-            lines::lines(
-                tokio::io::BufReader::with_capacity(READ_BUFFER, stdout),
-                launch.max_line_bytes,
-                format!("pgid {pgid}"),
-                move |why| *end.lock().expect("connection end") = Some(why),
-            )
-        };
+        // ff's reader says when the agent's output ended, and why.
+        let (output_end, output_ended) = oneshot::channel();
+        let lines = lines::lines(
+            tokio::io::BufReader::with_capacity(READ_BUFFER, stdout),
+            launch.max_line_bytes,
+            format!("pgid {pgid}"),
+            move |why| {
+                let _ = output_end.send(why);
+            },
+        );
         let order = Arc::new(Order::default());
         let transport = Lines::new(
             writer(stdin),
@@ -228,13 +228,9 @@ impl AgentProcess {
             .ok()
             .and_then(Result::ok);
         let (exited_tx, exited) = tokio::sync::watch::channel(false);
-        let incoming = connected.clone();
         let grace = launch.stop_grace;
         tokio::spawn(async move {
-            let event = match incoming {
-                Some(incoming) => watch_connection(child, pgid, &incoming, &end, grace).await,
-                None => AgentEvent::Exited(child.wait().await.ok().and_then(|s| s.code())),
-            };
+            let event = watch_connection(child, pgid, output_ended, grace).await;
             let _ = exited_tx.send(true);
             let _ = events_tx.send(event).await;
         });
@@ -420,22 +416,21 @@ impl AgentProcess {
 async fn watch_connection(
     mut child: tokio::process::Child,
     pgid: u32,
-    incoming: &ConnectionTo<Agent>,
-    end: &Mutex<Option<lines::End>>,
+    mut output_ended: oneshot::Receiver<lines::End>,
     grace: Duration,
 ) -> AgentEvent {
     tokio::select! {
         status = child.wait() => {
-            let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, incoming.incoming_closed()).await;
+            let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, output_ended).await;
             AgentEvent::Exited(status.ok().and_then(|s| s.code()))
         }
-        () = incoming.incoming_closed() => {
+        end = &mut output_ended => {
             // An agent that exits closes its output first: it has a moment to finish exiting.
             if let Ok(status) = tokio::time::timeout(OUTPUT_AFTER_EXIT, child.wait()).await {
                 return AgentEvent::Exited(status.ok().and_then(|s| s.code()));
             }
-            let why = match end.lock().expect("connection end").clone() {
-                Some(lines::End::Failed(e)) => format!("its output could not be read ({e})"),
+            let why = match end {
+                Ok(lines::End::Failed(e)) => format!("its output could not be read ({e})"),
                 _ => "it closed its output but kept running".to_owned(),
             };
             tracing::warn!(pgid, "the agent's connection was lost: {why}; stopping its processes");
