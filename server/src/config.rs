@@ -236,6 +236,7 @@ impl Config {
             sessions: SessionsConfig {
                 max_running_agents: usize::try_from(args.max_running_agents).unwrap_or(usize::MAX),
                 turn_timeout: Duration::from_millis(args.turn_timeout_ms),
+                max_line_bytes: usize::try_from(args.max_agent_line_bytes).unwrap_or(usize::MAX),
                 ..SessionsConfig::default()
             },
             github,

@@ -48,7 +48,6 @@ impl Actor {
     }
 
     /// The session and its recent items as a stream at `seq` starts from them.
-
     pub(super) async fn baseline(&mut self, seq: u64) -> DomainResult<ChatFrame> {
         let mut items = store::last_items(
             &mut *self.shared.db.acquire().await?,
@@ -95,8 +94,6 @@ impl Actor {
         }
         Ok(items)
     }
-
-    // ---------------------------------------------------------------- output
 
     /// Sends transcript changes to the live stream and schedules their write.
     pub(super) fn emit(&mut self, changes: Vec<Change>) {
@@ -181,7 +178,6 @@ impl Actor {
 
     /// Publishes the session's state: its view, its frame, and its part of the workspace's
     /// session group.
-
     pub(super) fn report(&mut self, moves_card: bool) {
         self.refresh_view();
         let session = self.view.borrow().clone();

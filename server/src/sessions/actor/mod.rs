@@ -328,8 +328,6 @@ impl Actor {
         self.flush().await;
     }
 
-    // ---------------------------------------------------------------- commands
-
     async fn command(&mut self, command: Command) {
         match command {
             Command::Enqueue { text, reply } => {

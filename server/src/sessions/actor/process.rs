@@ -196,6 +196,7 @@ impl Actor {
         }
     }
 
+    /// Stops the agent process (deliberately): the turn is cancelled, queued messages dropped.
     pub(super) async fn stop(&mut self) {
         self.abandon_config("the agent was stopped");
         let dropped = self.queue.len();
@@ -244,7 +245,6 @@ impl Actor {
     }
 
     /// The agent is gone: the row no longer names its process, and says how it ended.
-
     pub(super) async fn settle_stopped(&mut self, status: SessionStatus) {
         let now = clock::now();
         let id = self.record.row.session_id.as_str().to_owned();

@@ -32,8 +32,6 @@ impl Actor {
         Ok(accepted)
     }
 
-    // ---------------------------------------------------------------- dispatch
-
     /// Moves the queue along: waits for a slot, starts the agent, sends the next message.
     pub(super) async fn dispatch(&mut self) {
         let ready = !self.queue.is_empty()

@@ -234,10 +234,6 @@ impl Actor {
         }
     }
 
-    /// Stops the agent process (deliberately): the turn is cancelled, queued messages dropped.
-
-    // ---------------------------------------------------------------- agent events
-
     pub(super) async fn agent_event(&mut self, event: AgentEvent) {
         let now = clock::now();
         match event {
@@ -376,7 +372,6 @@ impl Actor {
     }
 
     /// Every location of a tool call lies inside the worktree (and it names at least one).
-
     pub(super) fn locations_inside(&self, tool_call: &Value) -> bool {
         let Some(worktree) = &self.worktree else {
             return false;
