@@ -11,6 +11,38 @@ log=target/test-output.log
 mkdir -p target && : > "$log"
 run() { "$@" 2>&1 | tee -a "$log"; }
 
+# Every process this run starts (the tests' ff servers and agents included) carries this mark in
+# its environment, so that the check at the end finds what this run left behind and nothing of
+# another run on the same machine.
+export FF_TEST_RUN="$$-$(date +%s%N)"
+orphans() {
+  local found=0 pid name
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}; pid=${pid%/environ}
+    [ "$pid" = "$$" ] && continue
+    { tr '\0' '\n' < "$environ"; } 2>/dev/null | grep -qx "FF_TEST_RUN=$FF_TEST_RUN" || continue
+    name=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+    case "$name" in
+      ff|ff-scripted-age*)
+        [ "$found" = 0 ] && echo "processes this run started are still running:" >&2
+        found=1
+        echo "  $pid: $(tr '\0' ' ' < "/proc/$pid/cmdline")" >&2 ;;
+    esac
+  done
+  return "$found"
+}
+# Runs last, whatever failed before: a leftover ff or agent fails the run.
+check_orphans() {
+  local status=$?
+  sleep 1
+  if ! orphans; then
+    echo "FAILED: the tests left processes behind (see above)" >&2
+    [ "$status" = 0 ] && status=1
+  fi
+  exit "$status"
+}
+trap check_orphans EXIT
+
 step "formatting"
 cargo fmt --all --check
 

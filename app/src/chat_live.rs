@@ -21,6 +21,8 @@ pub struct ChatLive {
     pub session: ArcRwSignal<Option<Session>>,
     pub has_earlier: ArcRwSignal<bool>,
     pub connection: ArcRwSignal<Connection>,
+    /// Why the server ended the chat's stream for good, to show instead of it.
+    pub ended: ArcRwSignal<Option<String>>,
 }
 
 impl ChatLive {
@@ -32,6 +34,7 @@ impl ChatLive {
             session: ArcRwSignal::new(None),
             has_earlier: ArcRwSignal::new(false),
             connection: ArcRwSignal::new(Connection::Connecting),
+            ended: ArcRwSignal::new(None),
         };
         if let Some(frame) = baseline {
             live.apply(frame);
@@ -186,9 +189,11 @@ mod socket {
             move || url(&live.path())
         };
         let connection = live.connection.clone();
+        let ended = live.ended.clone();
         spawn_local(connect_forever(
             address,
             move |state| connection.set(state),
+            move |reason| ended.set(Some(reason)),
             running,
             move |text| {
                 let applied = serde_json::from_str::<ChatFrame>(text).map(|f| live.apply(f));

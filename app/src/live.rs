@@ -16,6 +16,9 @@ pub enum Connection {
     Live,
     /// The socket dropped: reconnecting with backoff, polling meanwhile.
     Reconnecting,
+    /// The server closed the stream for good (its session was deleted, its workspace archived).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    Ended,
 }
 
 #[derive(Clone, Copy)]
@@ -73,6 +76,8 @@ mod socket {
         spawn_local(connect_forever(
             address,
             move |state| live.connection.set(state),
+            // A project's board is never ended by the server.
+            |_| {},
             running.clone(),
             move |text| apply(live, text),
         ));

@@ -34,10 +34,13 @@ pub fn while_mounted() -> Arc<AtomicBool> {
 }
 
 /// Connects to `url()` (asked again before every attempt, so it carries the latest cursor) and
-/// hands every text frame to `frame`, until `running` turns false.
+/// hands every text frame to `frame`, until `running` turns false, or until the server ends the
+/// stream for good (a close code of ff's own range, 4000–4999): then `ended` gets its reason and
+/// nothing reconnects.
 pub async fn connect_forever(
     url: impl Fn() -> String,
     connection: impl Fn(Connection),
+    ended: impl Fn(String),
     running: Arc<AtomicBool>,
     mut frame: impl FnMut(&str) -> After,
 ) {
@@ -47,7 +50,11 @@ pub async fn connect_forever(
             if opened(&socket, &running).await {
                 failures = 0;
                 connection(Connection::Live);
-                read(socket, &running, &mut frame).await;
+                if let Some(reason) = read(socket, &running, &mut frame).await {
+                    connection(Connection::Ended);
+                    ended(reason);
+                    return;
+                }
             }
         }
         if !running.load(Ordering::Relaxed) {
@@ -69,27 +76,38 @@ async fn opened(socket: &WebSocket, running: &AtomicBool) -> bool {
 }
 
 /// Hands frames over until the socket closes or the page goes away (checked every second, so
-/// a quiet socket of a page that left does not linger).
-async fn read(socket: WebSocket, running: &AtomicBool, frame: &mut impl FnMut(&str) -> After) {
+/// a quiet socket of a page that left does not linger). Says why when the server ended the
+/// stream for good.
+async fn read(
+    socket: WebSocket,
+    running: &AtomicBool,
+    frame: &mut impl FnMut(&str) -> After,
+) -> Option<String> {
     let (_, mut frames) = socket.split();
     loop {
         let next = select(frames.next(), Box::pin(sleep(Duration::from_secs(1)))).await;
         if !running.load(Ordering::Relaxed) {
-            return;
+            return None;
         }
         let message = match next {
             Either::Left((Some(Ok(message)), _)) => message,
             Either::Left((Some(Err(WebSocketError::ConnectionClose(close))), _))
                 if close.code == LOGGED_OUT =>
             {
-                return crate::api::logged_out();
+                crate::api::logged_out();
+                return None;
             }
-            Either::Left(_) => return,
+            Either::Left((Some(Err(WebSocketError::ConnectionClose(close))), _))
+                if (4000..5000).contains(&close.code) =>
+            {
+                return Some(close.reason);
+            }
+            Either::Left(_) => return None,
             Either::Right(_) => continue,
         };
         if let Message::Text(text) = message {
             if let After::Reconnect = frame(&text) {
-                return;
+                return None;
             }
         }
     }

@@ -47,6 +47,9 @@ pub struct SessionSummary {
     pub usage: Option<Usage>,
     /// Turns of other sessions ahead of this one for a free agent slot.
     pub queued_behind: Option<u32>,
+    /// What the session waits on (a slot, its agent's start or answer, a rate limit).
+    #[serde(default)]
+    pub waiting: Option<crate::sessions::Waiting>,
 }
 
 impl SessionSummary {
@@ -88,6 +91,17 @@ impl From<Vec<SessionSummary>> for SessionSummaries {
 impl SessionSummaries {
     pub fn as_slice(&self) -> &[SessionSummary] {
         &self.0
+    }
+
+    /// The card's words for what the workspace's sessions wait on, the longest wait first.
+    pub fn waits(&self) -> Vec<String> {
+        let mut waits: Vec<&crate::sessions::Waiting> =
+            self.0.iter().filter_map(|s| s.waiting.as_ref()).collect();
+        waits.sort_by_key(|w| w.since);
+        waits
+            .into_iter()
+            .map(crate::sessions::Waiting::words)
+            .collect()
     }
 
     pub fn any_starting(&self) -> bool {

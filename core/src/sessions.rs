@@ -22,6 +22,36 @@ pub const USER_WORKFLOW: &str = "user";
 /// The workflow of the sessions the ratchet starts to fix a pull request.
 pub const RATCHET_WORKFLOW: &str = "ratchet";
 
+/// Times a message is sent again after the model API said it is rate limited, before it fails.
+pub const MAX_RATE_LIMIT_RETRIES: u32 = 5;
+
+/// Whether an agent's JSON-RPC error says the model API is rate limited or overloaded. Only
+/// structured signals count, never words in the message (a file named `429.log` is not a rate
+/// limit): an HTTP status field of 429 or 529 in the error's data (or its `error` object), or
+/// the provider's error type (`rate_limit_error`, `overloaded_error`, `rate_limit_exceeded`).
+pub fn is_rate_limit(data: Option<&serde_json::Value>) -> bool {
+    fn says_so(value: &serde_json::Value) -> bool {
+        let status = ["status", "statusCode", "httpStatus", "status_code"]
+            .iter()
+            .filter_map(|key| value.get(*key))
+            .any(|status| {
+                status.as_u64().or_else(|| status.as_str()?.parse().ok()) == Some(429)
+                    || status.as_u64().or_else(|| status.as_str()?.parse().ok()) == Some(529)
+            });
+        let kind = ["type", "code", "errorType"]
+            .iter()
+            .filter_map(|key| value.get(*key)?.as_str())
+            .any(|kind| {
+                matches!(
+                    kind,
+                    "rate_limit_error" | "overloaded_error" | "rate_limit_exceeded"
+                )
+            });
+        status || kind
+    }
+    data.is_some_and(|data| says_so(data) || data.get("error").is_some_and(says_so))
+}
+
 /// A session row with everything live about it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +89,53 @@ pub struct Runtime {
     pub error: Option<String>,
     /// Dispatch paused until then (the model API said it is rate limited).
     pub paused_until: Option<Timestamp>,
+    /// What the session waits on, when it is neither the agent's work nor a person.
+    pub waiting: Option<Waiting>,
+}
+
+/// What a session waits on that is neither the agent's work nor a person's answer, and since
+/// when: every such state shows on the card in words, so nothing looks "working" while stuck.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
+    pub on: WaitingOn,
+    pub since: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum WaitingOn {
+    /// A free agent slot (`--max-running-agents`), with this many sessions ahead.
+    AgentSlot { ahead: u32 },
+    /// The agent's process to start and finish its handshake.
+    AgentStart,
+    /// The agent's answer to a request ff sent it (a model or mode change).
+    AgentAnswer { request: String },
+    /// The model API's rate limit: the message is sent again then.
+    RateLimit { until: Timestamp },
+}
+
+impl Waiting {
+    /// The card's words: what is waited for and since when (times in UTC, as ff shows them).
+    pub fn words(&self) -> String {
+        let since = self.since.utc("%H:%M:%S");
+        match &self.on {
+            WaitingOn::AgentSlot { ahead: 0 } => {
+                format!("Waiting for a free agent slot since {since}")
+            }
+            WaitingOn::AgentSlot { ahead } => {
+                format!("Waiting for a free agent slot, {ahead} ahead, since {since}")
+            }
+            WaitingOn::AgentStart => format!("Waiting for the agent to start since {since}"),
+            WaitingOn::AgentAnswer { request } => {
+                format!("Waiting for the agent to answer {request} since {since}")
+            }
+            WaitingOn::RateLimit { until } => format!(
+                "Rate limited since {since}; sending again at {}",
+                until.utc("%H:%M:%S")
+            ),
+        }
+    }
 }
 
 impl Default for Runtime {
@@ -70,6 +147,7 @@ impl Default for Runtime {
             last_exit: None,
             error: None,
             paused_until: None,
+            waiting: None,
         }
     }
 }
@@ -423,6 +501,7 @@ pub fn summary(row: &SessionRow, runtime: Option<&RuntimeFacts>) -> SessionSumma
         agent: Some(row.agent.clone()),
         usage: runtime.and_then(|f| f.usage.clone()),
         queued_behind: runtime.and_then(|f| f.runtime.queued_behind),
+        waiting: runtime.and_then(|f| f.runtime.waiting.clone()),
     }
 }
 
@@ -496,6 +575,7 @@ mod tests {
             agent: Some("claude".into()),
             usage: None,
             queued_behind: None,
+            waiting: None,
         }
     }
 
@@ -558,6 +638,69 @@ mod tests {
                 "{summaries:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_wait_says_what_it_waits_for_and_since_when() {
+        let at = |ms| Timestamp::from_millis(ms).unwrap();
+        let since = at(1_764_000_000_000);
+        let cases = [
+            (
+                WaitingOn::AgentSlot { ahead: 0 },
+                "Waiting for a free agent slot since 16:00:00",
+            ),
+            (
+                WaitingOn::AgentSlot { ahead: 3 },
+                "Waiting for a free agent slot, 3 ahead, since 16:00:00",
+            ),
+            (
+                WaitingOn::AgentStart,
+                "Waiting for the agent to start since 16:00:00",
+            ),
+            (
+                WaitingOn::AgentAnswer {
+                    request: "session/set_mode".into(),
+                },
+                "Waiting for the agent to answer session/set_mode since 16:00:00",
+            ),
+            (
+                WaitingOn::RateLimit {
+                    until: at(1_764_000_030_000),
+                },
+                "Rate limited since 16:00:00; sending again at 16:00:30",
+            ),
+        ];
+        for (on, words) in cases {
+            assert_eq!(Waiting { on, since }.words(), words);
+        }
+    }
+
+    #[test]
+    fn rate_limits_are_recognised_from_structured_signals_only() {
+        use serde_json::json;
+        let cases = [
+            (json!({"status": 429}), true),
+            (json!({"statusCode": "429"}), true),
+            (json!({"httpStatus": 529}), true),
+            (
+                json!({"error": {"type": "rate_limit_error", "message": "slow down"}}),
+                true,
+            ),
+            (json!({"type": "overloaded_error"}), true),
+            (json!({"code": "rate_limit_exceeded"}), true),
+            (json!({"status": 500}), false),
+            (
+                json!({"message": "API Error: 429 Too Many Requests"}),
+                false,
+            ),
+            (json!("429 overloaded"), false),
+            (json!({"path": "tests/429_overloaded.log"}), false),
+            (json!({"error": {"type": "invalid_request_error"}}), false),
+        ];
+        for (data, limited) in cases {
+            assert_eq!(is_rate_limit(Some(&data)), limited, "{data}");
+        }
+        assert!(!is_rate_limit(None));
     }
 
     #[test]

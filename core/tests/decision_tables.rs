@@ -63,6 +63,7 @@ fn session(id: &str, phase: SessionRuntimePhase) -> SessionSummary {
         agent: Some("claude".into()),
         usage: None,
         queued_behind: None,
+        waiting: None,
     }
 }
 

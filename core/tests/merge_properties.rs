@@ -152,6 +152,7 @@ fn summary(session_id: &'static str) -> impl Strategy<Value = SessionSummary> {
             agent: None,
             usage: None,
             queued_behind: None,
+            waiting: None,
         },
     )
 }

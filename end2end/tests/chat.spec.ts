@@ -345,8 +345,9 @@ test('sessions waiting for a free agent slot say where they are in line', async 
     await say(chat, 'my turn?');
     await expect(chat.getByTestId('session-state')).toHaveText('Waiting for a free agent slot: queued behind 1');
     const queued = (name: string) => board.locator('[data-testid="card"]', { hasText: name }).getByTestId('queued');
-    await expect(queued('Last')).toHaveText('Queued behind 1');
-    await expect(queued('Next')).toHaveText('Waiting for an agent slot');
+    // What it waits for and since when, in core's words.
+    await expect(queued('Last')).toHaveText(/^Waiting for a free agent slot, 1 ahead, since \d\d:\d\d:\d\d$/);
+    await expect(queued('Next')).toHaveText(/^Waiting for a free agent slot since \d\d:\d\d:\d\d$/);
 
     await api(ff, 'POST', `/api/sessions/${running}/cancel`);
     await expect(items(chat, 'agent')).toHaveText('ok', { timeout: 15_000 });

@@ -3,7 +3,10 @@
 //!     server's CPU, the push latency of card-moving changes during the load, and transcript
 //!     writes per second next to the chunks the agents sent;
 //! S2: server memory per idle session;
-//! S3: the first page of a 10 000-item transcript, over HTTP and as a socket baseline.
+//! S3: the first page of a 10 000-item transcript, over HTTP and as a socket baseline;
+//! S4: write amplification of a streamed 9 MB answer (issue 21 §11): bytes written per byte
+//!     streamed when each write rewrites the whole message (the old way, the baseline) and when
+//!     it appends what the message gained, through the transcript store on a real SQLite file.
 //! Run with `cargo bench -p ff-server --bench sessions` (FF_BENCH_SECONDS=N shortens S1).
 
 #[path = "../tests/common/mod.rs"]
@@ -429,4 +432,96 @@ async fn main() {
     if runs("s3") {
         s3().await;
     }
+    if runs("s4") {
+        s4().await;
+    }
+}
+
+/// What this process has passed to write(2) so far (SQLite's database, journal and
+/// checkpoints: the bench writes nothing else meanwhile).
+fn written_by_me() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// S4: one 9 MB answer streamed over 36 writes (9 s at the transcript's 250 ms), written the old
+/// way and the new way, each into a fresh database.
+async fn s4() {
+    use ff_core::ids::Timestamp;
+    use ff_core::transcript::{Item, ItemBody};
+    use ff_server::sessions::store::{self, Write};
+    const WRITES: usize = 36;
+    const PART: usize = 256 * 1024;
+    let streamed = (WRITES * PART) as f64;
+    let part = "x".repeat(PART);
+    let item = |text: String| Item {
+        seq: 1,
+        at: Timestamp::from_millis(0).unwrap(),
+        body: ItemBody::Agent { text },
+    };
+    let mut results = Vec::new();
+    for appending in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = ff_server::db::connect(&format!("sqlite://{}/ff.db", dir.path().display()))
+            .await
+            .unwrap();
+        let mut conn = db.acquire().await.unwrap();
+        // The transcript alone: no session row behind it.
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let (os_before, mut logical) = (written_by_me(), 0u64);
+        let mut text = String::new();
+        for n in 0..WRITES {
+            text.push_str(&part);
+            let writes = match (appending, n) {
+                (true, 0) => vec![Write::Item(item(text.clone()))],
+                (true, n) => vec![Write::Append {
+                    seq: 1,
+                    n: u32::try_from(n - 1).unwrap(),
+                    text: part.clone(),
+                }],
+                (false, _) => vec![Write::Item(item(text.clone()))],
+            };
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            logical += store::write(&mut tx, "s", &writes).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        if appending {
+            // The message's end: written whole once, its chunks gone.
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            logical += store::write(&mut tx, "s", &[Write::Item(item(text.clone()))])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        results.push((
+            logical as f64 / streamed,
+            (written_by_me() - os_before) as f64 / streamed,
+        ));
+    }
+    let [(old_logical, old_os), (new_logical, new_os)] = results[..] else {
+        unreachable!("two runs")
+    };
+    row(
+        "S4 9 MB answer in 36 writes: transcript bytes per byte streamed",
+        format!("before {old_logical:.1}× / after {new_logical:.2}×"),
+        "after ≤ 2×",
+    );
+    row(
+        "S4 same, bytes SQLite wrote to disk (journal + checkpoint)",
+        format!("before {old_os:.1}× / after {new_os:.2}×"),
+        "far below before",
+    );
 }

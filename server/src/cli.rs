@@ -133,6 +133,11 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_TURN_TIMEOUT_MS", default_value_t = 4 * 3600 * 1000,
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub turn_timeout_ms: u64,
+    /// Longest line an agent may write (one JSON-RPC message), in bytes; a longer one is a
+    /// protocol error for that line, skipped without being held in memory [default: 16 MiB].
+    #[arg(long, env = "FF_MAX_AGENT_LINE_BYTES", default_value_t = 16 * 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=1024 * 1024 * 1024))]
+    pub max_agent_line_bytes: u64,
     /// GitHub API root for every host, e.g. a proxy or a test fake [default: per host,
     /// https://api.github.com or https://HOST/api/v3]; GraphQL is then at <root>/graphql.
     #[arg(long, env = "FF_GITHUB_API_URL")]

@@ -59,6 +59,14 @@ pub struct SessionsConfig {
     pub turn_timeout: Duration,
     /// SIGTERM to SIGKILL when an agent is stopped.
     pub stop_grace: Duration,
+    /// Longest ff waits for the agent to answer a request outside a turn (a model or mode
+    /// change); the session goes on meanwhile.
+    pub request_timeout: Duration,
+    /// Longest JSON-RPC line read from an agent; a longer one is a protocol error for that line
+    /// (skipped without being held in memory).
+    pub max_line_bytes: usize,
+    /// The first pause after the model API said it is rate limited (doubling from there).
+    pub rate_limit_backoff: Duration,
 }
 
 impl Default for SessionsConfig {
@@ -68,6 +76,9 @@ impl Default for SessionsConfig {
             handshake_timeout: Duration::from_secs(30),
             turn_timeout: Duration::from_secs(4 * 3600),
             stop_grace: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_line_bytes: 16 * 1024 * 1024,
+            rate_limit_backoff: Duration::from_secs(5),
         }
     }
 }
@@ -243,6 +254,7 @@ impl Config {
             sessions: SessionsConfig {
                 max_running_agents: usize::try_from(args.max_running_agents).unwrap_or(usize::MAX),
                 turn_timeout: Duration::from_millis(args.turn_timeout_ms),
+                max_line_bytes: usize::try_from(args.max_agent_line_bytes).unwrap_or(usize::MAX),
                 ..SessionsConfig::default()
             },
             github,

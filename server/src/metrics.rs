@@ -27,6 +27,8 @@ pub struct Metrics {
     /// Transcript items written, and the transactions that wrote them (batches).
     pub transcript_items: IntCounter,
     pub transcript_writes: IntCounter,
+    /// Bytes of transcript written (whole items and appended text), against the text streamed.
+    pub transcript_bytes: IntCounter,
     /// Agent turns in flight across all workspaces.
     pub turns_running: IntGauge,
     /// Open HTTP connections (sockets included until they upgrade).
@@ -123,6 +125,10 @@ impl Metrics {
             transcript_writes: counter(
                 "ff_transcript_writes_total",
                 "Transactions that wrote transcript items (one batch each)",
+            ),
+            transcript_bytes: counter(
+                "ff_transcript_bytes_written_total",
+                "Bytes of transcript written: whole items' payloads and appended text",
             ),
             turns_running: gauge("ff_agent_turns_running", "Agent turns in flight"),
             resyncs: by(

@@ -462,7 +462,7 @@ async fn a_rate_limited_turn_is_retried_after_a_pause_not_failed() {
     let app = TestApp::spawn().await;
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(json!({"turns": [
-        {"steps": [{"error": {"code": -32603, "message": "API Error: 429 rate limit exceeded"}}]},
+        {"steps": [{"error": {"code": -32603, "message": "API Error: rate limit exceeded", "data": {"error": {"type": "rate_limit_error"}}}}]},
         {"steps": [{"text": "got through"}]},
     ]}));
     let (_, session) = session_with(&app, &agent, &repo).await;

@@ -98,24 +98,20 @@ pub fn WorkingBadge(working: bool) -> impl IntoView {
     })
 }
 
-/// A session waits for a free agent slot (`--max-running-agents`), behind this many others.
+/// What the workspace's sessions wait on, in core's words (a free agent slot, their agent's start
+/// or answer, a rate limit), with since when: nothing looks "working" while it is stuck.
 #[component]
 pub fn QueuedBadge(entry: Entry) -> impl IntoView {
     entry
         .raw
         .session_summaries
-        .as_slice()
-        .iter()
-        .filter_map(|s| s.queued_behind)
-        .max()
-        .map(|ahead| {
-            let text = match ahead {
-                0 => "Waiting for an agent slot".to_owned(),
-                n => format!("Queued behind {n}"),
-            };
+        .waits()
+        .into_iter()
+        .next()
+        .map(|words| {
             view! {
-                <span class="badge" data-testid="queued" title="ff runs a limited number of agent turns at once; this one waits for a free slot">
-                    {text}
+                <span class="badge" data-testid="queued" title="What the agent waits on before it can work">
+                    {words}
                 </span>
             }
         })

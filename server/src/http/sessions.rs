@@ -193,6 +193,7 @@ async fn serve(ws: WebSocket, state: AppState, attachment: Attachment, ends: soc
         slow_closes: state.metrics.overflow_closes.clone(),
         sent: Box::new(|_| {}),
     };
+    let ended = attachment.ended;
     socket::run(
         ws,
         attachment.initial,
@@ -201,6 +202,10 @@ async fn serve(ws: WebSocket, state: AppState, attachment: Attachment, ends: soc
         &limits,
         meters,
         ends,
+        async move {
+            let farewell = ended.await;
+            (farewell.code, farewell.reason)
+        },
     )
     .await;
 }

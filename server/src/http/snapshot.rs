@@ -120,6 +120,8 @@ async fn serve(
         &limits,
         meters,
         ends,
+        // A project's board streams for as long as ff runs.
+        std::future::pending(),
     )
     .await;
 }

@@ -85,7 +85,10 @@ pub fn upgrade(
         .max_frame_size(INBOUND_LIMIT))
 }
 
-/// Streams `initial`, then the frames of `live` that `wanted` accepts, until either side stops.
+/// Streams `initial`, then the frames of `live` that `wanted` accepts, until either side stops,
+/// or until `farewell` resolves: the stream ended for good, and the socket is closed with that
+/// code and reason (after the frames already queued).
+#[allow(clippy::too_many_arguments)]
 pub async fn run<T: Outgoing>(
     socket: WebSocket,
     initial: Vec<Arc<T>>,
@@ -94,6 +97,7 @@ pub async fn run<T: Outgoing>(
     limits: &Limits,
     meters: Meters,
     ends: Ends,
+    farewell: impl std::future::Future<Output = (u16, &'static str)> + Send,
 ) {
     meters.open.inc();
     let (queue, mut queued) = mpsc::channel::<Arc<T>>(limits.queue.max(1));
@@ -121,6 +125,7 @@ pub async fn run<T: Outgoing>(
         limits.ping_interval,
     );
     let limit = limits.send_timeout;
+    let mut farewell = std::pin::pin!(farewell);
     let slow_reader = loop {
         tokio::select! {
             biased;
@@ -130,6 +135,16 @@ pub async fn run<T: Outgoing>(
             }
             () = ends.revoked.cancelled() => {
                 send_within(&mut sink, limit, close(1008, "the token was rotated: log in again")).await;
+                break false;
+            }
+            (code, reason) = &mut farewell => {
+                // What was queued before the end still goes out.
+                while let Ok(frame) = queued.try_recv() {
+                    if !send_within(&mut sink, limit, Message::Text(frame.text().into())).await {
+                        break;
+                    }
+                }
+                send_within(&mut sink, limit, close(code, reason)).await;
                 break false;
             }
             () = closed.cancelled() => break false,

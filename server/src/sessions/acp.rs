@@ -2,8 +2,15 @@
 //! worktree as its own process group, its pipes wrapped for the `agent-client-protocol` crate,
 //! the handshake bounded by a timeout. Updates and permission requests flow out as events;
 //! file system requests are answered here, inside the worktree only.
+//!
+//! ff reads the agent's stdout itself (`lines`): lines are capped, and `session/update`
+//! notifications, nearly all of an agent's output, go straight to the session's bounded event
+//! queue, so a flooding agent waits on the pipe instead of growing ff. Everything else goes on
+//! to the crate only when that queue has room. An agent whose output ends while it lives on has
+//! lost its connection: its group is stopped and the session told why.
 
 use super::fs;
+use super::lines;
 use super::store::Offered;
 use crate::process::{group_alive, signal_group, terminate_group, ProcessIdentity};
 use agent_client_protocol::schema::ProtocolVersion;
@@ -15,9 +22,9 @@ use agent_client_protocol::v1::schema::{
     SetSessionModeRequest, TextContent, WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
-use agent_client_protocol::{
-    on_receive_notification, on_receive_request, Agent, ByteStreams, Client,
-};
+use agent_client_protocol::{on_receive_request, Agent, Client, Lines};
+use futures_util::StreamExt;
+use futures_util::{FutureExt, TryFutureExt};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 use std::collections::{BTreeMap, VecDeque};
@@ -25,9 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 /// Agent stderr kept for error messages (the newest part).
 const STDERR_KEEP: usize = 16 * 1024;
@@ -35,11 +41,16 @@ const STDERR_KEEP: usize = 16 * 1024;
 const EVENT_QUEUE: usize = 1024;
 /// How long the output an agent wrote before it exited may take to arrive.
 const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// The buffer ff reads an agent's stdout through.
+const READ_BUFFER: usize = 64 * 1024;
+/// Longest an update waits for a permission request read before it to reach the session.
+const ORDER_WAIT: Duration = Duration::from_secs(1);
 
 /// What the agent sends ff, in order.
 pub enum AgentEvent {
-    /// A `session/update`, as its JSON (ff maps it into its own transcript types).
-    Update(Value),
+    /// A `session/update` of the session it names, as its JSON (ff maps it into its own
+    /// transcript types).
+    Update { session_id: String, update: Value },
     /// A `session/request_permission`, answered through its responder (perhaps much later).
     Permission {
         request: Value,
@@ -47,6 +58,9 @@ pub enum AgentEvent {
     },
     /// The process ended (its exit code, when it had one).
     Exited(Option<i32>),
+    /// The connection ended while the process lived on (its output closed or could not be
+    /// read): the process group was stopped. Says why.
+    Lost(String),
 }
 
 /// How to start an agent.
@@ -55,6 +69,10 @@ pub struct Launch<'a> {
     pub args: &'a [String],
     pub env: &'a BTreeMap<String, String>,
     pub worktree: &'a Path,
+    /// Longest line read from the agent.
+    pub max_line_bytes: usize,
+    /// SIGTERM to SIGKILL when a process whose connection was lost is stopped.
+    pub stop_grace: Duration,
 }
 
 /// A running agent process with its connection.
@@ -66,6 +84,32 @@ pub struct AgentProcess {
     exited: tokio::sync::watch::Receiver<bool>,
     stderr: Arc<Mutex<VecDeque<u8>>>,
     worktree: PathBuf,
+}
+
+/// Why a turn did not end with a stop reason.
+#[derive(Clone, Debug)]
+pub struct TurnError {
+    pub message: String,
+    /// The agent's error says, in its structured data, that the model API is rate limited.
+    pub rate_limited: bool,
+}
+
+impl TurnError {
+    /// An error of ff's own (a timeout), not the agent's.
+    pub fn ff(message: String) -> Self {
+        Self {
+            message,
+            rate_limited: false,
+        }
+    }
+}
+
+/// One change `configure` asks the agent for.
+pub enum ConfigChange {
+    /// `session/set_config_option`: the option's id and the chosen value.
+    Option { option: String, value: String },
+    /// `session/set_mode`, for agents that offer modes without a config option.
+    Mode(String),
 }
 
 /// What the handshake learned.
@@ -101,26 +145,31 @@ impl AgentProcess {
             (Some(stdin), Some(stdout)) => (stdin, stdout),
             _ => return Err(std::io::Error::other("the agent's pipes are missing")),
         };
-        let transport = ByteStreams::new(stdin.compat_write(), stdout.compat());
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (connected_tx, connected) = oneshot::channel();
         let (close, closed) = oneshot::channel::<()>();
         let worktree = launch.worktree.to_owned();
-        let updates = events_tx.clone();
+        // ff's reader says when the agent's output ended, and why.
+        let (output_end, output_ended) = oneshot::channel();
+        let lines = lines::lines(
+            tokio::io::BufReader::with_capacity(READ_BUFFER, stdout),
+            launch.max_line_bytes,
+            format!("pgid {pgid}"),
+            move |why| {
+                let _ = output_end.send(why);
+            },
+        );
+        let order = Arc::new(Order::default());
+        let transport = Lines::new(
+            writer(stdin),
+            route(lines, events_tx.clone(), order.clone()),
+        );
         let permissions = events_tx.clone();
+        let forwarded = order.clone();
         let (read_root, write_root) = (worktree.clone(), worktree.clone());
         let client = Client
             .v1()
             .name("ff")
-            .on_receive_notification(
-                async move |notification: SessionNotification, _| {
-                    let update = serde_json::to_value(&notification.update).unwrap_or_default();
-                    // Waits when the session is busy: the agent is slowed, nothing is dropped.
-                    let _ = updates.send(AgentEvent::Update(update)).await;
-                    Ok(())
-                },
-                on_receive_notification!(),
-            )
             .on_receive_request(
                 // The responder goes to the session, which may answer minutes later: a handler
                 // that waited would hold the whole connection.
@@ -132,6 +181,7 @@ impl AgentProcess {
                             responder: Box::new(responder),
                         })
                         .await;
+                    forwarded.permission_forwarded();
                     Ok(())
                 },
                 on_receive_request!(),
@@ -178,16 +228,11 @@ impl AgentProcess {
             .ok()
             .and_then(Result::ok);
         let (exited_tx, exited) = tokio::sync::watch::channel(false);
-        let incoming = connected.clone();
+        let grace = launch.stop_grace;
         tokio::spawn(async move {
-            let code = child.wait().await.ok().and_then(|status| status.code());
-            // What the agent wrote before it died is delivered before its death is; a child
-            // of its own that keeps the pipe open cannot hold the news back for long.
-            if let Some(incoming) = incoming {
-                let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, incoming.incoming_closed()).await;
-            }
+            let event = watch_connection(child, pgid, output_ended, grace).await;
             let _ = exited_tx.send(true);
-            let _ = events_tx.send(AgentEvent::Exited(code)).await;
+            let _ = events_tx.send(event).await;
         });
         let connection =
             connected.ok_or_else(|| std::io::Error::other("the ACP connection did not start"))?;
@@ -258,7 +303,7 @@ impl AgentProcess {
         &self,
         session_id: &str,
         text: &str,
-    ) -> impl std::future::Future<Output = Result<String, String>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<String, TurnError>> + Send + 'static {
         let request = PromptRequest::new(
             session_id.to_owned(),
             vec![ContentBlock::Text(TextContent::new(text))],
@@ -271,7 +316,10 @@ impl AgentProcess {
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_else(|| "end_turn".to_owned())),
-                Err(e) => Err(describe(&e, &stderr)),
+                Err(e) => Err(TurnError {
+                    rate_limited: ff_core::sessions::is_rate_limit(e.data.as_ref()),
+                    message: describe(&e, &stderr),
+                }),
             }
         }
     }
@@ -285,34 +333,55 @@ impl AgentProcess {
         }
     }
 
-    pub async fn set_mode(&self, session_id: &str, mode: &str) -> Result<(), String> {
-        self.connection
-            .send_request(SetSessionModeRequest::new(
-                session_id.to_owned(),
-                mode.to_owned(),
-            ))
-            .block_task()
-            .await
-            .map(drop)
-            .map_err(|e| describe(&e, &self.stderr))
-    }
-
-    pub async fn set_option(
+    /// Changes the session's model or mode, one request after the other, each answered within
+    /// `limit`. The future is the caller's to poll: the session's actor goes on with its work
+    /// meanwhile and handles the answer, or the silence, as one more message.
+    pub fn configure(
         &self,
         session_id: &str,
-        option: &str,
-        value: &str,
-    ) -> Result<(), String> {
-        self.connection
-            .send_request(SetSessionConfigOptionRequest::new(
-                session_id.to_owned(),
-                option.to_owned(),
-                SessionConfigOptionValue::value_id(value.to_owned()),
-            ))
-            .block_task()
-            .await
-            .map(drop)
-            .map_err(|e| describe(&e, &self.stderr))
+        changes: Vec<ConfigChange>,
+        limit: Duration,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send + 'static {
+        let connection = self.connection.clone();
+        let stderr = self.stderr.clone();
+        let session_id = session_id.to_owned();
+        async move {
+            for change in changes {
+                let (method, sent) = match change {
+                    ConfigChange::Option { option, value } => (
+                        "session/set_config_option",
+                        connection
+                            .send_request(SetSessionConfigOptionRequest::new(
+                                session_id.clone(),
+                                option,
+                                SessionConfigOptionValue::value_id(value),
+                            ))
+                            .block_task()
+                            .map_ok(drop)
+                            .boxed(),
+                    ),
+                    ConfigChange::Mode(mode) => (
+                        "session/set_mode",
+                        connection
+                            .send_request(SetSessionModeRequest::new(session_id.clone(), mode))
+                            .block_task()
+                            .map_ok(drop)
+                            .boxed(),
+                    ),
+                };
+                match tokio::time::timeout(limit, sent).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(describe(&e, &stderr)),
+                    Err(_) => {
+                        return Err(format!(
+                            "the agent did not answer {method} within {} s",
+                            limit.as_secs_f64()
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 
     /// Closes stdin, then SIGTERM to the whole group, SIGKILL after `grace` (sessions.md §1;
@@ -338,6 +407,146 @@ impl AgentProcess {
             "The agent failed at {step}: {}",
             describe(error, &self.stderr)
         )
+    }
+}
+
+/// How the agent ended: its process exited (what it wrote before is delivered first, and a child
+/// of its own that keeps the pipe open cannot hold the news back for long), or its output ended
+/// while it lived on, and then its group is stopped.
+async fn watch_connection(
+    mut child: tokio::process::Child,
+    pgid: u32,
+    mut output_ended: oneshot::Receiver<lines::End>,
+    grace: Duration,
+) -> AgentEvent {
+    tokio::select! {
+        status = child.wait() => {
+            let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, output_ended).await;
+            AgentEvent::Exited(status.ok().and_then(|s| s.code()))
+        }
+        end = &mut output_ended => {
+            // An agent that exits closes its output first: it has a moment to finish exiting.
+            if let Ok(status) = tokio::time::timeout(OUTPUT_AFTER_EXIT, child.wait()).await {
+                return AgentEvent::Exited(status.ok().and_then(|s| s.code()));
+            }
+            let why = match end {
+                Ok(lines::End::Failed(e)) => format!("its output could not be read ({e})"),
+                _ => "it closed its output but kept running".to_owned(),
+            };
+            tracing::warn!(pgid, "the agent's connection was lost: {why}; stopping its processes");
+            terminate_group(pgid, grace, async {
+                let _ = child.wait().await;
+            })
+            .await;
+            AgentEvent::Lost(why)
+        }
+    }
+}
+
+/// ff's writes to the agent's stdin: one JSON-RPC message a line.
+fn writer(
+    stdin: tokio::process::ChildStdin,
+) -> impl futures_util::Sink<String, Error = std::io::Error> + Send + 'static {
+    futures_util::sink::unfold(stdin, |mut stdin, line: String| async move {
+        stdin.write_all(line.as_bytes()).await?;
+        stdin.write_all(b"\n").await?;
+        stdin.flush().await?;
+        Ok(stdin)
+    })
+}
+
+/// Keeps a permission request, which goes through the crate, ahead of the updates read after it,
+/// which do not.
+#[derive(Default)]
+struct Order {
+    handed: std::sync::atomic::AtomicU64,
+    forwarded: tokio::sync::watch::Sender<u64>,
+}
+
+impl Order {
+    fn permission_handed(&self) {
+        self.handed
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn permission_forwarded(&self) {
+        self.forwarded.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until every permission request handed to the crate reached the session (a request
+    /// the crate refused never does: after `ORDER_WAIT` it is given up on).
+    async fn settled(&self) {
+        let handed = self.handed.load(std::sync::atomic::Ordering::SeqCst);
+        let mut forwarded = self.forwarded.subscribe();
+        if tokio::time::timeout(ORDER_WAIT, forwarded.wait_for(|n| *n >= handed))
+            .await
+            .is_err()
+        {
+            self.forwarded.send_modify(|n| *n = (*n).max(handed));
+        }
+    }
+}
+
+/// What the crate gets of the agent's lines: `session/update` notifications go to the session's
+/// event queue from here, awaiting its room (the agent is slowed, nothing is dropped); every
+/// other line goes on once that queue has room, so the crate's own queue stays short.
+fn route(
+    lines: impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static,
+    events: mpsc::Sender<AgentEvent>,
+    order: Arc<Order>,
+) -> impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static {
+    futures_util::stream::unfold(
+        (Box::pin(lines), events, order),
+        |(mut lines, events, order)| async move {
+            loop {
+                let line = match lines.next().await? {
+                    Ok(line) => line,
+                    Err(e) => return Some((Err(e), (lines, events, order))),
+                };
+                match classify(&line) {
+                    Line::Update { session_id, update } => {
+                        order.settled().await;
+                        let _ = events.send(AgentEvent::Update { session_id, update }).await;
+                    }
+                    other => {
+                        drop(events.reserve().await);
+                        if other == Line::PermissionRequest {
+                            order.permission_handed();
+                        }
+                        return Some((Ok(line), (lines, events, order)));
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(PartialEq)]
+enum Line {
+    Update { session_id: String, update: Value },
+    PermissionRequest,
+    Other,
+}
+
+fn classify(line: &str) -> Line {
+    let Ok(mut message) = serde_json::from_str::<Value>(line) else {
+        return Line::Other;
+    };
+    match message["method"].as_str() {
+        Some("session/update") if message.get("id").is_none() => {
+            match serde_json::from_value::<SessionNotification>(message["params"].take()) {
+                Ok(notification) => Line::Update {
+                    session_id: notification.session_id.0.to_string(),
+                    update: serde_json::to_value(&notification.update).unwrap_or_default(),
+                },
+                Err(e) => {
+                    tracing::warn!("protocol error: a session/update the agent sent is malformed ({e}); it was skipped");
+                    Line::Other
+                }
+            }
+        }
+        Some("session/request_permission") => Line::PermissionRequest,
+        _ => Line::Other,
     }
 }
 
@@ -436,11 +645,11 @@ fn describe(error: &agent_client_protocol::Error, stderr: &Mutex<VecDeque<u8>>) 
         if !tail.is_empty() {
             let last: Vec<&str> = tail.lines().rev().take(5).collect();
             text = format!(
-                "the agent exited ({})",
+                "the connection to the agent ended ({})",
                 last.into_iter().rev().collect::<Vec<_>>().join(" / ")
             );
         } else {
-            text = "the agent exited".to_owned();
+            text = "the connection to the agent ended".to_owned();
         }
     }
     text

@@ -113,6 +113,13 @@ fn group(sessions: &BTreeMap<SessionId, (SessionRow, Option<RuntimeFacts>)>) -> 
 }
 
 impl SessionRuntimes for Board {
+    fn group(&self, workspace_id: &str) -> Option<SessionGroup> {
+        let workspaces = self.workspaces.lock().expect("session board");
+        workspaces
+            .get(&WorkspaceId::new(workspace_id))
+            .map(|entry| entry.group.clone())
+    }
+
     fn runtime(&self, session_id: &str) -> Option<RuntimeFacts> {
         let workspaces = self.workspaces.lock().expect("session board");
         let id = SessionId::new(session_id);

@@ -1,7 +1,16 @@
 //! `fs/read_text_file` and `fs/write_text_file` from agents, served only inside the session's
-//! worktree, after resolving symlinks (sessions.md §1). Anything else is refused naming the path.
+//! worktree (sessions.md §1). Paths are resolved by the kernel beneath the worktree's directory
+//! (`openat2` with `RESOLVE_BENEATH`): a symlink, `..` or absolute path that leads out, existing
+//! or dangling, is refused, and one swapped in between a check and the write cannot be followed,
+//! since there is no separate check. The permission policy judges "inside the worktree" with the
+//! same resolution. Anything refused names the path.
 
-use std::path::{Path, PathBuf};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
 
 /// Larger files are refused rather than streamed into an agent's context.
 const MAX_READ_BYTES: u64 = 16 * 1024 * 1024;
@@ -12,20 +21,10 @@ pub async fn read(
     line: Option<u32>,
     limit: Option<u32>,
 ) -> Result<String, String> {
-    let real = inside(root, path, false).await?;
-    let size = tokio::fs::metadata(&real)
+    let (root, path) = (root.to_owned(), path.to_owned());
+    let text = tokio::task::spawn_blocking(move || read_beneath(&root, &path))
         .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .len();
-    if size > MAX_READ_BYTES {
-        return Err(format!(
-            "{} is {size} bytes; files over {MAX_READ_BYTES} bytes are not read",
-            path.display()
-        ));
-    }
-    let text = tokio::fs::read_to_string(&real)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|e| format!("cannot read the file: {e}"))??;
     if line.is_none() && limit.is_none() {
         return Ok(text);
     }
@@ -35,110 +34,193 @@ pub async fn read(
 }
 
 pub async fn write(root: &Path, path: &Path, content: &str) -> Result<(), String> {
-    let target = inside(root, path, true).await?;
-    if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    tokio::fs::write(&target, content)
+    let (root, path, content) = (root.to_owned(), path.to_owned(), content.to_owned());
+    tokio::task::spawn_blocking(move || write_beneath(&root, &path, &content))
         .await
+        .map_err(|e| format!("cannot write the file: {e}"))?
+}
+
+/// Whether `path` (relative to `root`, or absolute) names something inside `root` once every
+/// symlink is followed: an existing file, or one that writing would create there. Judges a tool
+/// call's locations before the agent acts on them.
+pub fn is_inside(root: &Path, path: &Path) -> bool {
+    let Ok((dir, relative)) = beneath(root, path) else {
+        return false;
+    };
+    // The nearest part that exists decides: what is missing would be created below it.
+    let mut candidate = relative.as_path();
+    loop {
+        match open(&dir, candidate, OFlag::O_PATH, Mode::empty()) {
+            Ok(_) => return true,
+            Err(Errno::ENOENT) => match candidate.parent() {
+                Some(parent) => candidate = parent,
+                None => return true,
+            },
+            Err(_) => return false,
+        }
+    }
+}
+
+fn read_beneath(root: &Path, path: &Path) -> Result<String, String> {
+    let (dir, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
+    let file = open(&dir, &relative, OFlag::O_RDONLY, Mode::empty())
+        .map_err(|e| refusal(e, path, root, "read"))?;
+    let mut file = std::fs::File::from(file);
+    let size = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > MAX_READ_BYTES {
+        return Err(format!(
+            "{} is {size} bytes; files over {MAX_READ_BYTES} bytes are not read",
+            path.display()
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text)
+}
+
+fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> {
+    let (dir, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
+    if let Some(parent) = relative.parent() {
+        create_dirs(&dir, parent).map_err(|e| refusal(e, path, root, "create the folder of"))?;
+    }
+    let file = open(
+        &dir,
+        &relative,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
+        Mode::from_bits_truncate(0o644),
+    )
+    .map_err(|e| refusal(e, path, root, "write"))?;
+    std::fs::File::from(file)
+        .write_all(content.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The real path of `path` if it lies inside `root`. For a file to be written, it (or, when it
-/// does not exist yet, its nearest existing ancestor) is resolved instead.
-async fn inside(root: &Path, path: &Path, creating: bool) -> Result<PathBuf, String> {
-    let refuse = || {
-        format!(
-            "{} is outside the workspace's worktree {}; ff serves files of the worktree only",
-            path.display(),
-            root.display()
-        )
-    };
-    let root = tokio::fs::canonicalize(root)
-        .await
-        .map_err(|e| format!("the worktree {} is unreadable: {e}", root.display()))?;
-    let joined = if path.is_absolute() {
-        path.to_owned()
-    } else {
-        root.join(path)
-    };
-    // Refused before the file system is asked anything: whether an outside file exists is not
-    // the agent's to learn.
-    if !lexically_inside(&joined, &root) {
-        return Err(refuse());
-    }
-    let real = match tokio::fs::canonicalize(&joined).await {
-        Ok(real) => real,
-        Err(e) if creating && e.kind() == std::io::ErrorKind::NotFound => {
-            // Resolve the part that exists; the rest must not climb out with `..`.
-            let mut existing = joined.as_path();
-            let mut rest = Vec::new();
-            loop {
-                let Some(parent) = existing.parent() else {
-                    return Err(refuse());
-                };
-                rest.push(existing.file_name().ok_or_else(refuse)?.to_owned());
-                existing = parent;
-                if let Ok(real) = tokio::fs::canonicalize(existing).await {
-                    let mut target = real;
-                    for part in rest.iter().rev() {
-                        if part == ".." || part == "." {
-                            return Err(refuse());
-                        }
-                        target.push(part);
-                    }
-                    break target;
-                }
-            }
+/// Creates the folders of `relative` that are missing, each beneath `dir`.
+fn create_dirs(dir: &OwnedFd, relative: &Path) -> Result<(), Errno> {
+    let mut done = PathBuf::new();
+    for part in relative.components() {
+        done.push(part);
+        match open(
+            dir,
+            &done,
+            OFlag::O_PATH | OFlag::O_DIRECTORY,
+            Mode::empty(),
+        ) {
+            Ok(_) => continue,
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    if real.starts_with(&root) {
-        Ok(real)
+        let parent = done.parent().filter(|p| !p.as_os_str().is_empty());
+        let at = match parent {
+            Some(parent) => open(
+                dir,
+                parent,
+                OFlag::O_PATH | OFlag::O_DIRECTORY,
+                Mode::empty(),
+            )?,
+            None => dir.try_clone().map_err(|_| Errno::EBADF)?,
+        };
+        match nix::sys::stat::mkdirat(&at, part.as_os_str(), Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Opens `relative` beneath `dir`: every step of its resolution, symlinks included, must stay
+/// below `dir`, or the kernel refuses (EXDEV).
+fn open(dir: &OwnedFd, relative: &Path, flags: OFlag, mode: Mode) -> Result<OwnedFd, Errno> {
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .mode(mode)
+        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let relative = if relative.as_os_str().is_empty() {
+        Path::new(".")
     } else {
-        Err(refuse())
+        relative
+    };
+    nix::fcntl::openat2(dir, relative, how)
+}
+
+/// Why a path was refused before the file system was asked anything about it.
+enum Refused {
+    Outside,
+    Unreadable(String),
+}
+
+impl Refused {
+    fn say(self, path: &Path, root: &Path) -> String {
+        match self {
+            Self::Outside => outside(path, root),
+            Self::Unreadable(e) => format!("the worktree {} is unreadable: {e}", root.display()),
+        }
     }
 }
 
-/// Whether `path` (relative to `root`, or absolute) lies inside `root` once symlinks are
-/// resolved; for a path that does not exist yet, its nearest existing ancestor decides. Used to
-/// judge a tool call's locations before the agent acts on them.
-pub fn is_inside(root: &Path, path: &Path) -> bool {
-    let Ok(root) = root.canonicalize() else {
-        return false;
-    };
+fn outside(path: &Path, root: &Path) -> String {
+    format!(
+        "{} is outside the workspace's worktree {}; ff serves files of the worktree only",
+        path.display(),
+        root.display()
+    )
+}
+
+/// A failed open, said for the agent: a path that resolved out of the worktree is refused as
+/// such; anything else names the path and the system's reason.
+fn refusal(e: Errno, path: &Path, root: &Path, doing: &str) -> String {
+    match e {
+        Errno::EXDEV | Errno::ELOOP => outside(path, root),
+        other => format!("cannot {doing} {}: {}", path.display(), other.desc()),
+    }
+}
+
+/// The worktree's directory, and `path` relative to it. Refused before the file system is asked
+/// anything when the path leaves the worktree as text: whether an outside file exists is not
+/// the agent's to learn.
+fn beneath(root: &Path, path: &Path) -> Result<(OwnedFd, PathBuf), Refused> {
+    let root = root
+        .canonicalize()
+        .map_err(|e| Refused::Unreadable(e.to_string()))?;
     let joined = if path.is_absolute() {
         path.to_owned()
     } else {
         root.join(path)
     };
-    if !lexically_inside(&joined, &root) {
-        return false;
-    }
-    joined
-        .ancestors()
-        .find_map(|ancestor| ancestor.canonicalize().ok())
-        .is_some_and(|real| real.starts_with(&root))
+    let normal = lexically_normal(&joined).ok_or(Refused::Outside)?;
+    let relative = normal
+        .strip_prefix(&root)
+        .map_err(|_| Refused::Outside)?
+        .to_owned();
+    let dir = nix::fcntl::open(
+        &root,
+        OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Refused::Unreadable(e.desc().to_owned()))?;
+    Ok((dir, relative))
 }
 
-/// Whether `path`, with `.` and `..` resolved as text, stays under `root`.
-fn lexically_inside(path: &Path, root: &Path) -> bool {
-    use std::path::Component;
+/// `path` with `.` and `..` resolved as text; `None` when `..` climbs above the root of the file
+/// system.
+fn lexically_normal(path: &Path) -> Option<PathBuf> {
     let mut normal = PathBuf::new();
     for part in path.components() {
         match part {
             Component::ParentDir => {
                 if !normal.pop() {
-                    return false;
+                    return None;
                 }
             }
             Component::CurDir => {}
             other => normal.push(other),
         }
     }
-    normal.starts_with(root)
+    Some(normal)
 }
 
 #[cfg(test)]
@@ -212,5 +294,70 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.contains("missing.txt"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn no_symlink_leads_a_write_out_of_the_worktree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        // A dangling link, a link to an outside folder, a link inside that is fine.
+        std::os::unix::fs::symlink(elsewhere.join("x"), root.join("out.txt")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, root.join("linked")).unwrap();
+        std::os::unix::fs::symlink("src/a.rs", root.join("alias.rs")).unwrap();
+        for escape in ["out.txt", "linked/new.txt", "linked/deep/new.txt"] {
+            let e = write(&root, Path::new(escape), "x").await.unwrap_err();
+            assert!(e.contains(escape) && e.contains("outside"), "{escape}: {e}");
+            assert!(!is_inside(&root, Path::new(escape)), "{escape}");
+        }
+        assert_eq!(
+            std::fs::read_dir(&elsewhere).unwrap().count(),
+            0,
+            "nothing written outside"
+        );
+        write(&root, Path::new("alias.rs"), "inside").await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("src/a.rs")).unwrap(),
+            "inside"
+        );
+        assert!(is_inside(&root, Path::new("alias.rs")));
+        assert!(is_inside(&root, &root.join("new/dir/file.txt")));
+    }
+
+    #[tokio::test]
+    async fn a_symlink_swapped_in_while_writing_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let target = root.join("flip.txt");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flipper = {
+            let (target, outside, stop) = (target.clone(), elsewhere.join("x"), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::remove_file(&target);
+                    let _ = std::os::unix::fs::symlink(&outside, &target);
+                    let _ = std::fs::remove_file(&target);
+                    let _ = std::fs::write(&target, "regular");
+                }
+            })
+        };
+        let mut refused = 0;
+        for _ in 0..2000 {
+            if let Err(e) = write(&root, Path::new("flip.txt"), "agent").await {
+                assert!(e.contains("flip.txt"), "{e}");
+                refused += 1;
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        flipper.join().unwrap();
+        assert!(
+            !elsewhere.join("x").exists(),
+            "the write followed a swapped-in symlink ({refused} writes were refused)"
+        );
     }
 }

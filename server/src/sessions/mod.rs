@@ -9,6 +9,7 @@ mod actor;
 pub mod agents;
 mod board;
 mod fs;
+mod lines;
 mod slots;
 pub mod store;
 mod stream;
@@ -43,8 +44,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use stream::Hub;
 pub use stream::Sent;
+use stream::{Farewell, Hub};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -165,6 +166,13 @@ impl Sessions {
         }
         let now = clock::now();
         let mut tx = db::begin_write(db).await?;
+        let folded = store::fold_chunks(&mut tx).await?;
+        if folded > 0 {
+            tracing::info!(
+                items = folded,
+                "streamed messages cut short by a stop of ff were written whole"
+            );
+        }
         let reset = store::reset_after_restart(&mut tx, now).await?;
         for record in &leftovers {
             let id = record.row.session_id.as_str();
@@ -406,8 +414,22 @@ impl Sessions {
 
     pub async fn send(&self, id: &SessionId, text: &str) -> DomainResult<MessageAccepted> {
         let text = MessageText::parse("text", text)?;
+        self.refuse_when_going(id).await?;
         self.call(id, |reply| Command::Enqueue { text, reply })
             .await
+    }
+
+    /// From the moment archive begins (the row says ARCHIVING) a session takes nothing new,
+    /// even before its actor heard of it.
+    async fn refuse_when_going(&self, id: &SessionId) -> DomainResult<()> {
+        let handle = self.actor(id).await?;
+        let mut conn = self.inner.shared.db.acquire().await?;
+        match workspaces::get(&mut conn, handle.workspace_id.as_str()).await? {
+            Some(record) if record.workspace.status.is_hidden() => {
+                Err(DomainError::Conflict(refusal(record.workspace.status)))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub async fn cancel_message(&self, id: &SessionId, message: MessageId) -> DomainResult<()> {
@@ -416,6 +438,7 @@ impl Sessions {
     }
 
     pub async fn start(&self, id: &SessionId) -> DomainResult<()> {
+        self.refuse_when_going(id).await?;
         self.call(id, |reply| Command::Start { reply }).await
     }
 
@@ -483,16 +506,15 @@ impl Sessions {
         self.call(id, |reply| Command::Baseline { reply }).await
     }
 
-    /// Stops the session's agent and removes it from its workspace; its transcript stays.
+    /// Stops the session's agent and removes it from its workspace; its transcript stays. The
+    /// row is marked first: from then on no request can start the session's actor again.
     pub async fn delete(&self, id: &SessionId) -> DomainResult<()> {
         let handle = self.actor(id).await?;
-        let (reply, answer) = oneshot::channel();
-        if handle.commands.send(Command::Close { reply }).await.is_ok() {
-            let _ = answer.await;
-        }
-        self.inner.actors.lock().await.remove(id);
         let mut conn = self.inner.shared.db.acquire().await?;
         store::mark_deleted(&mut conn, id.as_str(), clock::now()).await?;
+        drop(conn);
+        close(&handle, Some(Farewell::DELETED)).await;
+        self.inner.actors.lock().await.remove(id);
         Ok(())
     }
 
@@ -573,28 +595,30 @@ impl Sessions {
             .map(|(id, h)| (id.clone(), h.clone()))
             .collect();
         for (id, handle) in handles {
-            let (reply, answer) = oneshot::channel();
-            if handle.commands.send(Command::Close { reply }).await.is_ok() {
-                let _ = answer.await;
-            }
+            close(&handle, Some(Farewell::ARCHIVED)).await;
             self.inner.actors.lock().await.remove(&id);
         }
     }
 
-    /// Stops the agents of a workspace before its worktree is removed (archive).
+    /// Stops the agents of a workspace before its worktree is removed (archive): from now on its
+    /// sessions refuse messages and starts, until the workspace is ready again (a rolled-back
+    /// archive).
     pub async fn stop_workspace(&self, workspace: &WorkspaceId) {
-        let handles: Vec<SessionId> = self
+        let handles: Vec<(SessionId, ActorHandle)> = self
             .inner
             .actors
             .lock()
             .await
             .iter()
             .filter(|(_, h)| &h.workspace_id == workspace)
-            .map(|(id, _)| id.clone())
+            .map(|(id, h)| (id.clone(), h.clone()))
             .collect();
-        for id in handles {
-            if let Err(e) = self.stop(&id).await {
-                tracing::warn!(session = %id, "cannot stop the session: {e}");
+        for (id, handle) in handles {
+            let (reply, answer) = oneshot::channel();
+            let why = refusal(WorkspaceStatus::Archiving);
+            let sent = handle.commands.send(Command::Retire { why, reply }).await;
+            if sent.is_err() || answer.await.is_err() {
+                tracing::warn!(session = %id, "the session ended before it was stopped");
             }
         }
     }
@@ -611,10 +635,7 @@ impl Sessions {
             .map(|(_, h)| h)
             .collect();
         for handle in handles {
-            let (reply, answer) = oneshot::channel();
-            if handle.commands.send(Command::Close { reply }).await.is_ok() {
-                let _ = answer.await;
-            }
+            close(&handle, None).await;
         }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
@@ -660,11 +681,13 @@ impl Sessions {
         }
         let last_seq = store::last_seq(&mut conn, id.as_str()).await?;
         drop(conn);
+        let status = workspace.workspace.status;
         let worktree = workspace
             .workspace
             .worktree_path
-            .filter(|_| !workspace.workspace.status.is_hidden())
+            .filter(|_| !status.is_hidden())
             .map(PathBuf::from);
+        let refusing = status.is_hidden().then(|| refusal(status));
         let hub = Arc::new(Hub::new(
             self.inner.epoch.clone(),
             self.inner.frames.clone(),
@@ -673,6 +696,7 @@ impl Sessions {
             shared.clone(),
             record,
             worktree,
+            refusing,
             last_seq,
             hub,
             &self.inner.tasks,
@@ -680,6 +704,24 @@ impl Sessions {
         actors.insert(id.clone(), handle.clone());
         Ok(handle)
     }
+}
+
+/// Closes an actor and waits until it is gone.
+async fn close(handle: &ActorHandle, farewell: Option<Farewell>) {
+    let (reply, answer) = oneshot::channel();
+    if handle
+        .commands
+        .send(Command::Close { farewell, reply })
+        .await
+        .is_ok()
+    {
+        let _ = answer.await;
+    }
+}
+
+/// Why a session of a workspace in `status` takes no message and no start.
+fn refusal(status: WorkspaceStatus) -> String {
+    format!("the workspace is {status}; its sessions take no messages and do not start")
 }
 
 fn gone(id: &SessionId) -> DomainError {

@@ -254,30 +254,130 @@ pub async fn reset_after_restart(
     .map(|r| r.rows_affected())
 }
 
-/// Writes new and changed items of one session in one statement per item, inside the caller's
-/// transaction (a batch: never one transaction per chunk).
+/// One write of a transcript batch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// The item whole (new, changed, or a streamed one that closed: its chunks go).
+    Item(Item),
+    /// Text a streaming item gained since its last write, as its chunk `n`.
+    Append { seq: u64, n: u32, text: String },
+}
+
+/// Writes a batch of one session, one statement per write, inside the caller's transaction
+/// (never one transaction per chunk); returns the bytes written.
+pub async fn write(
+    conn: &mut SqliteConnection,
+    session_id: &str,
+    writes: &[Write],
+) -> Result<u64, sqlx::Error> {
+    let mut bytes = 0;
+    for write in writes {
+        match write {
+            Write::Item(item) => {
+                bytes += upsert_item(&mut *conn, session_id, item).await?;
+                sqlx::query("DELETE FROM session_item_chunks WHERE session_id = ? AND seq = ?")
+                    .bind(session_id)
+                    .bind(seq_value(item.seq))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Write::Append { seq, n, text } => {
+                sqlx::query(
+                    "INSERT INTO session_item_chunks (session_id, seq, n, text) VALUES (?, ?, ?, ?)",
+                )
+                .bind(session_id)
+                .bind(seq_value(*seq))
+                .bind(i64::from(*n))
+                .bind(text)
+                .execute(&mut *conn)
+                .await?;
+                bytes += text.len() as u64;
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// Writes new and changed items of one session whole, inside the caller's transaction.
 pub async fn upsert_items(
     conn: &mut SqliteConnection,
     session_id: &str,
     items: &[&Item],
 ) -> Result<(), sqlx::Error> {
     for item in items {
-        let payload = serde_json::to_value(&item.body).unwrap_or_default();
-        let kind = payload["kind"].as_str().unwrap_or("unknown").to_owned();
-        sqlx::query(
-            "INSERT INTO session_items (session_id, seq, kind, payload, at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (session_id, seq) DO UPDATE SET kind = excluded.kind, \
-             payload = excluded.payload",
-        )
-        .bind(session_id)
-        .bind(i64::try_from(item.seq).unwrap_or(i64::MAX))
-        .bind(kind)
-        .bind(payload.to_string())
-        .bind(item.at.to_string())
-        .execute(&mut *conn)
-        .await?;
+        upsert_item(&mut *conn, session_id, item).await?;
     }
     Ok(())
+}
+
+async fn upsert_item(
+    conn: &mut SqliteConnection,
+    session_id: &str,
+    item: &Item,
+) -> Result<u64, sqlx::Error> {
+    let payload = serde_json::to_value(&item.body).unwrap_or_default();
+    let kind = payload["kind"].as_str().unwrap_or("unknown").to_owned();
+    let payload = payload.to_string();
+    sqlx::query(
+        "INSERT INTO session_items (session_id, seq, kind, payload, at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (session_id, seq) DO UPDATE SET kind = excluded.kind, \
+         payload = excluded.payload",
+    )
+    .bind(session_id)
+    .bind(seq_value(item.seq))
+    .bind(kind)
+    .bind(&payload)
+    .bind(item.at.to_string())
+    .execute(conn)
+    .await?;
+    Ok(payload.len() as u64)
+}
+
+fn seq_value(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Streamed items with their chunks laid on (their text as streamed so far).
+async fn with_chunks(
+    conn: &mut SqliteConnection,
+    session_id: &str,
+    mut items: Vec<Item>,
+) -> Result<Vec<Item>, sqlx::Error> {
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Ok(items);
+    };
+    let chunks: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT seq, text FROM session_item_chunks WHERE session_id = ? AND seq >= ? AND seq <= ? \
+         ORDER BY seq, n",
+    )
+    .bind(session_id)
+    .bind(seq_value(first.seq))
+    .bind(seq_value(last.seq))
+    .fetch_all(conn)
+    .await?;
+    for (seq, text) in chunks {
+        if let Ok(position) = items.binary_search_by_key(&seq.unsigned_abs(), |i| i.seq) {
+            if let Some(body) = items[position].body.text_mut() {
+                body.push_str(&text);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Folds chunks a crash left into their items (at start, before any session runs).
+pub async fn fold_chunks(conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
+    let left: Vec<(String, i64)> =
+        sqlx::query_as("SELECT DISTINCT session_id, seq FROM session_item_chunks")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (session, seq) in &left {
+        let seq = seq.unsigned_abs();
+        let items = items_after(&mut *conn, session, seq - 1, 1).await?;
+        let writes: Vec<Write> = items.into_iter().map(Write::Item).collect();
+        write(&mut *conn, session, &writes).await?;
+    }
+    Ok(left.len() as u64)
 }
 
 #[derive(FromRow)]
@@ -305,18 +405,19 @@ pub async fn items_after(
     after: u64,
     limit: u32,
 ) -> Result<Vec<Item>, sqlx::Error> {
-    sqlx::query_as::<_, ItemRow>(
+    let items = sqlx::query_as::<_, ItemRow>(
         "SELECT seq, payload, at FROM session_items WHERE session_id = ? AND seq > ? \
          ORDER BY seq LIMIT ?",
     )
     .bind(session_id)
     .bind(i64::try_from(after).unwrap_or(i64::MAX))
     .bind(i64::from(limit))
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(item)
-    .collect()
+    .collect::<Result<Vec<_>, _>>()?;
+    with_chunks(conn, session_id, items).await
 }
 
 /// The newest `limit` items numbered between `after` and `before` (both excluded), oldest first:
@@ -336,13 +437,13 @@ pub async fn items_before(
     .bind(i64::try_from(after).unwrap_or(i64::MAX))
     .bind(i64::try_from(before).unwrap_or(i64::MAX))
     .bind(i64::from(limit))
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(item)
     .collect::<Result<Vec<_>, _>>()?;
     items.reverse();
-    Ok(items)
+    with_chunks(conn, session_id, items).await
 }
 
 /// The newest `limit` items, oldest first.
@@ -356,13 +457,13 @@ pub async fn last_items(
     )
     .bind(session_id)
     .bind(i64::from(limit))
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(item)
     .collect::<Result<Vec<_>, _>>()?;
     items.reverse();
-    Ok(items)
+    with_chunks(conn, session_id, items).await
 }
 
 /// The highest item number of a session (0 when it has none).

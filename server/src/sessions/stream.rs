@@ -7,7 +7,7 @@ use ff_core::wire::{Cursor, Epoch};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Frames and bytes kept per session for resuming.
 const REPLAY_FRAMES: usize = 2048;
@@ -35,6 +35,27 @@ pub struct Hub {
     epoch: Epoch,
     counter: Arc<AtomicU64>,
     inner: Mutex<Inner>,
+    /// Why the stream ended for good (the session was deleted, its workspace archived).
+    farewell: watch::Sender<Option<Farewell>>,
+}
+
+/// How a socket of a stream that ended is closed: a WebSocket close code of ff's own range and
+/// a reason the page shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Farewell {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Farewell {
+    pub const DELETED: Self = Self {
+        code: 4404,
+        reason: "This session was deleted",
+    };
+    pub const ARCHIVED: Self = Self {
+        code: 4410,
+        reason: "This workspace was archived",
+    };
 }
 
 struct Inner {
@@ -58,6 +79,28 @@ impl Hub {
                 evicted: 0,
                 live: None,
             }),
+            farewell: watch::channel(None).0,
+        }
+    }
+
+    /// Ends the stream for good: every socket on it is closed with `farewell`.
+    pub fn end(&self, farewell: Farewell) {
+        self.farewell.send_replace(Some(farewell));
+    }
+
+    /// Resolves with the farewell once the stream ended for good (never, if it did not).
+    pub fn ended(&self) -> impl std::future::Future<Output = Farewell> + Send + 'static {
+        let mut farewell = self.farewell.subscribe();
+        async move {
+            let said = match farewell.wait_for(Option::is_some).await {
+                Ok(farewell) => farewell.clone(),
+                Err(_) => None,
+            };
+            match said {
+                Some(farewell) => farewell,
+                // The actor ended without a farewell (ff stops): its shutdown closes the socket.
+                None => std::future::pending().await,
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! joined into one item per message, tool calls updated in place by id. Items changed since the
 //! last write are kept here until the session writes them in a batch.
 
+use super::store::Write;
 use ff_core::ids::{MessageId, Timestamp};
 use ff_core::transcript::{
     DecidedBy, Item, ItemBody, Location, PermissionRecord, PlanEntry, ToolCall, ToolContent, Usage,
@@ -31,6 +32,15 @@ pub struct Transcript {
     /// Items that may still change, or are not written yet.
     live: BTreeMap<u64, Item>,
     dirty: BTreeMap<u64, ()>,
+    /// Streaming items written at least once: how much of their text is written, and how many
+    /// chunks hold it beyond their first write.
+    streamed: HashMap<u64, Streamed>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Streamed {
+    written: usize,
+    chunks: u32,
 }
 
 impl Transcript {
@@ -178,13 +188,46 @@ impl Transcript {
         }
     }
 
-    /// Items not written yet, oldest first; they are forgotten unless they may still change.
-    pub fn take_dirty(&mut self) -> Vec<Item> {
+    /// What to write of the items changed since the last write, oldest first: an item whole,
+    /// or only the text a streaming one gained (its first write is whole, and so is its last,
+    /// which replaces its chunks). Written items are forgotten unless they may still change.
+    pub fn take_dirty(&mut self) -> Vec<Write> {
         let seqs: Vec<u64> = std::mem::take(&mut self.dirty).into_keys().collect();
-        let items: Vec<Item> = seqs
-            .iter()
-            .filter_map(|seq| self.live.get(seq).cloned())
-            .collect();
+        let open = [self.open_message, self.open_thought];
+        let mut writes = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let Some(item) = self.live.get(&seq) else {
+                continue;
+            };
+            let text = streamed_text(&item.body);
+            if !open.contains(&Some(seq)) {
+                self.streamed.remove(&seq);
+                writes.push(Write::Item(item.clone()));
+                continue;
+            }
+            match self.streamed.get_mut(&seq) {
+                Some(streamed) if text.len() > streamed.written => {
+                    writes.push(Write::Append {
+                        seq,
+                        n: streamed.chunks,
+                        text: text[streamed.written..].to_owned(),
+                    });
+                    streamed.written = text.len();
+                    streamed.chunks += 1;
+                }
+                Some(_) => {}
+                None => {
+                    self.streamed.insert(
+                        seq,
+                        Streamed {
+                            written: text.len(),
+                            chunks: 0,
+                        },
+                    );
+                    writes.push(Write::Item(item.clone()));
+                }
+            }
+        }
         let keep: Vec<u64> = [self.open_message, self.open_thought, self.open_plan]
             .into_iter()
             .flatten()
@@ -192,7 +235,7 @@ impl Transcript {
             .chain(self.permissions.values().copied())
             .collect();
         self.live.retain(|seq, _| keep.contains(seq));
-        items
+        writes
     }
 
     pub fn has_dirty(&self) -> bool {
@@ -331,9 +374,22 @@ impl Transcript {
         change
     }
 
+    /// The streaming items are done: one that was written in chunks is written whole once more
+    /// (its chunks then go), so that a closed item is one row.
     fn close_streams(&mut self) {
-        self.open_message = None;
-        self.open_thought = None;
+        for seq in [self.open_message.take(), self.open_thought.take()]
+            .into_iter()
+            .flatten()
+        {
+            match self.streamed.get(&seq) {
+                Some(streamed) if streamed.chunks > 0 => {
+                    self.dirty.insert(seq, ());
+                }
+                _ => {
+                    self.streamed.remove(&seq);
+                }
+            }
+        }
     }
 
     fn push(&mut self, at: Timestamp, body: ItemBody) -> Change {
@@ -348,6 +404,14 @@ impl Transcript {
     fn touched(&mut self, seq: u64) -> Change {
         self.dirty.insert(seq, ());
         Change::Item(self.live[&seq].clone())
+    }
+}
+
+/// The text of a message or thought (the items that stream); empty for the others.
+fn streamed_text(body: &ItemBody) -> &str {
+    match body {
+        ItemBody::Agent { text } | ItemBody::Thought { text } => text,
+        _ => "",
     }
 }
 
@@ -449,7 +513,14 @@ mod tests {
         // After the tool call a new message begins.
         let after = t.update(&chunk("agent_message_chunk", "Done"), at());
         assert!(matches!(&after[..], [Change::Item(Item { seq: 8, .. })]));
-        let written = t.take_dirty();
+        let written: Vec<Item> = t
+            .take_dirty()
+            .into_iter()
+            .map(|write| match write {
+                Write::Item(item) => item,
+                Write::Append { .. } => panic!("first writes are whole: {write:?}"),
+            })
+            .collect();
         let texts: Vec<(u64, String)> = written
             .iter()
             .map(|i| {
@@ -587,5 +658,49 @@ mod tests {
                             "rawOutput": {"stdout": "https://github.com/o/r/pull/8"}});
         let text = tool_texts(&update);
         assert!(text.contains("pull/7") && text.contains("pull/8"), "{text}");
+    }
+
+    #[test]
+    fn a_streaming_message_is_written_whole_once_then_appended_then_whole_at_its_end() {
+        let mut t = Transcript::after(0);
+        t.update(&chunk("agent_message_chunk", "Hel"), at());
+        let first = t.take_dirty();
+        assert!(matches!(&first[..], [Write::Item(Item { seq: 1, .. })]));
+        t.update(&chunk("agent_message_chunk", "lo "), at());
+        t.update(&chunk("agent_message_chunk", "wor"), at());
+        assert_eq!(
+            t.take_dirty(),
+            [Write::Append {
+                seq: 1,
+                n: 0,
+                text: "lo wor".into()
+            }]
+        );
+        assert!(t.take_dirty().is_empty(), "nothing new, nothing written");
+        t.update(&chunk("agent_message_chunk", "ld"), at());
+        assert_eq!(
+            t.take_dirty(),
+            [Write::Append {
+                seq: 1,
+                n: 1,
+                text: "ld".into()
+            }]
+        );
+        // The end of the turn closes the message: it is written whole once more.
+        t.stop("end_turn", at());
+        let last = t.take_dirty();
+        assert!(
+            matches!(&last[0], Write::Item(Item { seq: 1, body: ItemBody::Agent { text }, .. }) if text == "Hello world"),
+            "{last:?}"
+        );
+        assert!(matches!(&last[1], Write::Item(Item { seq: 2, .. })));
+        // A message that closes before its second write is written whole, once.
+        t.update(&chunk("agent_message_chunk", "short"), at());
+        t.stop("end_turn", at());
+        let writes = t.take_dirty();
+        assert!(
+            writes.iter().all(|w| matches!(w, Write::Item(_))),
+            "{writes:?}"
+        );
     }
 }

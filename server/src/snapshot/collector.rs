@@ -13,7 +13,7 @@ use ff_core::ids::WorkspaceId;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub struct Collector {
@@ -34,13 +34,29 @@ pub enum WorktreeChange {
 }
 
 impl Collector {
-    pub async fn run(self, mut events: Subscription, shutdown: CancellationToken) {
+    /// Applies events until shutdown. `settle` asks it to apply everything published so far at
+    /// once (pending coalesced patches included) and to answer when done.
+    pub async fn run(
+        self,
+        mut events: Subscription,
+        mut settle: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+        shutdown: CancellationToken,
+    ) {
         let mut coalescer = Coalescer::new(self.window);
         loop {
             let due = coalescer.next_due();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
+                Some(done) = settle.recv() => {
+                    while let Some(published) = events.try_next() {
+                        self.handle(&mut coalescer, &published.event, published.at);
+                    }
+                    for flush in coalescer.drain() {
+                        self.apply(flush);
+                    }
+                    let _ = done.send(());
+                }
                 event = events.next_published() => match event {
                     Some(Ok(published)) => self.handle(&mut coalescer, &published.event, published.at),
                     Some(Err(lagged)) => {
@@ -165,7 +181,8 @@ mod tests {
         let events = bus.subscribe();
         publish_first(&bus);
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(collector.run(events, shutdown.clone()));
+        let (_settle, settle_requests) = mpsc::unbounded_channel();
+        let task = tokio::spawn(collector.run(events, settle_requests, shutdown.clone()));
         Harness {
             bus,
             store,

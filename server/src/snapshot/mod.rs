@@ -95,7 +95,10 @@ impl Snapshot {
         };
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        tasks.spawn(collector.run(bus.subscribe(), shutdown.clone()));
+        let settle = reconciler
+            .settle_requests()
+            .expect("a new reconciler's settle requests are untaken");
+        tasks.spawn(collector.run(bus.subscribe(), settle, shutdown.clone()));
         tasks.spawn(reconciler.clone().run(shutdown.clone()));
         tasks.spawn(watch::monitor(
             reconciler.clone(),

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
@@ -41,6 +41,10 @@ pub struct Reconciler {
     pub config: ReconcileConfig,
     /// Wakes the loop for a pass ahead of schedule.
     pub now: Arc<Notify>,
+    /// Asks the collector to apply every event published so far (answering on the sender), so
+    /// that a pass compares its reading with a store that is not behind it.
+    settle: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    settle_requests: Mutex<Option<mpsc::UnboundedReceiver<oneshot::Sender<()>>>>,
     pub monitor: mpsc::UnboundedSender<MonitorInput>,
     git_limit: Arc<Semaphore>,
     /// The last measurement of every worktree: its statistics are reused while the worktree is
@@ -49,6 +53,9 @@ pub struct Reconciler {
     /// Worktrees the file watcher covers, and since when.
     watched: Mutex<HashMap<WorkspaceId, Instant>>,
 }
+
+/// Longest a pass waits for the collector to apply what was published before it.
+const SETTLE_WAIT: Duration = Duration::from_secs(1);
 
 /// A fallback for edits a watcher could miss (for example when the kernel drops events).
 const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -198,7 +205,10 @@ impl Reconciler {
         config: ReconcileConfig,
         monitor: mpsc::UnboundedSender<MonitorInput>,
     ) -> Self {
+        let (settle, settle_requests) = mpsc::unbounded_channel();
         Self {
+            settle,
+            settle_requests: Mutex::new(Some(settle_requests)),
             git_limit: Arc::new(Semaphore::new(config.git_concurrency.max(1))),
             db,
             runtimes,
@@ -240,12 +250,26 @@ impl Reconciler {
         }
     }
 
+    /// The requests to settle, for the collector (taken once).
+    pub fn settle_requests(&self) -> Option<mpsc::UnboundedReceiver<oneshot::Sender<()>>> {
+        self.settle_requests.lock().expect("settle requests").take()
+    }
+
+    /// Waits until the collector applied every event published before now (briefly: a
+    /// collector that is gone or stuck only makes drift counting less exact).
+    async fn settle(&self) {
+        let (done, settled) = oneshot::channel();
+        if self.settle.send(done).is_ok() {
+            let _ = tokio::time::timeout(SETTLE_WAIT, settled).await;
+        }
+    }
+
     pub async fn pass(&self) -> Result<PassSummary, sqlx::Error> {
         let started = Instant::now();
         // Stamped before the read: anything an event writes from here on is newer and wins.
         let poll_start = self.clock.next();
         let rows: Vec<LiveRow> = sqlx::query_as(LIVE_ROWS).fetch_all(&self.db).await?;
-        let sessions = self.session_groups().await?;
+        let sessions = self.session_groups(&rows).await?;
         let measured =
             futures_util::future::join_all(rows.iter().map(|row| self.git_stats(row))).await;
         let mut overlaps = overlaps_of_rows(&rows, &measured);
@@ -255,6 +279,8 @@ impl Reconciler {
         };
         let mut live_ids = HashSet::new();
         let mut worktrees = HashMap::new();
+        // What was published before the reading is in the store before it is compared.
+        self.settle().await;
         for (row, measured) in rows.iter().zip(measured) {
             let id = WorkspaceId::new(&row.id);
             summary.git_stats_computed += usize::from(measured.is_some());
@@ -270,7 +296,10 @@ impl Reconciler {
                 }
             };
             if let Some(existing) = self.store.get(&id) {
-                let drifts = detect_drift(&existing, &patch);
+                // A group an event wrote after the pass began is newer than what it read: the
+                // difference is the pass's, not a missed event.
+                let mut drifts = detect_drift(&existing, &patch);
+                drifts.retain(|d| existing.field_timestamps.get(d.group) <= poll_start);
                 if !drifts.is_empty() {
                     summary.drifted += 1;
                     for drift in &drifts {
@@ -327,13 +356,25 @@ impl Reconciler {
         Ok(summary)
     }
 
-    /// The session group of every live workspace with sessions: the rows from the database,
-    /// with the runtime of those live in this process (R§7.3).
-    async fn session_groups(&self) -> Result<HashMap<WorkspaceId, SessionGroup>, sqlx::Error> {
+    /// The session group of every live workspace with sessions (R§7.3): for a workspace whose
+    /// sessions are live in this process, the group its sessions domain last announced (the
+    /// domain is the only writer of their rows, and announces every change after it); for the
+    /// others, their rows at rest in the database.
+    async fn session_groups(
+        &self,
+        rows_of: &[LiveRow],
+    ) -> Result<HashMap<WorkspaceId, SessionGroup>, sqlx::Error> {
+        let mut groups: HashMap<WorkspaceId, SessionGroup> = rows_of
+            .iter()
+            .filter_map(|row| Some((WorkspaceId::new(&row.id), self.runtimes.group(&row.id)?)))
+            .collect();
         let rows: Vec<SessionRowOf> = sqlx::query_as(SESSION_ROWS).fetch_all(&self.db).await?;
         let mut by_workspace: HashMap<WorkspaceId, Vec<(SessionRow, Option<RuntimeFacts>)>> =
             HashMap::new();
         for row in rows {
+            if groups.contains_key(&WorkspaceId::new(&row.workspace_id)) {
+                continue;
+            }
             let runtime = self.runtimes.runtime(&row.id);
             let session = SessionRow {
                 session_id: SessionId::new(row.id),
@@ -349,14 +390,11 @@ impl Reconciler {
                 .or_default()
                 .push((session, runtime));
         }
-        Ok(by_workspace
-            .into_iter()
-            .map(|(id, sessions)| {
-                let group =
-                    SessionGroup::from_sessions(sessions.iter().map(|(r, f)| (r, f.as_ref())));
-                (id, group)
-            })
-            .collect())
+        groups.extend(by_workspace.into_iter().map(|(id, sessions)| {
+            let group = SessionGroup::from_sessions(sessions.iter().map(|(r, f)| (r, f.as_ref())));
+            (id, group)
+        }));
+        Ok(groups)
     }
 
     /// The statistics of a row's worktree: measured, or reused when the watcher has seen no edit

@@ -83,6 +83,38 @@ impl ScriptedAgent {
     }
 }
 
+/// A test that ends, passing or failing, leaves none of its agents behind: every process started
+/// with this agent's environment (its log path is unique to it) is killed, with its group, even
+/// when ff itself was killed and could not stop them.
+impl Drop for ScriptedAgent {
+    fn drop(&mut self) {
+        let marker = format!("FF_SCRIPTED_AGENT_LOG={}", self.log_path().display());
+        for pid in processes_with_env(&marker) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            // Its own group first (ff starts each agent as a group leader), then itself.
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// Processes whose environment holds exactly the entry `entry` (`NAME=value`).
+pub fn processes_with_env(entry: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|b| *b == 0)
+                    .any(|variable| variable == entry.as_bytes())
+            })
+        })
+        .collect()
+}
+
 impl TestApp {
     /// A READY workspace of a fresh repository.
     pub async fn ready_workspace(

@@ -114,7 +114,16 @@ impl RunningFf {
     }
 
     pub async fn post(&self, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.client.post(format!("{}{path}", self.url));
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.url));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -169,9 +178,23 @@ impl RunningFf {
     }
 }
 
-/// A test that fails half-way must not leave a server running.
+/// A test that fails half-way must not leave a server running, nor its agents: ff is asked to
+/// shut down (it stops every agent it runs), and killed if it has not within 10 s.
 impl Drop for RunningFf {
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_)) | Err(_)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -103,6 +103,19 @@ impl Client {
         }
     }
 
+    /// Skips every frame, of any stream, up to the end of the connection, and says how it ended.
+    pub async fn ended(&mut self) -> Ended {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Close(frame))) => {
+                    return Ended::Closed(frame.map(|f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ended::Dropped,
+            }
+        }
+    }
+
     pub async fn send_binary(
         &mut self,
         bytes: Vec<u8>,

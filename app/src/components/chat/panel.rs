@@ -25,6 +25,7 @@ pub fn ChatPanel(
     let live = ChatLive::new(id.clone(), baseline);
     let session = live.session.clone();
     let connection = live.connection.clone();
+    let ended = live.ended.clone();
     let pending = {
         let session = session.clone();
         Memo::new(move |_| session.with(|s| s.as_ref().and_then(|s| s.pending_request.clone())))
@@ -68,6 +69,9 @@ pub fn ChatPanel(
                 })}
                 {move || (connection.get() == Connection::Reconnecting).then(|| view! {
                     <span class="reconnecting" role="status" data-testid="chat-reconnecting">"Reconnecting…"</span>
+                })}
+                {move || ended.get().map(|reason| view! {
+                    <span class="reconnecting" role="status" data-testid="chat-ended">{reason}</span>
                 })}
                 <span class="spacer"></span>
                 {move || state.get().map(|s| view! {

@@ -38,6 +38,8 @@ pub struct Scripted {
     /// The running turn of each session, for `session/cancel`.
     running: Mutex<HashMap<String, CancellationToken>>,
     sessions_issued: AtomicU64,
+    /// Responders of requests the script leaves unanswered, held so that none is answered.
+    held: Mutex<Vec<Box<dyn std::any::Any + Send>>>,
 }
 
 /// Serves one client until its stdin closes.
@@ -100,11 +102,29 @@ impl Scripted {
             state,
             running: Mutex::default(),
             sessions_issued: AtomicU64::new(0),
+            held: Mutex::default(),
         }
     }
 
     pub fn log(&self) -> &EventLog {
         &self.log
+    }
+
+    /// Whether the script says to leave `method` unanswered: then the request is logged and its
+    /// responder kept forever (`hold`).
+    fn leaves_unanswered(&self, method: &str) -> bool {
+        let unanswered = self.script.unanswered.iter().any(|m| m == method);
+        if unanswered {
+            self.log.write("unanswered", json!({"method": method}));
+        }
+        unanswered
+    }
+
+    fn hold(&self, responder: impl std::any::Any + Send) {
+        self.held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(responder));
     }
 
     fn initialize(
@@ -134,6 +154,10 @@ impl Scripted {
         request: NewSessionRequest,
         responder: Responder<NewSessionResponse>,
     ) -> Result<(), Error> {
+        if self.leaves_unanswered("session/new") {
+            self.hold(responder);
+            return Ok(());
+        }
         let id = self.issue_session_id();
         let record = SessionRecord {
             cwd: request.cwd,
@@ -192,6 +216,10 @@ impl Scripted {
         responder: Responder<SetSessionModeResponse>,
         cx: &ConnectionTo<Client>,
     ) -> Result<(), Error> {
+        if self.leaves_unanswered("session/set_mode") {
+            self.hold(responder);
+            return Ok(());
+        }
         let id = request.session_id.to_string();
         let mode = request.mode_id.to_string();
         let Some(mut record) = self.state.session(&id) else {
@@ -218,6 +246,10 @@ impl Scripted {
         responder: Responder<SetSessionConfigOptionResponse>,
         cx: &ConnectionTo<Client>,
     ) -> Result<(), Error> {
+        if self.leaves_unanswered("session/set_config_option") {
+            self.hold(responder);
+            return Ok(());
+        }
         let id = request.session_id.to_string();
         let Some(mut record) = self.state.session(&id) else {
             return responder.respond_with_error(unknown_session(&id));

@@ -38,13 +38,22 @@ const STATE_ENV: &str = "FF_SCRIPTED_AGENT_STATE";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let (agent, start_delay, outlives_client) = match setup() {
+    let (agent, start_delay, outlives_client, ignores_sigterm) = match setup() {
         Ok(setup) => setup,
         Err(message) => {
             eprintln!("ff-scripted-agent: {message}");
             return ExitCode::from(2);
         }
     };
+    if ignores_sigterm {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            // Received and dropped, for as long as the process lives.
+            Ok(mut terms) => {
+                tokio::spawn(async move { while terms.recv().await.is_some() {} });
+            }
+            Err(e) => eprintln!("ff-scripted-agent: cannot ignore SIGTERM: {e}"),
+        }
+    }
     let agent = Arc::new(agent);
     agent.log().write("start", json!({}));
     tokio::time::sleep(start_delay).await;
@@ -69,7 +78,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn setup() -> Result<(Scripted, Duration, bool), String> {
+fn setup() -> Result<(Scripted, Duration, bool, bool), String> {
     let path = |name| {
         std::env::var_os(name)
             .filter(|value| !value.is_empty())
@@ -83,9 +92,11 @@ fn setup() -> Result<(Scripted, Duration, bool), String> {
     let state = State::open(path(STATE_ENV).as_deref())?;
     let start_delay = Duration::from_millis(script.start_delay_ms);
     let outlives_client = script.outlives_client;
+    let ignores_sigterm = script.ignores_sigterm;
     Ok((
         Scripted::new(script, log, state),
         start_delay,
         outlives_client,
+        ignores_sigterm,
     ))
 }

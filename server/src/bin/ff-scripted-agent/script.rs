@@ -5,6 +5,8 @@
 //! ```
 //!
 //! `startDelayMs` (default 0) delays the agent before it reads its first message.
+//! `ignoresSigterm` makes it survive SIGTERM. `unanswered` lists requests the agent takes and never answers (`"session/set_mode"`,
+//! `"session/set_config_option"`, `"session/new"`), as a hung agent would; each is logged.
 //! `outlivesClient` keeps the process running after its stdin closes, as a stuck agent would
 //! (until it is killed). Each prompt
 //! consumes the next turn, across sessions and restarts; past the last turn (or without a
@@ -61,8 +63,13 @@
 //! - `{"timed": {"count": 200, "intervalMs": 20}}`: that many `agent_message_chunk`s,
 //!   `intervalMs` apart, each `⟦<ms>⟧` with the wall-clock time (milliseconds since the Unix
 //!   epoch, to the microsecond) at which it was handed to stdout: for latency benchmarks.
-//! - `{"error": {"code": -32603, "message": "rate limit exceeded"}}`: the prompt fails with that
-//!   JSON-RPC error; the agent keeps running.
+//! - `{"error": {"code": -32603, "message": "rate limit exceeded", "data": {"status": 429}}}`:
+//!   the prompt fails with that JSON-RPC error (`data` optional); the agent keeps running.
+//! - `{"raw": {"bytes": [255, 10]}}`: those bytes on stdout as they are (not JSON-RPC);
+//!   `{"raw": {"long": {"len": 20000000, "newline": true}}}`: that many `x`, then a newline
+//!   unless `newline` is false; `{"raw": "close"}`: closes stdout while the process goes on.
+//!   In order with the updates sent before.
+//! - `{"foreignText": "…"}`: an `agent_message_chunk` naming another session id.
 
 use agent_client_protocol::v1::schema::{
     AvailableCommandsUpdate, CompactionSummaryChunk, CompactionUpdate, ConfigOptionUpdate,
@@ -79,6 +86,11 @@ pub struct Script {
     pub start_delay_ms: u64,
     #[serde(default)]
     pub outlives_client: bool,
+    #[serde(default)]
+    pub unanswered: Vec<String>,
+    /// Ignores SIGTERM (only SIGKILL ends it), as a stuck agent would.
+    #[serde(default)]
+    pub ignores_sigterm: bool,
     #[serde(default)]
     pub turns: Vec<Turn>,
 }
@@ -159,7 +171,11 @@ pub enum Step {
     Error {
         code: i32,
         message: String,
+        #[serde(default)]
+        data: Option<serde_json::Value>,
     },
+    Raw(crate::stdio::Raw),
+    ForeignText(String),
 }
 
 #[derive(Debug, Clone, Deserialize)]

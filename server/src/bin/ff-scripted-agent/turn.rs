@@ -111,7 +111,22 @@ impl TurnRunner {
                     self.update(SessionUpdate::AgentMessageChunk(chunk(&text)))?;
                 }
             }
-            Step::Error { code, message } => return Err(Error::new(*code, message.clone())),
+            Step::Error {
+                code,
+                message,
+                data,
+            } => {
+                let error = Error::new(*code, message.clone());
+                return Err(match data {
+                    Some(data) => error.data(data.clone()),
+                    None => error,
+                });
+            }
+            Step::Raw(raw) => stdio::raw(&self.cx, raw)?,
+            Step::ForeignText(text) => self.cx.send_notification(SessionNotification::new(
+                SessionId::new(format!("{}-not", self.session_id)),
+                SessionUpdate::AgentMessageChunk(chunk(text)),
+            ))?,
         }
         Ok(None)
     }
