@@ -7,7 +7,7 @@ use super::acp::{AgentEvent, AgentProcess, Handshake, Launch};
 use super::board::Board;
 use super::store::{self, SessionRecord};
 use super::stream::{Hub, Sent, Start};
-use super::transcript::{tool_texts, Change, Transcript};
+use super::transcript::{Change, Transcript};
 use super::SessionsConfig;
 use crate::clock;
 use crate::db::Db;
@@ -21,7 +21,7 @@ use agent_client_protocol::v1::Responder;
 use ff_core::chat::ChatFrame;
 use ff_core::entry::LastExit;
 use ff_core::enums::{SessionProcessState, SessionRuntimePhase, SessionStatus};
-use ff_core::github::find_pr_urls;
+use ff_core::github::created_pull_requests;
 use ff_core::ids::{MessageId, Timestamp, WorkspaceId};
 use ff_core::permission::{self, Request};
 use ff_core::sessions::{
@@ -978,10 +978,10 @@ impl Actor {
                             self.report(false);
                         }
                     }
-                    "tool_call" | "tool_call_update" => self.look_for_pull_requests(&update),
                     _ => {}
                 }
                 let changes = self.transcript.update(&update, now);
+                self.look_for_pull_requests(&changes);
                 self.emit(changes);
             }
             AgentEvent::Permission { request, responder } => {
@@ -1118,8 +1118,16 @@ impl Actor {
         self.report(false);
     }
 
-    fn look_for_pull_requests(&self, update: &Value) {
-        for url in find_pr_urls(&tool_texts(update)) {
+    /// A finished tool call that opens PRs names the PR it opened: the GitHub domain checks it.
+    fn look_for_pull_requests(&self, changes: &[Change]) {
+        let tools = changes.iter().filter_map(|change| match change {
+            Change::Item(Item {
+                body: ff_core::transcript::ItemBody::Tool(tool),
+                ..
+            }) => Some(tool),
+            _ => None,
+        });
+        for url in tools.flat_map(|tool| created_pull_requests(tool)) {
             self.shared.bus.publish(DomainEvent::PullRequestSeen {
                 workspace_id: self.record.workspace_id.clone(),
                 url: url.as_str().to_owned(),
