@@ -359,5 +359,47 @@ async fn an_ssh_alias_of_github_is_github_and_a_listed_enterprise_host_gets_its_
         "{enterprise}"
     );
     assert_eq!(of("gitlab.example.org")["state"], "NOT_GITHUB");
+
+    // Listed on /settings, it is an Enterprise host: its own token (none here), never ff's.
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"githubHosts": ["GitLab.example.org"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["githubHosts"], json!(["gitlab.example.org"]));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = app.get("/api/github/status").await;
+        let listed = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["host"] == "gitlab.example.org")
+            .cloned()
+            .unwrap();
+        if listed["state"] == "NOT_CONNECTED" {
+            assert!(
+                listed["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("GH_ENTERPRISE_TOKEN"),
+                "{listed}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never GitHub: {listed}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"githubHosts": ["not a host"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     app.shutdown().await;
 }

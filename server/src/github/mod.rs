@@ -370,17 +370,27 @@ impl Github {
     }
 
     /// Whether `host` runs GitHub as far as the user said: github.com, a host listed with
-    /// `--github-hosts` or in `GH_HOST`, or any host when `--github-api-url` names the API. A
-    /// token is never sent anywhere else.
-    fn is_github(&self, host: &Host) -> bool {
+    /// `--github-hosts`, in `GH_HOST` or on /settings, or any host when `--github-api-url`
+    /// names the API. A token is never sent anywhere else.
+    async fn is_github(&self, host: &Host) -> bool {
         let config = &self.inner.config;
         let gh_host = (config.env)("GH_HOST")
             .and_then(|h| Host::parse(h.trim()).ok())
             .is_some_and(|h| h == *host);
-        config.api_url.is_some()
+        if config.api_url.is_some()
             || host.as_str() == GITHUB_COM
             || config.hosts.contains(host)
             || gh_host
+        {
+            return true;
+        }
+        match crate::settings::load(&self.inner.db).await {
+            Ok(settings) => settings.github_hosts.iter().any(|h| h == host.as_str()),
+            Err(e) => {
+                tracing::warn!("cannot read the GitHub hosts of the settings: {e}");
+                false
+            }
+        }
     }
 
     /// A live project's repository, or why GitHub cannot be used for it.
@@ -393,7 +403,7 @@ impl Github {
                 project.name
             ))
         })?;
-        if !self.is_github(&repo.host) {
+        if !self.is_github(&repo.host).await {
             return Err(DomainError::Conflict(
                 HostStatus::not_github(repo.host.to_string())
                     .message

@@ -88,12 +88,13 @@ impl Github {
 
     /// Every live project's repository on a GitHub host (no other host is ever sent a request).
     pub(super) async fn live_repositories(&self) -> DomainResult<Vec<(ProjectId, GithubRepo)>> {
-        Ok(self
-            .named_repositories()
-            .await?
-            .into_iter()
-            .filter(|(_, repo)| self.is_github(&repo.host))
-            .collect())
+        let mut github = Vec::new();
+        for (project, repo) in self.named_repositories().await? {
+            if self.is_github(&repo.host).await {
+                github.push((project, repo));
+            }
+        }
+        Ok(github)
     }
 
     /// Every live project's repository as its origin (or the user) names it, on any host.

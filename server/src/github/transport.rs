@@ -308,7 +308,8 @@ mod tests {
     fn every_wait_a_header_asks_for_is_clamped() {
         let now = Timestamp::from_millis(1_800_000_000_000).unwrap();
         let hour = 3_600_000;
-        let cases: &[(&[(&'static str, &str)], Option<i64>)] = &[
+        type Headers<'a> = &'a [(&'static str, &'a str)];
+        let cases: &[(Headers, Option<i64>)] = &[
             (&[("retry-after", "30")], Some(30_000)),
             (&[("retry-after", "99999999999999999")], Some(hour)),
             (&[("retry-after", "18446744073709551615")], Some(hour)),

@@ -154,7 +154,7 @@ impl Github {
         hosts.dedup();
         let mut statuses = Vec::with_capacity(hosts.len());
         for host in hosts {
-            statuses.push(if self.is_github(&host) {
+            statuses.push(if self.is_github(&host).await {
                 self.host_status(&host).await
             } else {
                 HostStatus::not_github(host.to_string())
@@ -167,7 +167,9 @@ impl Github {
     pub async fn project_status(&self, project: &ProjectId) -> DomainResult<Option<HostStatus>> {
         let project = self.project(project).await?;
         Ok(match super::repository_of(&project) {
-            Some(repo) if self.is_github(&repo.host) => Some(self.host_status(&repo.host).await),
+            Some(repo) if self.is_github(&repo.host).await => {
+                Some(self.host_status(&repo.host).await)
+            }
             Some(repo) => Some(HostStatus::not_github(repo.host.to_string())),
             None => None,
         })
@@ -200,7 +202,7 @@ impl Github {
     pub async fn retry(&self, host: &str) -> DomainResult<HostStatus> {
         let host = Host::parse(host.trim())
             .map_err(|e| DomainError::invalid("host", format!("host: {e}")))?;
-        if !self.is_github(&host) {
+        if !self.is_github(&host).await {
             return Err(DomainError::Conflict(
                 HostStatus::not_github(host.to_string())
                     .message
