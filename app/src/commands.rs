@@ -4,7 +4,7 @@
 
 use ff_core::api::{AddProject, PatchProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
-use ff_core::github::{IssueSummary, PrView};
+use ff_core::github::{HostStatus, IssueSummary, PrView};
 use ff_core::ids::{CommentId, MessageId, ProjectId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::{NewComment, ReviewComment, SentReview};
@@ -88,6 +88,14 @@ mod sent {
 
     pub fn pr(id: WorkspaceId) -> impl Future<Output = Answer<PrView>> + Send {
         browser(api::get_json(format!("/api/workspaces/{id}/pr")))
+    }
+
+    /// "Try again": GitHub is asked once more with the host's token, refused or paused.
+    pub fn retry_github(host: String) -> impl Future<Output = Answer<HostStatus>> + Send {
+        let host: String = js_sys::encode_uri_component(&host).into();
+        browser(async move {
+            api::send_json("POST", format!("/api/github/hosts/{host}/retry"), &()).await
+        })
     }
 
     pub fn ratchet(id: WorkspaceId) -> impl Future<Output = Answer<RatchetView>> + Send {
@@ -314,6 +322,10 @@ mod sent {
     }
 
     pub fn check_ratchet(_: WorkspaceId) -> impl Future<Output = Answer<RatchetView>> + Send {
+        browser_only()
+    }
+
+    pub fn retry_github(_: String) -> impl Future<Output = Answer<HostStatus>> + Send {
         browser_only()
     }
 

@@ -30,4 +30,5 @@ pub mod review;
 pub mod sessions;
 pub mod text;
 pub mod transcript;
+pub mod untrusted;
 pub mod wire;

@@ -414,6 +414,9 @@ pub struct SettingsView {
     pub permission_policy: PermissionPolicy,
     pub ratchet_permission_policy: PermissionPolicy,
     pub ratchet_review_trigger: ReviewTrigger,
+    /// GitHub Enterprise hosts besides github.com (and `--github-hosts`, `GH_HOST`).
+    #[serde(default)]
+    pub github_hosts: Vec<String>,
 }
 
 /// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
@@ -433,6 +436,9 @@ pub struct SettingsPatch {
     pub ratchet_permission_policy: Option<PermissionPolicy>,
     #[serde(default)]
     pub ratchet_review_trigger: Option<ReviewTrigger>,
+    /// Replaces the list of GitHub Enterprise hosts.
+    #[serde(default)]
+    pub github_hosts: Option<Vec<String>>,
 }
 
 /// What a session's row says, as the snapshot summarises it.

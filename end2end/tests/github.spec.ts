@@ -1,6 +1,6 @@
 // GitHub on the board (issue 9): ff against the fake GitHub binary (`ff-fake-github`, the same
 // fake the server's tests use), polled every second.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,8 +42,15 @@ async function putWorld(fake: Fake, next: any) {
   expect(response.status).toBe(204);
 }
 
-/** A PR of acme/app from `branch`, CI passed. */
-function pullRequest(number: number, branch: string) {
+/** The commit `branch` points at in the project's clone: a PR is discovered only when its head
+ * commit is one the clone has. */
+async function headOf(ff: FfServer, project: string, branch: string): Promise<string> {
+  const { repoPath } = await api(ff, 'GET', `/api/projects/${project}`);
+  return execFileSync('git', ['-C', repoPath, 'rev-parse', `refs/heads/${branch}`]).toString().trim();
+}
+
+/** A PR of acme/app from `branch` at commit `headOid`, CI passed. */
+function pullRequest(number: number, branch: string, headOid: string) {
   const now = new Date().toISOString();
   return {
     number,
@@ -56,7 +63,7 @@ function pullRequest(number: number, branch: string) {
     reviewDecision: 'REVIEW_REQUIRED',
     mergeable: 'MERGEABLE',
     mergeStateStatus: 'BLOCKED',
-    headOid: '0123456789abcdef0123456789abcdef01234567',
+    headOid,
     checks: [{ name: 'test', workflow: 'CI', runId: 77, status: 'COMPLETED', conclusion: 'SUCCESS' }],
     reviews: [],
     threads: [],
@@ -87,7 +94,7 @@ test('a PR merged on GitHub moves its card to Done without a reload', async ({ p
     const id = await createWorkspace(ff, project, 'Ship the login fix');
     const branch = (await waitForStatus(ff, id, 'READY')).branchName;
     const state = await world(fake);
-    state.repos = [{ owner: 'acme', name: 'app', defaultBranch: 'main', prs: [pullRequest(1, branch)], issues: [] }];
+    state.repos = [{ owner: 'acme', name: 'app', defaultBranch: 'main', prs: [pullRequest(1, branch, await headOf(ff, project, branch))], issues: [] }];
     await putWorld(fake, state);
 
     await hydrated(page, `${ff.url}/projects/${project}`);
@@ -181,7 +188,7 @@ test('the ratchet on the workspace page: a failing run gets one fixer, its trans
     const branch = (await waitForStatus(ff, id, 'READY')).branchName;
     // The person's own session comes first; the fixer's is the second tab.
     const own = await newSession(ff, id);
-    const pr = pullRequest(1, branch);
+    const pr = pullRequest(1, branch, await headOf(ff, project, branch));
     pr.checks = [{ name: 'test', workflow: 'CI', runId: 91, status: 'COMPLETED', conclusion: 'FAILURE', log: 'compiling\nerror: the <b>build</b> broke\n' } as any];
     const state = await world(fake);
     state.repos = [{ owner: 'acme', name: 'app', defaultBranch: 'main', prs: [pr], issues: [] }];

@@ -56,14 +56,16 @@ async fn empty_fake() -> FakeGithub {
     FakeGithub::start(world, 0, None).await
 }
 
-/// A fake with `n` open PRs, one per branch `workspace-{i}`, CI passed.
-async fn fake_with(n: usize) -> FakeGithub {
+/// A fake with `n` open PRs, one per branch `workspace-{i}`, CI passed, each with the head
+/// commit `head` (a commit of the bench's clone, as discovery requires).
+async fn fake_with(n: usize, head: &str) -> FakeGithub {
     let fake = empty_fake().await;
     fake.world(|w| {
         let repo = w.repo(OWNER, REPO);
         for i in 0..n {
             let number = repo.open(&format!("workspace-{i}"), OWNER);
             repo.change(number, |pr| {
+                pr.head_oid = head.to_owned();
                 for check in &mut pr.checks {
                     check.status = "COMPLETED".into();
                     check.conclusion = Some("SUCCESS".into());
@@ -171,8 +173,9 @@ async fn gh_strategy(fake: &FakeGithub, n: usize) -> (usize, u32) {
 async fn cost_per_poll() {
     println!("Requests and GraphQL points per poll, one repository (points by GitHub's formula)");
     let repo = common::repo::TestRepo::new();
+    let head = repo.git(&["rev-parse", "HEAD"]);
     for n in [1, 10, 50, 200] {
-        let fake = fake_with(n).await;
+        let fake = fake_with(n, &head).await;
         let attached = ff_with(&fake, n, true, &repo.path).await;
         let (requests, points) = one_poll(&attached, &fake).await;
         let target = if n == 50 {
@@ -213,8 +216,8 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 
 async fn change_to_chip() {
     const SAMPLES: usize = 30;
-    let fake = fake_with(1).await;
     let repo = common::repo::TestRepo::new();
+    let fake = fake_with(1, &repo.git(&["rev-parse", "HEAD"])).await;
     let app = TestApp::spawn_with_github(&fake.url, |_| {}).await;
     let mut doc = common::documents::backup(1, repo.path.to_str().unwrap());
     doc["data"]["projects"][0]["githubOwner"] = json!(OWNER);

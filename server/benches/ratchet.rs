@@ -79,11 +79,13 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 async fn main() {
     let mut world = World::new(TOKEN);
     let repo_path = common::repo::TestRepo::new();
+    let head = repo_path.git(&["rev-parse", "HEAD"]);
     {
         let repo = world.repo(OWNER, REPO);
         for i in 0..WORKSPACES {
             let number = repo.open(&format!("workspace-{i}"), OWNER);
             repo.change(number, |pr| {
+                pr.head_oid = head.clone();
                 pr.checks[0].status = "COMPLETED".into();
                 pr.checks[0].conclusion = Some("SUCCESS".into());
             });

@@ -142,6 +142,11 @@ pub struct ServeArgs {
     /// https://api.github.com or https://HOST/api/v3]; GraphQL is then at <root>/graphql.
     #[arg(long, env = "FF_GITHUB_API_URL")]
     pub github_api_url: Option<String>,
+    /// GitHub Enterprise hosts, comma separated: a project whose origin is on another host than
+    /// github.com gets GitHub features only when its host is listed here, in GH_HOST or in
+    /// Settings (or --github-api-url is given).
+    #[arg(long, env = "FF_GITHUB_HOSTS", value_delimiter = ',')]
+    pub github_hosts: Vec<String>,
     /// How often each repository's pull requests are read from GitHub, in milliseconds.
     #[arg(long, env = "FF_GITHUB_POLL_INTERVAL_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(1_000..))]

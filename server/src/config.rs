@@ -2,6 +2,8 @@
 
 use crate::auth::{AuthConfig, Token, TokenError};
 use crate::cli::{ServeArgs, StorageArgs};
+use crate::git::ssh::SshLookup;
+use ff_core::github::Host;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,6 +93,10 @@ pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct GithubConfig {
     /// Replaces every host's API root (`--github-api-url`); `None`: each host's own.
     pub api_url: Option<String>,
+    /// GitHub Enterprise hosts the user listed (`--github-hosts`).
+    pub hosts: Vec<Host>,
+    /// How SSH host aliases of `origin` remotes are resolved.
+    pub ssh: SshLookup,
     pub poll_interval: Duration,
     /// Where tokens are read from: `FF_GITHUB_TOKEN`, `GH_TOKEN`, … (github.md §1).
     pub env: Env,
@@ -107,12 +113,19 @@ pub struct GithubConfig {
     /// Share of the hourly limit left for the user's own tools.
     pub reserve_percent: u32,
     pub issues_cache: Duration,
+    /// A host without a working token is looked at again at most this often (on a status
+    /// request, never in a loop).
+    pub credentials_recheck: Duration,
+    /// The largest GraphQL answer read; a longer one is refused unread.
+    pub max_answer_bytes: usize,
 }
 
 impl GithubConfig {
     pub fn new(api_url: Option<String>, poll_interval: Duration, env: Env) -> Self {
         Self {
             api_url,
+            hosts: Vec::new(),
+            ssh: SshLookup::default(),
             poll_interval,
             env,
             gh_program: PathBuf::from("gh"),
@@ -123,6 +136,8 @@ impl GithubConfig {
             backoff_max: Duration::from_secs(300),
             reserve_percent: 20,
             issues_cache: Duration::from_secs(60),
+            credentials_recheck: Duration::from_secs(5),
+            max_answer_bytes: 32 << 20,
         }
     }
 }
@@ -132,6 +147,7 @@ impl std::fmt::Debug for GithubConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GithubConfig")
             .field("api_url", &self.api_url)
+            .field("hosts", &self.hosts)
             .field("poll_interval", &self.poll_interval)
             .field("gh_program", &self.gh_program)
             .field("request_timeout", &self.request_timeout)
@@ -185,6 +201,8 @@ pub enum ConfigError {
     Origin(String),
     #[error("GitHub API URL {0:?} must look like http(s)://host[:port][/path]")]
     GithubApiUrl(String),
+    #[error("GitHub host {0}")]
+    GithubHost(String),
     #[error("cannot resolve {0}: the current directory is unreadable ({1})")]
     CurrentDir(String, std::io::Error),
     #[error("--token / FF_TOKEN: {0}")]
@@ -234,11 +252,18 @@ impl Config {
             .as_deref()
             .map(github_api_url)
             .transpose()?;
-        let github = GithubConfig::new(
+        let mut github = GithubConfig::new(
             api_url,
             Duration::from_millis(args.github_poll_interval_ms),
             Arc::new(env),
         );
+        github.hosts = args
+            .github_hosts
+            .iter()
+            .map(|h| h.trim())
+            .filter(|h| !h.is_empty())
+            .map(|h| Host::parse(h).map_err(|e| ConfigError::GithubHost(e.to_string())))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             addr: SocketAddr::new(args.host, args.port),
             data_dir,
@@ -411,6 +436,11 @@ mod tests {
         );
         let err = resolve(&["--github-api-url", "ghe.example"], &env).unwrap_err();
         assert!(err.to_string().contains("ghe.example"), "{err}");
+        let listed = resolve(&["--github-hosts", "GHE.example.com, ghe2.example"], &env).unwrap();
+        let hosts: Vec<&str> = listed.github.hosts.iter().map(Host::as_str).collect();
+        assert_eq!(hosts, ["ghe.example.com", "ghe2.example"]);
+        let err = resolve(&["--github-hosts", "ghe example"], &env).unwrap_err();
+        assert!(err.to_string().contains("ghe example"), "{err}");
         let argv = ["ff", "serve", "--github-poll-interval-ms", "999"];
         assert!(
             Cli::try_parse_from(argv).is_err(),

@@ -67,8 +67,8 @@ pub enum DomainEvent {
         workflow: String,
         completed: bool,
     },
-    /// A tool call's output named a pull request (the agent ran `gh pr create`, say); not yet
-    /// validated.
+    /// A tool call that opens pull requests (`gh pr create`) named this one in its output: a
+    /// claim the GitHub domain checks before it attaches anything.
     PullRequestSeen {
         workspace_id: WorkspaceId,
         url: String,

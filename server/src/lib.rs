@@ -183,7 +183,11 @@ impl App {
         let review = review::Review::new(db.clone(), sessions.clone());
         let state = http::AppState {
             leptos: http::leptos_options(),
-            projects: projects::Projects::new(db.clone(), config.worktree_dir.clone()),
+            projects: projects::Projects::new(
+                db.clone(),
+                config.worktree_dir.clone(),
+                config.github.ssh.clone(),
+            ),
             backup: backup::Backup::new(db.clone(), bus.clone()),
             trust: http::guard::Trust {
                 beyond_loopback: !config.is_loopback(),

@@ -4,6 +4,7 @@
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use ff_core::create::FieldError;
+use ff_core::github::Host;
 use ff_core::ids::Timestamp;
 use ff_core::ratchet::ReviewTrigger;
 use ff_core::sessions::{
@@ -31,7 +32,14 @@ pub struct Settings {
     /// Which review feedback makes the ratchet dispatch a fixer.
     #[serde(default)]
     pub ratchet_review_trigger: ReviewTrigger,
+    /// GitHub Enterprise hosts (lowercase, checked): a project's origin on one of them gets
+    /// GitHub features and the Enterprise token.
+    #[serde(default)]
+    pub github_hosts: Vec<String>,
 }
+
+/// More Enterprise hosts than anyone runs.
+const GITHUB_HOSTS_MAX: usize = 50;
 
 fn default_agent() -> String {
     DEFAULT_AGENT.to_owned()
@@ -51,6 +59,7 @@ impl Default for Settings {
             permission_policy: PermissionPolicy::Ask,
             ratchet_permission_policy: ratchet_policy(),
             ratchet_review_trigger: ReviewTrigger::default(),
+            github_hosts: Vec::new(),
         }
     }
 }
@@ -69,6 +78,7 @@ impl Settings {
             permission_policy: self.permission_policy,
             ratchet_permission_policy: self.ratchet_permission_policy,
             ratchet_review_trigger: self.ratchet_review_trigger,
+            github_hosts: self.github_hosts.clone(),
         }
     }
 
@@ -118,6 +128,23 @@ impl Settings {
         if let Some(trigger) = patch.ratchet_review_trigger {
             next.ratchet_review_trigger = trigger;
         }
+        if let Some(hosts) = patch.github_hosts {
+            let mut checked = Vec::new();
+            for host in hosts.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
+                let host = Host::parse(host)
+                    .map_err(|e| FieldError::new("githubHosts", format!("githubHosts: {e}")))?;
+                if !checked.contains(&host.to_string()) {
+                    checked.push(host.to_string());
+                }
+            }
+            if checked.len() > GITHUB_HOSTS_MAX {
+                return Err(FieldError::new(
+                    "githubHosts",
+                    format!("githubHosts has at most {GITHUB_HOSTS_MAX} hosts"),
+                ));
+            }
+            next.github_hosts = checked;
+        }
         Ok(next)
     }
 }
@@ -130,6 +157,7 @@ struct Row {
     permission_policy: String,
     ratchet_permission_policy: String,
     ratchet_review_trigger: String,
+    github_hosts: String,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
@@ -142,7 +170,7 @@ fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T,
 pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
-         ratchet_permission_policy, ratchet_review_trigger FROM settings WHERE id = 1",
+         ratchet_permission_policy, ratchet_review_trigger, github_hosts FROM settings WHERE id = 1",
     )
     .fetch_optional(conn)
     .await?;
@@ -165,6 +193,7 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
             "ratchet_review_trigger",
             &format!("\"{}\"", row.ratchet_review_trigger),
         )?,
+        github_hosts: decode("github_hosts", &row.github_hosts)?,
     })
 }
 
@@ -177,11 +206,11 @@ pub async fn set(
     let policy = |p: PermissionPolicy| crate::db::codec::enum_text(&p);
     sqlx::query(
         "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
-         permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at) \
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at, \
+         github_hosts) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
          default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, \
-         ratchet_review_trigger = ?6, updated_at = ?7",
+         ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8",
     )
     .bind(settings.ratchet_enabled)
     .bind(servers)
@@ -192,6 +221,7 @@ pub async fn set(
         &settings.ratchet_review_trigger,
     ))
     .bind(now.to_string())
+    .bind(serde_json::to_string(&settings.github_hosts).unwrap_or_else(|_| "[]".into()))
     .execute(conn)
     .await
     .map(drop)
@@ -279,5 +309,27 @@ mod tests {
             .patched(patch(serde_json::json!({"agentServers": {"claude": null}})))
             .unwrap();
         assert!(back.agent_servers.is_empty() && back.knows_agent("claude"));
+    }
+
+    #[test]
+    fn github_hosts_are_checked_lowercased_and_deduplicated() {
+        let start = Settings::default();
+        let listed = start
+            .patched(patch(serde_json::json!({
+                "githubHosts": ["GHE.example.com", " ghe.example.com ", "", "git.corp"]
+            })))
+            .unwrap();
+        assert_eq!(listed.github_hosts, ["ghe.example.com", "git.corp"]);
+        let e = start
+            .patched(patch(
+                serde_json::json!({"githubHosts": ["https://ghe.example.com"]}),
+            ))
+            .unwrap_err();
+        assert_eq!(e.field, "githubHosts", "{}", e.message);
+        let many: Vec<String> = (0..51).map(|n| format!("h{n}.example")).collect();
+        let e = start
+            .patched(patch(serde_json::json!({ "githubHosts": many })))
+            .unwrap_err();
+        assert!(e.message.contains("at most"), "{}", e.message);
     }
 }

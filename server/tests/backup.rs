@@ -122,7 +122,7 @@ async fn an_export_restores_field_by_field_into_a_fresh_app() {
     assert_eq!(sorted_keys(data), ["projects", "settings", "workspaces"]);
     assert_eq!(
         data["settings"],
-        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED"})
+        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": []})
     );
     let [backed_up_project] = data["projects"].as_array().unwrap().as_slice() else {
         panic!("one project expected: {data:#}")
@@ -404,7 +404,7 @@ async fn a_schema_version_1_document_is_upgraded_with_defaults() {
     );
     assert_eq!(
         exported["data"]["settings"],
-        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED"})
+        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": []})
     );
     app.shutdown().await;
 }

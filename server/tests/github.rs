@@ -46,8 +46,8 @@ async fn wait_entry(s: &Setup, id: &str, what: &str, done: impl Fn(&Value) -> bo
     s.app.wait_entry(&s.project, id, what, done).await
 }
 
-fn open_pr(fake: &FakeGithub, branch: &str, head_owner: &str) -> u64 {
-    fake.world(|w| w.repo(OWNER, REPO).open(branch, head_owner))
+fn open_pr(s: &Setup, fake: &FakeGithub, branch: &str, head_owner: &str) -> u64 {
+    fake_github::open_from(fake, &s.repo.path, branch, head_owner)
 }
 
 fn summaries(fake: &FakeGithub) -> Vec<Served> {
@@ -67,6 +67,20 @@ fn assert_error(response: &(StatusCode, Value), status: StatusCode, code: &str, 
     }
 }
 
+/// Reads the workspace's PR until `done` holds (at most 20 s).
+async fn pr_view_with(s: &Setup, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, view) = s.app.get(&format!("/api/workspaces/{id}/pr")).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        if done(&view) {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "never: {view}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn github_status(s: &Setup) -> Value {
     let (status, body) = s.app.get("/api/github/status").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -83,7 +97,7 @@ async fn a_new_pr_shows_within_one_poll_and_ci_moves_the_chip_and_the_reason() {
     assert_eq!(before["prState"], "NONE");
     assert_eq!(before["statusReason"]["code"], "NO_SESSION_STARTED");
 
-    let number = open_pr(&fake, &branch, OWNER);
+    let number = open_pr(&s, &fake, &branch, OWNER);
     let opened = Instant::now();
     let e = wait_entry(&s, &id, "showed the PR", |e| e["prNumber"] == number).await;
     assert!(
@@ -128,8 +142,8 @@ async fn reviews_conflicts_merging_and_closing_each_show_and_done_means_done() {
     let s = setup(&fake, |_| {}).await;
     let (id, branch) = workspace(&s, "Review me").await;
     let (other, other_branch) = workspace(&s, "Close me").await;
-    let number = open_pr(&fake, &branch, OWNER);
-    let closing = open_pr(&fake, &other_branch, OWNER);
+    let number = open_pr(&s, &fake, &branch, OWNER);
+    let closing = open_pr(&s, &fake, &other_branch, OWNER);
     change(&fake, number, |pr| complete(pr, "SUCCESS"));
     wait_entry(&s, &id, "saw the PR", |e| e["prCiStatus"] == "SUCCESS").await;
 
@@ -207,7 +221,7 @@ async fn a_forks_pr_from_a_branch_of_the_same_name_is_not_attached() {
     let fake = fake_github::start().await;
     let s = setup(&fake, |_| {}).await;
     let (id, branch) = workspace(&s, "Forked").await;
-    let fork = open_pr(&fake, &branch, "stranger");
+    let fork = open_pr(&s, &fake, &branch, "stranger");
     let polls = summaries(&fake).len();
     while summaries(&fake).len() < polls + 2 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -219,8 +233,8 @@ async fn a_forks_pr_from_a_branch_of_the_same_name_is_not_attached() {
     );
 
     // Ours, older than the fork's newest: still found among the branch's PRs.
-    let ours = open_pr(&fake, &branch, OWNER);
-    let _newer_fork = open_pr(&fake, &branch, "another-stranger");
+    let ours = open_pr(&s, &fake, &branch, OWNER);
+    let _newer_fork = open_pr(&s, &fake, &branch, "another-stranger");
     let e = wait_entry(&s, &id, "attached ours", |e| !e["prNumber"].is_null()).await;
     assert_eq!(e["prNumber"], ours);
     s.app.shutdown().await;
@@ -251,7 +265,7 @@ async fn fifty_workspaces_of_one_repository_cost_one_summary_request_per_poll() 
         );
     }
     for branch in &branches {
-        let n = open_pr(&fake, branch, OWNER);
+        let n = open_pr(&s, &fake, branch, OWNER);
         change(&fake, n, |pr| complete(pr, "SUCCESS"));
     }
     for id in &ids {
@@ -277,7 +291,7 @@ async fn without_a_token_nothing_is_sent_and_the_status_says_how_to_connect() {
     })
     .await;
     let (id, branch) = workspace(&s, "Offline").await;
-    open_pr(&fake, &branch, OWNER);
+    open_pr(&s, &fake, &branch, OWNER);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let status = github_status(&s).await;
     assert_eq!(status["connected"], false);
@@ -346,11 +360,13 @@ async fn rate_limits_pause_the_host_until_when_they_say_and_the_board_keeps_its_
             status: 403,
             retry_after: Some(4),
             reset: None,
+            message: None,
         },
         || Inject::Status {
             status: 429,
             retry_after: None,
             reset: Some(fake_github::world::epoch_seconds() + 5),
+            message: None,
         },
         || Inject::RateLimited {
             reset: fake_github::world::epoch_seconds() + 5,
@@ -360,7 +376,7 @@ async fn rate_limits_pause_the_host_until_when_they_say_and_the_board_keeps_its_
         let fake = fake_github::start().await;
         let s = setup(&fake, |_| {}).await;
         let (id, branch) = workspace(&s, "Limited").await;
-        let number = open_pr(&fake, &branch, OWNER);
+        let number = open_pr(&s, &fake, &branch, OWNER);
         wait_entry(&s, &id, "saw the PR", |e| e["prNumber"] == number).await;
         let inject = inject();
         let before = fake.served().len();
@@ -415,8 +431,8 @@ async fn one_alias_not_found_fails_alone_and_is_not_read_as_no_pr() {
     let s = setup(&fake, |_| {}).await;
     let (kept, kept_branch) = workspace(&s, "Kept").await;
     let (gone, gone_branch) = workspace(&s, "Gone").await;
-    let a = open_pr(&fake, &kept_branch, OWNER);
-    let b = open_pr(&fake, &gone_branch, OWNER);
+    let a = open_pr(&s, &fake, &kept_branch, OWNER);
+    let b = open_pr(&s, &fake, &gone_branch, OWNER);
     wait_entry(&s, &gone, "saw b", |e| e["prNumber"] == b).await;
     wait_entry(&s, &kept, "saw a", |e| e["prNumber"] == a).await;
     fake.world(|w| w.repo(OWNER, REPO).prs.retain(|p| p.number != b));
@@ -442,6 +458,7 @@ async fn server_errors_slow_and_malformed_answers_back_off_and_recover() {
                 status: 502,
                 retry_after: None,
                 reset: None,
+                message: None,
             },
             "502",
         ),
@@ -455,7 +472,7 @@ async fn server_errors_slow_and_malformed_answers_back_off_and_recover() {
         })
         .await;
         let (id, branch) = workspace(&s, "Flaky").await;
-        let number = open_pr(&fake, &branch, OWNER);
+        let number = open_pr(&s, &fake, &branch, OWNER);
         wait_entry(&s, &id, "saw the PR", |e| e["prNumber"] == number).await;
         // A request that timed out is never counted by the fake: watch the status instead.
         fake.world(|w| w.inject.push_back(inject.clone()));
@@ -578,7 +595,7 @@ async fn attaching_by_hand_takes_only_a_pr_of_the_projects_repository() {
     let fake = fake_github::start().await;
     let s = setup(&fake, |_| {}).await;
     let (id, _) = workspace(&s, "Manual").await;
-    let number = open_pr(&fake, "elsewhere", OWNER);
+    let number = open_pr(&s, &fake, "elsewhere", OWNER);
     let path = format!("/api/workspaces/{id}/pr");
     for (url, status, code, mentions) in [
         (
@@ -703,7 +720,7 @@ async fn details_are_fetched_only_after_a_change_and_carry_checks_reviews_and_th
     let fake = fake_github::start().await;
     let s = setup(&fake, |_| {}).await;
     let (id, branch) = workspace(&s, "Detailed").await;
-    let number = open_pr(&fake, &branch, OWNER);
+    let number = open_pr(&s, &fake, &branch, OWNER);
     change(&fake, number, |pr| {
         complete(pr, "FAILURE");
         pr.reviews.push(fake_github::world::Review {
@@ -733,8 +750,12 @@ async fn details_are_fetched_only_after_a_change_and_carry_checks_reviews_and_th
             .filter(|s| s.operation == "PrDetails")
             .count()
     };
-    let (status, view) = s.app.get(&format!("/api/workspaces/{id}/pr")).await;
-    assert_eq!(status, StatusCode::OK, "{view}");
+    // A read never waits on GitHub: the first says the details are being read, a later one
+    // has them.
+    let (status, first) = s.app.get(&format!("/api/workspaces/{id}/pr")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["detailsPending"], true, "{first}");
+    let view = pr_view_with(&s, &id, |v| v["detailsPending"] == false).await;
     assert_eq!(view["checks"][0]["verdict"], "FAILING");
     assert!(view["checks"][0]["url"]
         .as_str()
@@ -761,7 +782,16 @@ async fn details_are_fetched_only_after_a_change_and_carry_checks_reviews_and_th
     while summaries(&fake).len() < polls + 2 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    s.app.get(&format!("/api/workspaces/{id}/pr")).await;
+    let stale = s.app.get(&format!("/api/workspaces/{id}/pr")).await.1;
+    assert_eq!(stale["detailsPending"], true, "{stale}");
+    assert_eq!(
+        stale["details"]["unresolvedThreads"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "what is known is shown meanwhile: {stale}"
+    );
+    pr_view_with(&s, &id, |v| v["detailsPending"] == false).await;
     assert_eq!(details(&fake), 2, "a new comment: details read again");
     s.app.shutdown().await;
 }
@@ -904,16 +934,16 @@ async fn a_workspace_made_from_an_issue_starts_its_agent_with_the_issue() {
 }
 
 #[tokio::test]
-async fn a_pr_url_in_an_agents_output_attaches_at_once_and_a_finished_turn_refreshes_soon() {
+async fn a_pr_an_agent_opened_attaches_at_once_and_a_finished_turn_refreshes_soon() {
     let fake = fake_github::start().await;
     let s = setup(&fake, |github| {
         github.poll_interval = Duration::from_secs(3600);
         github.idle_debounce = Duration::from_millis(300);
     })
     .await;
-    let (id, _) = workspace(&s, "Agent").await;
+    let (id, branch) = workspace(&s, "Agent").await;
     let (other, other_branch) = workspace(&s, "Idle").await;
-    let seen = open_pr(&fake, "agent-branch", OWNER);
+    let seen = open_pr(&s, &fake, &branch, OWNER);
     let workspace_id = ff_core::ids::WorkspaceId::new(&id);
     s.app
         .events
@@ -927,13 +957,13 @@ async fn a_pr_url_in_an_agents_output_attaches_at_once_and_a_finished_turn_refre
             workspace_id,
             url: format!("https://github.com/{OWNER}/{REPO}/pull/{seen}"),
         });
-    // Attached at once (its number shows first), then read from GitHub.
+    // Checked on GitHub, attached, then read in full.
     wait_entry(&s, &id, "attached the seen PR", |e| {
         e["prNumber"] == seen && e["prState"] == "OPEN"
     })
     .await;
 
-    let idle = open_pr(&fake, &other_branch, OWNER);
+    let idle = open_pr(&s, &fake, &other_branch, OWNER);
     s.app
         .events
         .publish(ff_server::events::DomainEvent::WorkspaceIdle {
@@ -969,7 +999,7 @@ async fn polls_that_find_nothing_new_write_nothing_and_publish_nothing() {
     let fake = fake_github::start().await;
     let s = setup(&fake, |_| {}).await;
     let (id, branch) = workspace(&s, "Quiet").await;
-    let number = open_pr(&fake, &branch, OWNER);
+    let number = open_pr(&s, &fake, &branch, OWNER);
     change(&fake, number, |pr| complete(pr, "SUCCESS"));
     let settled = wait_entry(&s, &id, "saw the PR", |e| e["prCiStatus"] == "SUCCESS").await;
     let mut events = s.app.events.subscribe();

@@ -71,9 +71,7 @@ impl Fixture {
             .await;
         let ready = self.app.wait_for_status(&workspace, "READY").await;
         let branch = ready["branchName"].as_str().unwrap().to_owned();
-        let number = self
-            .fake
-            .world(|w| w.repo(OWNER, REPO).open(&branch, OWNER));
+        let number = fake_github::open_from(&self.fake, &self._repo.path, &branch, OWNER);
         self.refresh(&workspace).await;
         self.wait_entry(&workspace, "the PR attached", |e| e["prNumber"] == number)
             .await;
@@ -217,7 +215,9 @@ async fn a_failing_ci_run_gets_one_fixer_with_its_log_and_a_push_makes_it_ready_
 
     let prompts = f.wait_prompts(1).await;
     let prompt = &prompts[0];
-    assert!(prompt.contains("### test: FAILURE"), "{prompt}");
+    assert!(prompt.contains("### Failing check 1 of 1"), "{prompt}");
+    assert!(prompt.contains("\"name\": \"test\""), "{prompt}");
+    assert!(prompt.contains("\"conclusion\": \"FAILURE\""), "{prompt}");
     assert!(
         prompt.contains("actions/runs/"),
         "the check's link: {prompt}"
@@ -282,13 +282,14 @@ async fn a_fixer_that_changes_nothing_stalls_the_workspace_until_a_new_run_fails
     change(&f.fake, pr.number, |p| fail_ci(p, "STARTUP_FAILURE", None));
     let prompts = f.wait_prompts(1).await;
     assert!(
-        prompts[0].contains("### test: STARTUP_FAILURE"),
+        prompts[0].contains("\"conclusion\": \"STARTUP_FAILURE\""),
         "{}",
         prompts[0]
     );
     assert!(
-        prompts[0].contains("Its log could not be fetched (GitHub refused the request: HTTP 404"),
-        "a missing log is named: {}",
+        prompts[0].contains("Its log could not be fetched (`logMissing` above says why)")
+            && prompts[0].contains("\"logMissing\": \"GitHub refused the request: HTTP 404"),
+        "{}",
         prompts[0]
     );
     let stalled = f.reason_is(&pr.workspace, "RATCHET_STALLED").await;
@@ -406,16 +407,9 @@ async fn changes_requested_with_two_threads_are_quoted_as_untrusted_data_and_own
     });
     let prompts = f.wait_prompts(1).await;
     let prompt = &prompts[0];
-    let start = prompt
-        .find("<review-comments-json>\n")
-        .expect("the fenced block")
-        + 23;
-    let end = prompt.rfind("\n</review-comments-json>").expect("its end");
-    assert_eq!(
-        prompt.matches("</review-comments-json>").count(),
-        1,
-        "the text cannot close the block: {prompt}"
-    );
+    let label = "```untrusted-review-feedback-json\n";
+    let start = prompt.find(label).expect("the fenced block") + label.len();
+    let end = start + prompt[start..].find("\n```").expect("its end");
     let quoted: Value = serde_json::from_str(&prompt[start..end]).unwrap();
     let quoted: Vec<(&str, &str, Value, &str)> = quoted
         .as_array()
@@ -476,7 +470,7 @@ async fn changes_requested_with_two_threads_are_quoted_as_untrusted_data_and_own
 }
 
 #[tokio::test]
-async fn a_merge_conflict_gets_a_fixer_told_which_base_to_merge_even_while_ci_runs() {
+async fn a_merge_conflict_gets_a_fixer_told_to_merge_its_base_even_while_ci_runs() {
     let f = fixture(|gates| json!([{"steps": [{"waitFile": {"path": gates.join("done")}}]}])).await;
     let pr = f.pr("Conflicted").await;
     change(&f.fake, pr.number, |p| {
@@ -487,8 +481,13 @@ async fn a_merge_conflict_gets_a_fixer_told_which_base_to_merge_even_while_ci_ru
     let prompts = f.wait_prompts(1).await;
     assert!(prompts[0].contains("## Merge conflict"), "{}", prompts[0]);
     assert!(
-        prompts[0].contains("git merge origin/release"),
+        prompts[0].contains("\"baseBranch\": \"release\""),
         "{}",
+        prompts[0]
+    );
+    assert!(
+        !prompts[0].contains("git merge origin/release"),
+        "a base from GitHub is data, never part of a command: {}",
         prompts[0]
     );
     assert!(
@@ -610,6 +609,7 @@ async fn github_failing_during_a_check_dispatches_nothing_changes_nothing_and_is
             status: 502,
             retry_after: None,
             reset: None,
+            message: None,
         });
     });
     f.toggle(&pr.workspace, true).await;
@@ -719,7 +719,7 @@ async fn a_fixer_running_when_ff_is_killed_is_settled_at_restart_and_decided_afr
     let id = workspace["id"].as_str().unwrap().to_owned();
     let ready = ff.wait_for(&id, "ready", |w| w["status"] == "READY").await;
     let branch = ready["branchName"].as_str().unwrap();
-    let number = fake.world(|w| w.repo(OWNER, REPO).open(branch, OWNER));
+    let number = fake_github::open_from(&fake, &repo.path, branch, OWNER);
     change(&fake, number, |p| {
         fail_ci(p, "FAILURE", Some(log(1, "boom\n")))
     });

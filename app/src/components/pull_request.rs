@@ -157,7 +157,8 @@ fn details(pr: PrView) -> impl IntoView {
     }
 }
 
-/// Reads the PR's details once, then again whenever the snapshot shows the PR changed.
+/// Reads the PR's details once, then again whenever the snapshot shows the PR changed; while the
+/// server is still reading them from GitHub (`details_pending`), again every second, a while.
 #[cfg(feature = "hydrate")]
 fn follow(id: WorkspaceId, entry: Memo<Option<Entry>>, view_of_pr: RwSignal<Option<PrView>>) {
     Effect::new(
@@ -169,8 +170,16 @@ fn follow(id: WorkspaceId, entry: Memo<Option<Entry>>, view_of_pr: RwSignal<Opti
             if key.is_some() && previous.as_ref() != Some(&key) {
                 let id = id.clone();
                 leptos::task::spawn_local(async move {
-                    if let Ok(fresh) = commands::pr(id).await {
+                    for _ in 0..20 {
+                        let Ok(fresh) = commands::pr(id.clone()).await else {
+                            return;
+                        };
+                        let pending = fresh.details_pending;
                         view_of_pr.set(Some(fresh));
+                        if !pending {
+                            return;
+                        }
+                        gloo_timers::future::sleep(std::time::Duration::from_secs(1)).await;
                     }
                 });
             }

@@ -1,6 +1,6 @@
 //! `/settings`: the agents ff can run (with their install state) and the user's own agent
 //! servers, the default agent, who answers agents' permission requests, the ratchet's defaults,
-//! and this browser's notifications.
+//! the GitHub Enterprise hosts, and this browser's notifications.
 
 use crate::commands;
 use crate::components::agent_servers::AgentServers;
@@ -162,6 +162,24 @@ fn Settings(agents: Vec<AgentInfo>, settings: SettingsView) -> impl IntoView {
                 </select>
             </label>
             <p class="muted">"Your own reviews and comments never start a fixer."</p>
+
+            <h2>"GitHub"</h2>
+            <label class="field">
+                <span>"GitHub Enterprise hosts, comma separated (github.com is always GitHub; a project whose origin is on any other host gets no GitHub request and no token)"</span>
+                <input type="text" data-testid="github-hosts" placeholder="ghe.example.com"
+                    prop:value=move || state.settings.with(|s| s.github_hosts.join(", "))
+                    on:change=move |ev| {
+                        let hosts = event_target_value(&ev)
+                            .split(',')
+                            .map(|h| h.trim().to_owned())
+                            .filter(|h| !h.is_empty())
+                            .collect();
+                        state.save.dispatch(SettingsPatch {
+                            github_hosts: Some(hosts),
+                            ..SettingsPatch::default()
+                        });
+                    } />
+            </label>
 
             <h2>"Notifications"</h2>
             <NotificationSettings />

@@ -7,6 +7,7 @@
 
 mod answer;
 mod ci;
+mod created;
 mod details;
 mod enums;
 mod issues;
@@ -27,6 +28,7 @@ pub use answer::{
 pub use ci::{
     actions_run_id, check_lines, ci_status, failing_checks, CheckLine, FailingCheck, Verdict,
 };
+pub use created::{created_pull_requests, creates_pull_request, MAX_CREATED_PER_TOOL_CALL};
 pub use details::{
     DetailsAnswer, DetailsRepository, IssueComment, PullRequestDetails, Review, ReviewComment,
     ReviewThread,
@@ -44,10 +46,12 @@ pub use names::{
 pub use observation::ratchet_observation;
 pub use prompt::issue_prompt;
 pub use pull_request::{
-    CheckRun, CheckSuite, Commit, LatestReview, PrCandidate, PullRequestCommit, PullRequestSummary,
-    RepositoryCandidates, RepositoryPullRequest, RepositoryPullRequests, RollupContext,
-    RollupContexts, StatusCheckRollup, StatusContext, SummaryAnswer, Workflow, WorkflowRun,
+    CheckRun, CheckSuite, Commit, Discovery, LatestReview, PrCandidate, PullRequestCommit,
+    PullRequestSummary, RepositoryCandidates, RepositoryPullRequest, RepositoryPullRequests,
+    RollupContext, RollupContexts, StatusCheckRollup, StatusContext, SummaryAnswer, Workflow,
+    WorkflowRun, CLOCK_SKEW_SECONDS,
 };
+pub use remote::is_ssh_remote;
 pub use repository::{
     BranchRef, CreatePullRequestAnswer, CreatePullRequestPayload, CreatedPullRequest, RepositoryId,
     RepositoryIdAnswer,

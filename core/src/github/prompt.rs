@@ -3,6 +3,7 @@
 //! with an instruction not to obey them.
 
 use super::issues::Issue;
+use crate::untrusted::fence_for;
 
 /// The prompt for `issue`: what to do, the issue's URL, then its title and body as untrusted
 /// data inside a fence that nothing in them can close.
@@ -39,13 +40,6 @@ fn one_line(text: &str) -> String {
         .collect::<String>()
         .trim()
         .to_owned()
-}
-
-/// Backticks, one more than the longest run in `text` (at least three): Markdown closes a fence
-/// only with a run at least as long as the one that opened it.
-fn fence_for(text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    "`".repeat((longest + 1).max(3))
 }
 
 #[cfg(test)]

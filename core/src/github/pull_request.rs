@@ -203,8 +203,11 @@ pub struct RepositoryPullRequest {
 pub struct PrCandidate {
     pub number: u64,
     pub url: String,
+    pub state: PullRequestState,
     pub created_at: Timestamp,
     pub head_ref_name: String,
+    pub head_ref_oid: String,
+    pub is_cross_repository: bool,
     pub head_repository_owner: Option<Actor>,
 }
 
@@ -215,19 +218,153 @@ pub struct RepositoryCandidates {
     pub pull_requests: Nodes<PrCandidate>,
 }
 
+/// How far this machine's clock and GitHub's may disagree when a PR's creation is compared with
+/// a workspace's: a PR opened this long before its workspace still counts as opened for it.
+pub const CLOCK_SKEW_SECONDS: i64 = 120;
+
+/// Which PRs of its branch a workspace takes for its own (github.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Discovery {
+    /// ff made the branch for the workspace created at this time: a PR opened since then, in
+    /// any state (compared at GitHub's whole seconds, with [`CLOCK_SKEW_SECONDS`]).
+    Since(Timestamp),
+    /// The workspace resumed an existing branch: its open PR, however old.
+    Resumed,
+}
+
+/// Whole seconds since the epoch: GitHub's `createdAt` has no finer precision.
+fn whole_seconds(at: Timestamp) -> i64 {
+    at.millis().div_euclid(1000)
+}
+
+impl PrCandidate {
+    /// Its head is the branch in the repository of `owner`, not a fork's branch of that name.
+    pub fn in_repository_of(&self, owner: &str) -> bool {
+        !self.is_cross_repository
+            && self
+                .head_repository_owner
+                .as_ref()
+                .is_some_and(|o| o.login.eq_ignore_ascii_case(owner))
+    }
+}
+
 impl RepositoryCandidates {
-    /// Discovery (github.md §2): the newest PR whose head is the branch in the repository of
-    /// `owner` (not a fork's branch of the same name), created no earlier than `since`.
-    pub fn discovered(&self, owner: &str, since: Timestamp) -> Option<&PrCandidate> {
-        self.pull_requests
+    /// The branch's PRs that may be the workspace's, newest first: in the repository of
+    /// `owner` and opened for it as `discovery` says. Whether the head commit is in this
+    /// clone's history is for the caller to tell, and the first that is, is the one.
+    pub fn eligible(&self, owner: &str, discovery: Discovery) -> Vec<&PrCandidate> {
+        let mut eligible: Vec<&PrCandidate> = self
+            .pull_requests
             .nodes
             .iter()
-            .filter(|pr| {
-                pr.head_repository_owner
-                    .as_ref()
-                    .is_some_and(|o| o.login.eq_ignore_ascii_case(owner))
-                    && pr.created_at >= since
+            .filter(|pr| pr.in_repository_of(owner))
+            .filter(|pr| match discovery {
+                Discovery::Since(since) => {
+                    whole_seconds(pr.created_at) + CLOCK_SKEW_SECONDS >= whole_seconds(since)
+                }
+                Discovery::Resumed => pr.state == PullRequestState::Open,
             })
-            .max_by_key(|pr| (pr.created_at, pr.number))
+            .collect();
+        eligible.sort_by_key(|pr| std::cmp::Reverse((pr.created_at, pr.number)));
+        eligible
+    }
+}
+
+impl PullRequestSummary {
+    /// Why this PR is not the one whose head is `branch` in the repository of `owner` (a fork's
+    /// PR, another branch's); `None` when it is.
+    pub fn not_of_branch(&self, owner: &str, branch: &str) -> Option<String> {
+        let head_owner = self
+            .head_repository_owner
+            .as_ref()
+            .map(|o| o.login.as_str());
+        if self.is_cross_repository || !head_owner.is_some_and(|o| o.eq_ignore_ascii_case(owner)) {
+            return Some(format!(
+                "PR #{} comes from a fork ({}), not from the project's repository",
+                self.number,
+                head_owner.unwrap_or("a deleted account")
+            ));
+        }
+        (self.head_ref_name != branch).then(|| {
+            format!(
+                "PR #{} is of another branch ({:?}), not {branch:?}",
+                self.number, self.head_ref_name
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn candidate(number: u64, created: &str, state: PullRequestState, owner: &str) -> PrCandidate {
+        PrCandidate {
+            number,
+            url: format!("https://github.com/acme/app/pull/{number}"),
+            state,
+            created_at: at(created),
+            head_ref_name: "b".into(),
+            head_ref_oid: format!("{number:040}"),
+            is_cross_repository: owner != "acme",
+            head_repository_owner: Some(Actor {
+                login: owner.into(),
+            }),
+        }
+    }
+
+    fn numbers(candidates: &[PrCandidate], discovery: Discovery) -> Vec<u64> {
+        let all = RepositoryCandidates {
+            pull_requests: Nodes {
+                nodes: candidates.to_vec(),
+            },
+        };
+        all.eligible("ACME", discovery)
+            .iter()
+            .map(|c| c.number)
+            .collect()
+    }
+
+    #[test]
+    fn a_new_branch_takes_prs_of_its_own_second_and_skew_but_not_older_ones() {
+        use PullRequestState::{Closed, Merged, Open};
+        let workspace = Discovery::Since(at("2026-05-01T12:00:00.900Z"));
+        let cases: &[(&[PrCandidate], &[u64])] = &[
+            (&[candidate(1, "2026-05-01T12:00:00Z", Open, "acme")], &[1]),
+            (&[candidate(1, "2026-05-01T11:58:00Z", Open, "acme")], &[1]),
+            (&[candidate(1, "2026-05-01T11:57:59Z", Open, "acme")], &[]),
+            (
+                &[candidate(1, "2026-05-01T12:00:05Z", Open, "outsider")],
+                &[],
+            ),
+            (
+                &[
+                    candidate(3, "2026-05-01T12:05:00Z", Closed, "acme"),
+                    candidate(4, "2026-05-01T12:09:00Z", Open, "acme"),
+                    candidate(5, "2026-05-01T12:10:00Z", Open, "fork"),
+                    candidate(2, "2026-04-01T00:00:00Z", Merged, "acme"),
+                ],
+                &[4, 3],
+            ),
+        ];
+        for (candidates, expected) in cases {
+            assert_eq!(numbers(candidates, workspace), *expected, "{candidates:?}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_branch_takes_its_open_pr_however_old() {
+        use PullRequestState::{Closed, Merged, Open};
+        let candidates = [
+            candidate(7, "2020-01-01T00:00:00Z", Open, "acme"),
+            candidate(8, "2021-01-01T00:00:00Z", Closed, "acme"),
+            candidate(9, "2022-01-01T00:00:00Z", Merged, "acme"),
+            candidate(10, "2023-01-01T00:00:00Z", Open, "fork"),
+        ];
+        assert_eq!(numbers(&candidates, Discovery::Resumed), [7]);
     }
 }

@@ -52,6 +52,21 @@ impl GithubRepo {
     }
 }
 
+/// Whether git reaches `remote` over SSH (`git@host:o/r.git`, `ssh://…`): its host may then be
+/// an alias of the user's SSH configuration rather than a real host name.
+pub fn is_ssh_remote(remote: &str) -> bool {
+    let remote = remote.trim();
+    match remote.split_once("://") {
+        Some((scheme, _)) => matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "ssh" | "git+ssh" | "ssh+git"
+        ),
+        None => remote
+            .find(':')
+            .is_some_and(|colon| !remote[..colon].contains('/')),
+    }
+}
+
 /// Credentials or an SSH user before the host are no part of the repository.
 fn without_user(authority: &str) -> &str {
     authority
@@ -66,5 +81,26 @@ fn without_ssh_port(authority: &str) -> Result<&str, UrlError> {
         }
         Some(_) => Err(UrlError::Port),
         None => Ok(authority),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_remotes_are_told_from_the_others() {
+        let cases = [
+            ("git@github-work:acme/widgets.git", true),
+            ("ssh://git@github.com:22/acme/app.git", true),
+            ("git+ssh://git@host/acme/app", true),
+            ("https://github.com/acme/app.git", false),
+            ("http://git.example.com/me/app.git", false),
+            ("/srv/git/app.git", false),
+            ("./relative:odd/app", false),
+        ];
+        for (remote, ssh) in cases {
+            assert_eq!(is_ssh_remote(remote), ssh, "{remote}");
+        }
     }
 }

@@ -118,6 +118,10 @@ pub struct PrView {
     pub details: Option<PrDetailsView>,
     /// Why the details could not be fetched this time (GitHub paused, failing, not connected).
     pub details_error: Option<String>,
+    /// The details shown (if any) are older than the PR: they are being read from GitHub now,
+    /// and asking again in a moment shows them.
+    #[serde(default)]
+    pub details_pending: bool,
 }
 
 /// `POST /api/workspaces/{id}/pr`
@@ -147,6 +151,8 @@ pub enum HostState {
     NotConnected,
     Paused,
     Failing,
+    /// The project's origin is on a host nobody said runs GitHub: GitHub is off for it.
+    NotGithub,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +178,36 @@ pub struct HostStatus {
     pub state: HostState,
     /// One plain sentence for the board's status line; `None` when all is well.
     pub message: Option<String>,
+}
+
+impl HostStatus {
+    /// A host whose token is still being looked for: nothing to say yet.
+    pub fn unknown(host: String) -> Self {
+        Self {
+            host,
+            connected: false,
+            token_source: None,
+            login: None,
+            rate_limit: None,
+            paused_until: None,
+            last_error: None,
+            state: HostState::Ok,
+            message: None,
+        }
+    }
+
+    /// An origin on a host that is not GitHub as far as ff knows: no token is sent there.
+    pub fn not_github(host: String) -> Self {
+        let message = format!(
+            "origin is on {host}, which is not a GitHub host; add it in Settings if it is \
+             GitHub Enterprise"
+        );
+        Self {
+            state: HostState::NotGithub,
+            message: Some(message),
+            ..Self::unknown(host)
+        }
+    }
 }
 
 /// How the views name a PR state.

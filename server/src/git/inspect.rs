@@ -24,6 +24,22 @@ pub enum InspectError {
     Unreadable { path: PathBuf, message: String },
 }
 
+/// Which of `oids` are commits this clone has (its own history, or fetched): a PR whose head
+/// commit is not among them was pushed from another clone. An unreadable repository has none.
+pub fn known_commits(path: &Path, oids: &[String]) -> Vec<bool> {
+    let Ok(repo) = git2::Repository::open(path) else {
+        return vec![false; oids.len()];
+    };
+    oids.iter()
+        .map(|oid| {
+            git2::Oid::from_str(oid)
+                .ok()
+                .filter(|_| oid.len() == 40 || oid.len() == 64)
+                .is_some_and(|oid| repo.find_commit(oid).is_ok())
+        })
+        .collect()
+}
+
 /// Opens the repository at `path` (which must be its top level) and detects the default branch:
 /// `origin/HEAD`, else the current branch (even one with no commits yet), else `main`.
 pub fn inspect(path: &Path) -> Result<RepoFacts, InspectError> {

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod inspect;
+pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -70,6 +71,39 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.run_with(dir, args, &[]).await
+    }
+
+    /// `git push <args>` that can never stop to ask anything: no terminal prompt for a
+    /// password, and ssh in batch mode (no passphrase or host-key question), unless the user
+    /// chose their own ssh command (`GIT_SSH_COMMAND`, `GIT_SSH` or `core.sshCommand`).
+    pub async fn push(&self, dir: &Path, args: &[&str]) -> Result<String, GitError> {
+        let own_ssh = ["GIT_SSH_COMMAND", "GIT_SSH"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+            || self
+                .run(dir, ["config", "--get", "core.sshCommand"])
+                .await
+                .is_ok_and(|command| !command.trim().is_empty());
+        let batch: &[(&str, &str)] = if own_ssh {
+            &[]
+        } else {
+            &[("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")]
+        };
+        let args = std::iter::once("push").chain(args.iter().copied());
+        self.run_with(dir, args, batch).await
+    }
+
+    async fn run_with<I, S>(
+        &self,
+        dir: &Path,
+        args: I,
+        env: &[(&str, &str)],
+    ) -> Result<String, GitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let command = std::iter::once(OsStr::new("git"))
             .chain(args.iter().map(|a| a.as_os_str()))
@@ -81,6 +115,7 @@ impl Git {
             .current_dir(dir)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -168,6 +203,39 @@ mod tests {
             .succeeds(dir.path(), ["rev-parse", "--verify", "HEAD"])
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_push_never_prompts_unless_the_user_chose_their_own_ssh() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = dir.path().join("seen");
+        let fake = dir.path().join("git");
+        // Records what a push was given, and answers `config` as an unconfigured git would.
+        std::fs::write(
+            &fake,
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = config ]; then [ -f \"$0.ssh\" ] && cat \"$0.ssh\" && exit 0; exit 1; fi\n\
+                 echo \"$*|$GIT_TERMINAL_PROMPT|$GIT_SSH_COMMAND\" > {}\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let git = Git::with_program(&fake, Duration::from_secs(10));
+        git.push(dir.path(), &["-u", "origin", "feature"])
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&seen).unwrap().trim(),
+            "push -u origin feature|0|ssh -o BatchMode=yes"
+        );
+        std::fs::write(dir.path().join("git.ssh"), "ssh -i ~/.ssh/work\n").unwrap();
+        git.push(dir.path(), &["origin", "feature"]).await.unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&seen).unwrap().trim(),
+            "push origin feature|0|",
+            "core.sshCommand is the user's own"
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
-//! Which token ff uses for a host (github.md §1, G3): the first of `FF_GITHUB_TOKEN`; `GH_TOKEN`,
-//! `GITHUB_TOKEN` (github.com); `GH_ENTERPRISE_TOKEN`, `GITHUB_ENTERPRISE_TOKEN` (Enterprise);
-//! then what `gh auth token --hostname HOST` prints. Never through a shell.
+//! Which token ff uses for a host (github.md §1, G3), each sent only to the API of the host it
+//! belongs to: `FF_GITHUB_TOKEN` to github.com (to every host when `--github-api-url` names the
+//! API); `GH_TOKEN`, `GITHUB_TOKEN` to github.com; `GH_ENTERPRISE_TOKEN`,
+//! `GITHUB_ENTERPRISE_TOKEN` to Enterprise hosts; then what `gh auth token --hostname HOST`
+//! prints. Never through a shell. Only GitHub hosts are asked for at all (see `hosts`).
 
 use crate::config::GithubConfig;
 use ff_core::github::{Host, GITHUB_COM};
@@ -44,20 +46,17 @@ impl fmt::Debug for Credentials {
 
 /// The token for `host`, or why there is none (a sentence that says how to connect).
 pub async fn resolve(host: &Host, config: &GithubConfig) -> Result<Credentials, String> {
-    let variables: &[TokenSource] = if host.as_str() == GITHUB_COM {
-        &[
-            TokenSource::FfGithubToken,
-            TokenSource::GhToken,
-            TokenSource::GithubToken,
-        ]
+    let github_com = host.as_str() == GITHUB_COM;
+    let ff_token = (github_com || config.api_url.is_some()).then_some(TokenSource::FfGithubToken);
+    let own: [TokenSource; 2] = if github_com {
+        [TokenSource::GhToken, TokenSource::GithubToken]
     } else {
-        &[
-            TokenSource::FfGithubToken,
+        [
             TokenSource::GhEnterpriseToken,
             TokenSource::GithubEnterpriseToken,
         ]
     };
-    for &source in variables {
+    for source in ff_token.into_iter().chain(own) {
         let value = (config.env)(&source.to_string()).unwrap_or_default();
         let token = value.trim();
         if !token.is_empty() {
@@ -67,10 +66,10 @@ pub async fn resolve(host: &Host, config: &GithubConfig) -> Result<Credentials, 
             });
         }
     }
-    let how = if host.as_str() == GITHUB_COM {
+    let how = if github_com {
         "set GH_TOKEN (or FF_GITHUB_TOKEN) or run `gh auth login`"
     } else {
-        "set GH_ENTERPRISE_TOKEN (or FF_GITHUB_TOKEN) or run `gh auth login --hostname HOST`"
+        "set GH_ENTERPRISE_TOKEN or run `gh auth login --hostname HOST`"
     };
     let how = how.replace("HOST", host.as_str());
     match gh_token(host, config).await {
@@ -124,13 +123,22 @@ mod tests {
     use std::time::Duration;
 
     fn config(vars: &[(&'static str, &'static str)], gh: &std::path::Path) -> GithubConfig {
+        config_at(None, vars, gh)
+    }
+
+    fn config_at(
+        api_url: Option<&str>,
+        vars: &[(&'static str, &'static str)],
+        gh: &std::path::Path,
+    ) -> GithubConfig {
         let vars = vars.to_vec();
         let env = Arc::new(move |key: &str| {
             vars.iter()
                 .find(|(k, _)| *k == key)
                 .map(|(_, v)| v.to_string())
         });
-        let mut config = GithubConfig::new(None, Duration::from_secs(60), env);
+        let mut config =
+            GithubConfig::new(api_url.map(str::to_owned), Duration::from_secs(60), env);
         config.gh_program = gh.to_path_buf();
         config.gh_timeout = Duration::from_millis(500);
         config
@@ -159,7 +167,7 @@ mod tests {
             ("GITHUB_ENTERPRISE_TOKEN", "githube"),
         ];
         type Vars<'a> = &'a [(&'static str, &'static str)];
-        let cases: [(Vars, &str, &str, TokenSource); 6] = [
+        let cases: [(Vars, &str, &str, TokenSource); 7] = [
             (&all, "github.com", "ff", TokenSource::FfGithubToken),
             (&all[1..], "github.com", "gh", TokenSource::GhToken),
             (&all[2..], "github.com", "github", TokenSource::GithubToken),
@@ -175,12 +183,22 @@ mod tests {
                 "githube",
                 TokenSource::GithubEnterpriseToken,
             ),
-            (&all, "ghe.example", "ff", TokenSource::FfGithubToken),
+            // FF_GITHUB_TOKEN is for github.com: an Enterprise host never gets it.
+            (&all, "ghe.example", "ghe", TokenSource::GhEnterpriseToken),
+            (&all[..3], "ghe.example", "", TokenSource::GhCli),
         ];
         for (vars, name, token, source) in cases {
-            let got = resolve(&host(name), &config(vars, none)).await.unwrap();
-            assert_eq!((got.token.as_str(), got.source), (token, source), "{name}");
+            match resolve(&host(name), &config(vars, none)).await {
+                Ok(got) => {
+                    assert_eq!((got.token.as_str(), got.source), (token, source), "{name}")
+                }
+                Err(why) => assert_eq!(source, TokenSource::GhCli, "{name}: {why}"),
+            }
         }
+        // With --github-api-url the user named the API FF_GITHUB_TOKEN is for: every host's.
+        let named = config_at(Some("https://proxy.example/api"), &all, none);
+        let got = resolve(&host("ghe.example"), &named).await.unwrap();
+        assert_eq!(got.source, TokenSource::FfGithubToken);
         let blank = resolve(&host("github.com"), &config(&[("GH_TOKEN", "  ")], none)).await;
         assert!(blank.is_err(), "a blank variable is no token");
     }

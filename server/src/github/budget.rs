@@ -1,6 +1,8 @@
 //! What ff knows about one GitHub host, and whether it may send a request now (github.md §1):
 //! the token, the points left with a reserve for the user's own tools, a pause until the reset
-//! after a rate limit, and exponential backoff after server errors and timeouts.
+//! after a rate limit (a minute and more, doubling, when the limit says nothing of its end, as
+//! GitHub asks for secondary limits), exponential backoff after server errors and timeouts, and
+//! a token GitHub refused, never sent again until its value changes or the user tries again.
 
 use super::auth::Credentials;
 use super::transport::Failure;
@@ -19,8 +21,10 @@ pub struct HostBudget {
     /// Consecutive server errors, timeouts or malformed answers.
     failures: u32,
     retry_at: Option<Timestamp>,
-    /// The token was refused (401): no request until it is resolved again.
-    rejected: bool,
+    /// Consecutive rate limits that did not say when they end.
+    unstated_limits: u32,
+    /// The token GitHub refused (401): not sent again while it is the token.
+    rejected: Option<String>,
     last_error: Option<String>,
 }
 
@@ -43,8 +47,10 @@ pub enum Refusal {
     },
 }
 
-/// How long a rate limit that says nothing of its end pauses a host.
+/// How long a rate limit that says nothing of its end pauses a host the first time; it doubles
+/// with each such limit in a row, up to `UNSTATED_PAUSE_MAX`.
 const UNSTATED_PAUSE: Duration = Duration::from_secs(60);
+const UNSTATED_PAUSE_MAX: Duration = Duration::from_secs(30 * 60);
 
 pub struct Limits {
     pub reserve_percent: u32,
@@ -53,8 +59,8 @@ pub struct Limits {
 }
 
 fn after(at: Timestamp, wait: Duration) -> Timestamp {
-    Timestamp::from_millis(at.millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(at)
+    let wait = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+    Timestamp::from_millis(at.millis().saturating_add(wait)).unwrap_or(at)
 }
 
 impl HostBudget {
@@ -67,19 +73,43 @@ impl HostBudget {
             paused_until: None,
             failures: 0,
             retry_at: None,
-            rejected: false,
+            unstated_limits: 0,
+            rejected: None,
             last_error: None,
         }
     }
 
-    pub fn connected(&self) -> bool {
-        self.credentials.is_ok() && !self.rejected
+    /// Whether the current token is the one GitHub refused.
+    fn refused(&self) -> bool {
+        match (&self.credentials, &self.rejected) {
+            (Ok(credentials), Some(rejected)) => credentials.token == *rejected,
+            _ => false,
+        }
     }
 
-    /// A fresh look at the token (after the user fixed it): a refused one may be tried again.
+    pub fn connected(&self) -> bool {
+        self.credentials.is_ok() && !self.refused()
+    }
+
+    /// A fresh look at the token: a new value may be sent; the value GitHub refused stays
+    /// refused.
     pub fn set_credentials(&mut self, credentials: Result<Credentials, String>) {
         self.credentials = credentials;
-        self.rejected = false;
+        // Only another value lifts the refusal; no token for a while does not.
+        if matches!(&self.credentials, Ok(c) if Some(&c.token) != self.rejected.as_ref()) {
+            self.rejected = None;
+        }
+    }
+
+    /// The user pressed Try again: whatever the token, and whatever paused the host, the next
+    /// request goes.
+    pub fn retry(&mut self, credentials: Result<Credentials, String>) {
+        self.credentials = credentials;
+        self.rejected = None;
+        self.paused_until = None;
+        self.retry_at = None;
+        self.failures = 0;
+        self.unstated_limits = 0;
     }
 
     /// The token to send now, or why not.
@@ -88,9 +118,9 @@ impl HostBudget {
             .credentials
             .as_ref()
             .map_err(|why| Refusal::NotConnected(why.clone()))?;
-        if self.rejected {
+        if self.refused() {
             return Err(Refusal::NotConnected(format!(
-                "GitHub rejected the token from {} for {}; replace it, then reload",
+                "GitHub rejected the token from {} for {}; replace it, or press Try again",
                 credentials.source, self.host
             )));
         }
@@ -130,23 +160,43 @@ impl HostBudget {
         }
         self.failures = 0;
         self.retry_at = None;
+        self.unstated_limits = 0;
         self.last_error = None;
     }
 
     pub fn failed(&mut self, failure: &Failure, limits: &Limits, now: Timestamp) {
         self.last_error = Some(failure.to_string());
         match failure {
-            Failure::Unauthorized(_) => self.rejected = true,
-            // Without a stated end: the reset GitHub last reported, else a minute.
-            Failure::RateLimited { until, .. } => {
-                let known_reset = self.rate.as_ref().map(|r| r.reset_at).filter(|r| *r > now);
-                self.paused_until = Some(
-                    until
-                        .or(known_reset)
-                        .unwrap_or_else(|| after(now, UNSTATED_PAUSE)),
-                );
+            Failure::Unauthorized(_) => {
+                self.rejected = self.credentials.as_ref().ok().map(|c| c.token.clone());
             }
-            Failure::Server(_) | Failure::Timeout(_) | Failure::Malformed(_) => {
+            Failure::RateLimited {
+                until: Some(until), ..
+            } => self.paused_until = Some(*until),
+            // Without a stated end: at least a minute, doubling with each such limit in a row
+            // (GitHub's guidance for secondary limits); a primary limit waits for the reset
+            // GitHub last reported when that is later.
+            Failure::RateLimited {
+                until: None,
+                secondary,
+                ..
+            } => {
+                self.unstated_limits += 1;
+                let doublings = (self.unstated_limits - 1).min(16);
+                let wait = UNSTATED_PAUSE
+                    .saturating_mul(1 << doublings)
+                    .min(UNSTATED_PAUSE_MAX);
+                let known_reset = self
+                    .rate
+                    .as_ref()
+                    .map(|r| r.reset_at)
+                    .filter(|_| !secondary);
+                self.paused_until = Some(after(now, wait).max(known_reset.unwrap_or(now)));
+            }
+            Failure::Server(_)
+            | Failure::Timeout(_)
+            | Failure::Malformed(_)
+            | Failure::TooLarge(_) => {
                 self.failures += 1;
                 let doublings = (self.failures - 1).min(16);
                 let wait = limits
@@ -272,6 +322,7 @@ mod tests {
 
         let limited = Failure::RateLimited {
             until: Some(at(5_000)),
+            secondary: false,
             detail: "HTTP 429".into(),
         };
         host.succeeded(Some(rate(4000)));
@@ -283,20 +334,60 @@ mod tests {
 
         let unstated = Failure::RateLimited {
             until: None,
+            secondary: false,
             detail: "RATE_LIMITED".into(),
         };
+        host.succeeded(Some(RateLimit {
+            reset_at: at(90_000),
+            ..rate(4000)
+        }));
         host.failed(&unstated, &limits(), at(0));
         let status = host.status(&limits(), at(0));
         assert_eq!(
             status.paused_until,
-            Some(at(60_000)),
-            "the last reported reset"
+            Some(at(90_000)),
+            "the last reported reset, when later than a minute"
         );
-        host.failed(&unstated, &limits(), at(70_000));
+        host.failed(&unstated, &limits(), at(100_000));
         assert_eq!(
-            host.status(&limits(), at(70_000)).paused_until,
-            Some(at(130_000)),
-            "a minute when the reset is past"
+            host.status(&limits(), at(100_000)).paused_until,
+            Some(at(220_000)),
+            "twice a minute for the second in a row, the reset being past"
+        );
+    }
+
+    #[test]
+    fn a_limit_without_an_end_pauses_a_minute_then_doubling() {
+        let mut host = connected();
+        host.succeeded(Some(RateLimit {
+            cost: 1,
+            remaining: 4000,
+            reset_at: at(3_000_000),
+            limit: 5000,
+        }));
+        let secondary = Failure::RateLimited {
+            until: None,
+            secondary: true,
+            detail: "You have exceeded a secondary rate limit".into(),
+        };
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            host.failed(&secondary, &limits(), at(0));
+            let until = host.status(&limits(), at(0)).paused_until.unwrap();
+            waits.push(until.millis() - at(0).millis());
+        }
+        let minutes: Vec<i64> = waits.iter().map(|w| w / 60_000).collect();
+        assert_eq!(
+            minutes,
+            [1, 2, 4, 8, 16, 30, 30],
+            "the hourly reset is not its end"
+        );
+        host.succeeded(None);
+        host.failed(&secondary, &limits(), at(0));
+        assert_eq!(
+            host.status(&limits(), at(0)).paused_until,
+            Some(at(60_000)),
+            "a success starts over"
         );
     }
 
@@ -311,10 +402,37 @@ mod tests {
         );
         assert!(status.message.unwrap().contains("GH_TOKEN"));
         assert!(host.admit(&limits(), at(10_000_000)).is_err());
+        let same = || {
+            Ok(Credentials {
+                token: "t".into(),
+                source: TokenSource::GhToken,
+            })
+        };
+        host.set_credentials(same());
+        assert!(
+            host.admit(&limits(), at(0)).is_err(),
+            "the refused value is not sent again"
+        );
         host.set_credentials(Err("none".into()));
         assert_eq!(
             host.status(&limits(), at(0)).message.as_deref(),
             Some("none")
+        );
+        host.set_credentials(same());
+        assert!(host.admit(&limits(), at(0)).is_err(), "still that value");
+        host.set_credentials(Ok(Credentials {
+            token: "new".into(),
+            source: TokenSource::GhToken,
+        }));
+        assert!(host.admit(&limits(), at(0)).is_ok(), "a new value is sent");
+        host.failed(&Failure::Unauthorized("HTTP 401".into()), &limits(), at(0));
+        host.retry(Ok(Credentials {
+            token: "new".into(),
+            source: TokenSource::GhToken,
+        }));
+        assert!(
+            host.admit(&limits(), at(0)).is_ok(),
+            "Try again sends it once more"
         );
     }
 }

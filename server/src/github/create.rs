@@ -53,7 +53,12 @@ impl Github {
         };
         let (project, repo) = self.repository(&workspace.project_id).await?;
         let stored = super::store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
-        if let Some(url) = stored.record.url.filter(|_| stored.record.number.is_some()) {
+        let closed = stored.record.state == ff_core::enums::PrState::Closed;
+        if let Some(url) = stored
+            .record
+            .url
+            .filter(|_| stored.record.number.is_some() && !closed)
+        {
             return Err(DomainError::Conflict(format!(
                 "a pull request is already attached: {url}"
             )));
@@ -62,10 +67,7 @@ impl Github {
         self.admit(&repo.host).await?;
         self.inner
             .git
-            .run(
-                Path::new(worktree),
-                ["push", "-u", "origin", branch.as_str()],
-            )
+            .push(Path::new(worktree), &["-u", "origin", branch.as_str()])
             .await
             .map_err(|e| {
                 let said = e.stderr();

@@ -22,29 +22,25 @@ use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::events::EventBus;
 use crate::git::Git;
-use crate::locks::KeyedLocks;
+use crate::locks::{InFlight, KeyedLocks};
 use crate::{clock, projects, workspaces};
 use budget::{HostBudget, Limits, Refusal};
 use ff_core::api::Project;
 use ff_core::github::{
-    GithubRepo, Host, IssueSummary, PullRequestDetails, PullRequestSummary, GITHUB_COM,
+    GithubRepo, Host, HostStatus, IssueSummary, PullRequestDetails, PullRequestSummary, GITHUB_COM,
 };
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use transport::{Answer, Failure, Transport};
 
 pub use issues::Assignee;
 pub use observation::Observation;
-
-/// A host that is not connected is looked at again at most this often (on a status request or
-/// a manual refresh, never in a loop).
-const RECHECK_CREDENTIALS: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Github {
@@ -57,16 +53,24 @@ struct Inner {
     git: Git,
     config: GithubConfig,
     transport: Transport,
+    /// What ff knows of each host. Never held while waiting on anything outside ff.
     hosts: tokio::sync::Mutex<HashMap<String, Known>>,
+    /// One token resolution (`gh auth token`) per host at a time, outside `hosts`.
+    resolving: KeyedLocks,
+    /// Hosts whose token a status read asked to resolve in the background.
+    resolving_for_status: InFlight<String>,
     /// The latest summary of each workspace's PR, and when it was read.
     observed: Mutex<HashMap<WorkspaceId, Observed>>,
     /// Details per workspace, valid while GitHub's `updatedAt` of the PR is the same.
     details: Mutex<HashMap<WorkspaceId, (Timestamp, Arc<PullRequestDetails>)>>,
+    /// Why the last background read of a workspace's details failed.
+    details_errors: Mutex<HashMap<WorkspaceId, String>>,
+    details_in_flight: InFlight<WorkspaceId>,
     issues: Mutex<HashMap<(ProjectId, Assignee), IssueList>>,
     logs: Mutex<logs::LogCache>,
     /// One poll (or attach, or creation) of a repository at a time.
     repositories: KeyedLocks,
-    in_flight: Mutex<HashSet<ProjectId>>,
+    in_flight: InFlight<ProjectId>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -140,12 +144,16 @@ impl Github {
                 config,
                 transport: Transport::new(),
                 hosts: tokio::sync::Mutex::default(),
+                resolving: KeyedLocks::default(),
+                resolving_for_status: InFlight::default(),
                 observed: Mutex::default(),
                 details: Mutex::default(),
+                details_errors: Mutex::default(),
+                details_in_flight: InFlight::default(),
                 issues: Mutex::default(),
                 logs: Mutex::default(),
                 repositories: KeyedLocks::default(),
-                in_flight: Mutex::default(),
+                in_flight: InFlight::default(),
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -173,25 +181,39 @@ impl Github {
         }
     }
 
-    /// Makes sure `host` is known, resolving its token on first use; `recheck` looks again at a
-    /// host that has no working token.
-    async fn know_host(&self, host: &Host, recheck: bool) {
-        let mut hosts = self.inner.hosts.lock().await;
-        let stale = match hosts.get(host.as_str()) {
+    /// Whether `host`'s token must be looked for: it was never resolved, or (`recheck`) it does
+    /// not work and was last looked at a while ago.
+    async fn needs_resolving(&self, host: &Host, recheck: bool) -> bool {
+        let hosts = self.inner.hosts.lock().await;
+        match hosts.get(host.as_str()) {
             None => true,
             Some(known) => {
                 recheck
                     && !known.budget.connected()
-                    && known.resolved_at.elapsed() >= RECHECK_CREDENTIALS
+                    && known.resolved_at.elapsed() >= self.inner.config.credentials_recheck
             }
-        };
-        if !stale {
+        }
+    }
+
+    /// Makes sure `host` is known, resolving its token on first use; `recheck` looks again at a
+    /// host that has no working token. The resolution (which may run `gh`) holds no lock that
+    /// a reader needs, and ends at shutdown.
+    async fn know_host(&self, host: &Host, recheck: bool) {
+        if !self.needs_resolving(host, recheck).await {
             return;
         }
-        let credentials = auth::resolve(host, &self.inner.config).await;
+        let _one_at_a_time = self.inner.resolving.lock(host.as_str()).await;
+        if !self.needs_resolving(host, recheck).await {
+            return;
+        }
+        let credentials = tokio::select! {
+            () = self.inner.shutdown.cancelled() => return,
+            credentials = auth::resolve(host, &self.inner.config) => credentials,
+        };
         if let Err(why) = &credentials {
             tracing::info!("{why}");
         }
+        let mut hosts = self.inner.hosts.lock().await;
         match hosts.get_mut(host.as_str()) {
             Some(known) => {
                 known.budget.set_credentials(credentials);
@@ -258,11 +280,13 @@ impl Github {
         let token = self.token(host).await?;
         let config = &self.inner.config;
         let url = endpoint::graphql_url(host, config.api_url.as_deref());
-        let result = self
-            .inner
-            .transport
-            .graphql(&url, &token, config.request_timeout, query, variables)
-            .await;
+        let limits = (config.request_timeout, config.max_answer_bytes);
+        let result = tokio::select! {
+            () = self.inner.shutdown.cancelled() => {
+                return Err(Unavailable::Failed(Failure::Server("ff is shutting down".into())));
+            }
+            result = self.inner.transport.graphql(&url, &token, limits, query, variables) => result,
+        };
         let mut hosts = self.inner.hosts.lock().await;
         let known = hosts.get_mut(host.as_str()).expect("known above");
         match &result {
@@ -345,6 +369,30 @@ impl Github {
             .ok_or_else(|| projects::not_found(id))
     }
 
+    /// Whether `host` runs GitHub as far as the user said: github.com, a host listed with
+    /// `--github-hosts`, in `GH_HOST` or on /settings, or any host when `--github-api-url`
+    /// names the API. A token is never sent anywhere else.
+    async fn is_github(&self, host: &Host) -> bool {
+        let config = &self.inner.config;
+        let gh_host = (config.env)("GH_HOST")
+            .and_then(|h| Host::parse(h.trim()).ok())
+            .is_some_and(|h| h == *host);
+        if config.api_url.is_some()
+            || host.as_str() == GITHUB_COM
+            || config.hosts.contains(host)
+            || gh_host
+        {
+            return true;
+        }
+        match crate::settings::load(&self.inner.db).await {
+            Ok(settings) => settings.github_hosts.iter().any(|h| h == host.as_str()),
+            Err(e) => {
+                tracing::warn!("cannot read the GitHub hosts of the settings: {e}");
+                false
+            }
+        }
+    }
+
     /// A live project's repository, or why GitHub cannot be used for it.
     async fn repository(&self, id: &ProjectId) -> DomainResult<(Project, GithubRepo)> {
         let project = self.project(id).await?;
@@ -355,6 +403,13 @@ impl Github {
                 project.name
             ))
         })?;
+        if !self.is_github(&repo.host).await {
+            return Err(DomainError::Conflict(
+                HostStatus::not_github(repo.host.to_string())
+                    .message
+                    .unwrap_or_default(),
+            ));
+        }
         Ok((project, repo))
     }
 

@@ -3,7 +3,7 @@
 
 use crate::db::codec::{enum_text, parse_enum, parse_opt_enum, parse_opt_time, parse_time};
 use ff_core::api::PrInfo;
-use ff_core::enums::{CiStatus, PrState, ReviewDecision, WorkspaceStatus};
+use ff_core::enums::{CiStatus, PrState, ReviewDecision, WorkspaceCreationSource, WorkspaceStatus};
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use sqlx::{FromRow, SqliteConnection};
 
@@ -239,6 +239,8 @@ pub struct Watched {
     pub workspace_id: WorkspaceId,
     pub project_id: ProjectId,
     pub branch: Option<String>,
+    /// A resumed branch's PR may predate the workspace.
+    pub resumed: bool,
     pub created_at: Timestamp,
     pub pr: Stored,
 }
@@ -248,6 +250,7 @@ struct WatchedRow {
     id: String,
     project_id: String,
     branch_name: Option<String>,
+    creation_source: String,
     created_at: String,
     has_pr: bool,
     #[sqlx(flatten)]
@@ -279,7 +282,7 @@ pub async fn watched(
 ) -> Result<Vec<Watched>, sqlx::Error> {
     let hidden = [WorkspaceStatus::Archiving, WorkspaceStatus::Archived].map(|s| enum_text(&s));
     let rows = sqlx::query_as::<_, WatchedRow>(
-        "SELECT w.id, w.project_id, w.branch_name, w.created_at, pr.workspace_id IS NOT NULL AS has_pr, \
+        "SELECT w.id, w.project_id, w.branch_name, w.creation_source, w.created_at, pr.workspace_id IS NOT NULL AS has_pr, \
          pr.url, pr.number, pr.state, pr.review_state, pr.ci_status, pr.has_merge_conflict, pr.head_oid, \
          pr.github_updated_at, pr.review_count, pr.comment_count, pr.thread_count, pr.synced_at \
          FROM workspaces w LEFT JOIN workspace_pr pr ON pr.workspace_id = w.id \
@@ -324,6 +327,7 @@ pub async fn watched(
                 workspace_id: WorkspaceId::new(row.id),
                 project_id: ProjectId::new(row.project_id),
                 branch: row.branch_name,
+                resumed: row.creation_source == enum_text(&WorkspaceCreationSource::ResumeBranch),
                 created_at: parse_time("created_at", &row.created_at)?,
                 pr,
             })

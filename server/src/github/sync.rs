@@ -1,9 +1,12 @@
 //! Polling a repository (github.md §2): every live workspace in one summary request of at most
-//! 50 aliases, which serves both sync (known PRs) and discovery (branches without one); then
-//! compare-and-swap writes and `PrSnapshotUpdated` for what changed.
+//! 50 aliases, which serves both sync (known PRs) and discovery (branches without one, or whose
+//! PR was closed); then compare-and-swap writes and `PrSnapshotUpdated` for what changed. And
+//! attaching a PR: by hand, or the one an agent's tool call says it opened, each only once
+//! GitHub has confirmed it.
 
 use super::queries::{summary_batch, Alias, MAX_ALIASES};
 use super::store::{self, Counts, PrRecord, Stored, Watched};
+use super::transport::Failure;
 use super::{repository_of, Github, Observed, Unavailable};
 use crate::clock;
 use crate::db;
@@ -11,11 +14,13 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::DomainEvent;
 use ff_core::enums::{PrState, WorkspaceStatus};
 use ff_core::github::{
-    GithubRepo, PrUrl, PullRequestSummary, RepositoryCandidates, RepositoryPullRequest,
+    Discovery, GithubRepo, PrUrl, PullRequestState, PullRequestSummary, RepositoryCandidates,
+    RepositoryPullRequest,
 };
 use ff_core::ids::{ProjectId, WorkspaceId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// What GitHub says about a PR, laid over what was stored. `previous.conflict` stands while
 /// GitHub is still computing mergeability.
@@ -26,7 +31,9 @@ pub fn observe(previous: &PrRecord, summary: &PullRequestSummary) -> PrRecord {
         state: summary.pr_state(),
         review: summary.review_decision.as_ref().and_then(|d| d.known()),
         ci: summary.ci_status(),
-        conflict: summary.has_merge_conflict(previous.conflict),
+        // The stored mark stands while GitHub computes, for the same PR only.
+        conflict: summary
+            .has_merge_conflict(previous.conflict && previous.number == Some(summary.number)),
         head_oid: Some(summary.head_ref_oid.clone()),
         github_updated_at: Some(summary.updated_at),
         counts: Some(Counts {
@@ -66,30 +73,32 @@ impl Github {
             Err(e) => return tracing::error!("cannot list the projects to poll: {e}"),
         };
         for (project, _) in projects {
-            if !self
-                .inner
-                .in_flight
-                .lock()
-                .expect("in-flight set")
-                .insert(project.clone())
-            {
+            let Some(running) = self.inner.in_flight.start(&project) else {
                 continue;
-            }
+            };
             let this = self.clone();
             self.inner.tasks.spawn(async move {
+                let _running = running;
                 if let Err(e) = this.poll(&project, None).await {
                     tracing::debug!(%project, "poll skipped or failed: {e}");
                 }
-                this.inner
-                    .in_flight
-                    .lock()
-                    .expect("in-flight set")
-                    .remove(&project);
             });
         }
     }
 
+    /// Every live project's repository on a GitHub host (no other host is ever sent a request).
     pub(super) async fn live_repositories(&self) -> DomainResult<Vec<(ProjectId, GithubRepo)>> {
+        let mut github = Vec::new();
+        for (project, repo) in self.named_repositories().await? {
+            if self.is_github(&repo.host).await {
+                github.push((project, repo));
+            }
+        }
+        Ok(github)
+    }
+
+    /// Every live project's repository as its origin (or the user) names it, on any host.
+    pub(super) async fn named_repositories(&self) -> DomainResult<Vec<(ProjectId, GithubRepo)>> {
         let projects =
             crate::projects::store::list_live(&mut *self.inner.db.acquire().await?).await?;
         Ok(projects
@@ -104,7 +113,8 @@ impl Github {
         project: &ProjectId,
         only: Option<&WorkspaceId>,
     ) -> DomainResult<()> {
-        let (_, repo) = self.repository(project).await?;
+        let (record, repo) = self.repository(project).await?;
+        let clone = PathBuf::from(&record.repo_path);
         let _one_at_a_time = self.inner.repositories.lock(project.as_str()).await;
         let watched = store::watched(&mut *self.inner.db.acquire().await?, project, only).await?;
         let plan: Vec<(Alias, Watched)> = watched
@@ -114,6 +124,11 @@ impl Github {
                 let alias = match (pr.number, &w.branch) {
                     // A merged PR cannot change any more, unless asked explicitly.
                     (Some(_), _) if pr.state == PrState::Merged && only.is_none() => return None,
+                    // A PR closed without merging does not end discovery: a newer PR of the
+                    // branch replaces it (and the branch's PRs show it if it is reopened).
+                    (Some(_), Some(branch)) if pr.state == PrState::Closed && only.is_none() => {
+                        Alias::Branch(branch.clone())
+                    }
                     (Some(number), _) => Alias::Known(number),
                     (None, Some(branch)) if pr.url.is_none() => Alias::Branch(branch.clone()),
                     _ => return None,
@@ -122,13 +137,50 @@ impl Github {
             })
             .collect();
         for batch in plan.chunks(MAX_ALIASES) {
-            let discovered = self.summaries(&repo, batch).await?;
+            let discovered = self.summaries(&repo, &clone, batch).await?;
             if !discovered.is_empty() {
                 // The discovered PRs, read whole right away: they show within this poll.
-                self.summaries(&repo, &discovered).await?;
+                self.summaries(&repo, &clone, &discovered).await?;
             }
         }
         Ok(())
+    }
+
+    /// Which of `oids` are commits of the project's clone.
+    async fn known_commits(&self, clone: &Path, oids: Vec<String>) -> Vec<bool> {
+        let count = oids.len();
+        let clone = clone.to_owned();
+        let lookup =
+            tokio::task::spawn_blocking(move || crate::git::inspect::known_commits(&clone, &oids));
+        match tokio::time::timeout(self.inner.git.timeout(), lookup).await {
+            Ok(Ok(known)) => known,
+            _ => {
+                tracing::warn!("cannot tell which commits the clone has; none is taken as known");
+                vec![false; count]
+            }
+        }
+    }
+
+    /// PR `number` of `repo` as GitHub has it now; `None` when it has no such PR (or the token
+    /// cannot see it).
+    async fn read_summary(
+        &self,
+        repo: &GithubRepo,
+        number: u64,
+    ) -> Result<Option<PullRequestSummary>, Unavailable> {
+        let alias = Alias::Known(number);
+        let key = alias.key(0);
+        let (query, variables) = summary_batch(repo.owner.as_str(), repo.repo.as_str(), &[alias]);
+        let answer = self.request(&repo.host, &query, &variables).await?;
+        if answer
+            .error_for(&key)
+            .is_some_and(|e| e.kind.as_deref() == Some("NOT_FOUND"))
+        {
+            return Ok(None);
+        }
+        alias_data::<RepositoryPullRequest>(&answer, &key)
+            .map(|found| found.and_then(|r| r.pull_request))
+            .map_err(|why| Unavailable::Failed(Failure::Refused(why)))
     }
 
     /// One summary request; applies the known PRs and returns the discovered ones as `Known`
@@ -136,13 +188,14 @@ impl Github {
     async fn summaries(
         &self,
         repo: &GithubRepo,
+        clone: &Path,
         batch: &[(Alias, Watched)],
     ) -> Result<Vec<(Alias, Watched)>, Unavailable> {
         let aliases: Vec<Alias> = batch.iter().map(|(a, _)| a.clone()).collect();
         let (query, variables) = summary_batch(repo.owner.as_str(), repo.repo.as_str(), &aliases);
         let answer = self.request(&repo.host, &query, &variables).await?;
         let mut seen = Vec::new();
-        let mut discovered = Vec::new();
+        let mut candidates_of = Vec::new();
         for (i, (alias, watched)) in batch.iter().enumerate() {
             let key = alias.key(i);
             let id = &watched.workspace_id;
@@ -160,11 +213,18 @@ impl Github {
                 },
                 Alias::Branch(branch) => match alias_data::<RepositoryCandidates>(&answer, &key) {
                     Ok(Some(candidates)) => {
-                        if let Some(found) =
-                            candidates.discovered(repo.owner.as_str(), watched.created_at)
-                        {
-                            tracing::info!(workspace = %id, "discovered PR #{} for branch {branch}", found.number);
-                            discovered.push((Alias::Known(found.number), watched.clone()));
+                        let rule = if watched.resumed {
+                            Discovery::Resumed
+                        } else {
+                            Discovery::Since(watched.created_at)
+                        };
+                        let eligible: Vec<_> = candidates
+                            .eligible(repo.owner.as_str(), rule)
+                            .into_iter()
+                            .cloned()
+                            .collect();
+                        if !eligible.is_empty() {
+                            candidates_of.push((watched, eligible));
                         }
                     }
                     Ok(None) => {
@@ -178,6 +238,28 @@ impl Github {
         }
         if let Err(e) = self.apply(&seen).await {
             tracing::error!("cannot record PR summaries: {e}");
+        }
+        // Of each branch's eligible PRs, the newest whose head commit this clone has: a
+        // same-named branch pushed from another clone is not this workspace's.
+        let oids: Vec<String> = candidates_of
+            .iter()
+            .flat_map(|(_, eligible)| eligible.iter().map(|c| c.head_ref_oid.clone()))
+            .collect();
+        let mut known = self.known_commits(clone, oids).await.into_iter();
+        let mut discovered = Vec::new();
+        for (watched, eligible) in candidates_of {
+            let flags: Vec<bool> = known.by_ref().take(eligible.len()).collect();
+            let found = eligible
+                .into_iter()
+                .zip(flags)
+                .find_map(|(candidate, known)| known.then_some(candidate));
+            let Some(found) = found else { continue };
+            let current = watched.pr.record.number;
+            if current == Some(found.number) && found.state == PullRequestState::Closed {
+                continue;
+            }
+            tracing::info!(workspace = %watched.workspace_id, "discovered PR #{} for branch {}", found.number, found.head_ref_name);
+            discovered.push((Alias::Known(found.number), watched.clone()));
         }
         Ok(discovered)
     }
@@ -243,8 +325,8 @@ impl Github {
         self.pr_view(id).await
     }
 
-    /// `POST /api/workspaces/{id}/pr`: attaches a PR of the project's repository by hand, then
-    /// reads it. Nothing is written when the URL is refused.
+    /// `POST /api/workspaces/{id}/pr`: attaches a PR of the project's repository by hand, once
+    /// GitHub confirmed it exists, then reads it. Nothing is written when it is refused.
     pub async fn attach(
         &self,
         id: &WorkspaceId,
@@ -259,6 +341,15 @@ impl Github {
                 format!("{pr} is not a pull request of this project's repository {repo}"),
             ));
         }
+        if self.read_summary(&repo, pr.number()).await?.is_none() {
+            return Err(DomainError::invalid(
+                "url",
+                format!(
+                    "{repo} has no pull request #{} (or the token cannot see it)",
+                    pr.number()
+                ),
+            ));
+        }
         self.attach_url(id, &project, &pr, true).await?;
         if let Err(e) = self.poll(&project, Some(id)).await {
             tracing::warn!(workspace = %id, "attached {pr}, but cannot read it yet: {e}");
@@ -266,13 +357,38 @@ impl Github {
         self.pr_view(id).await
     }
 
-    /// An agent's tool output named a PR (`PullRequestSeen`): attached at once when it belongs
-    /// to the project's repository and the workspace has no other PR.
+    /// A tool call that opens PRs named this one (`PullRequestSeen`): attached when GitHub says
+    /// its head is this workspace's branch in the project's own repository (never a fork), with
+    /// a head commit this clone has, and the workspace has no PR or only a closed one.
     pub(super) async fn seen(&self, id: &WorkspaceId, url: &str) -> DomainResult<()> {
         let pr = PrUrl::parse(url).map_err(|e| DomainError::invalid("url", e.to_string()))?;
         let (project, repo) = self.live_workspace_repository(id).await?;
         if !pr.repo().same_repository(&repo) {
-            tracing::debug!(workspace = %id, "{pr} is not of {repo}; not attached");
+            tracing::info!(workspace = %id, "{pr} is not of {repo}; not attached");
+            return Ok(());
+        }
+        let Some(branch) = self.workspace(id).await?.workspace.branch_name else {
+            return Ok(());
+        };
+        let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
+        let taken = stored.record.number.is_some() && stored.record.state != PrState::Closed;
+        if taken || stored.record.number == Some(pr.number()) {
+            return Ok(());
+        }
+        let Some(summary) = self.read_summary(&repo, pr.number()).await? else {
+            tracing::info!(workspace = %id, "{pr} is not on GitHub; not attached");
+            return Ok(());
+        };
+        if let Some(why) = summary.not_of_branch(repo.owner.as_str(), &branch) {
+            tracing::info!(workspace = %id, "{why}; not attached");
+            return Ok(());
+        }
+        let clone = PathBuf::from(self.project(&project).await?.repo_path);
+        let known = self
+            .known_commits(&clone, vec![summary.head_ref_oid.clone()])
+            .await;
+        if known != [true] {
+            tracing::info!(workspace = %id, "the head commit of {pr} is not in this clone; not attached");
             return Ok(());
         }
         if self.attach_url(id, &project, &pr, false).await? {
@@ -297,8 +413,9 @@ impl Github {
         Ok((workspace.project_id, repo))
     }
 
-    /// Records `pr` as the workspace's PR; `replace` lets it take the place of another one.
-    /// False when it was already attached, or another one is and `replace` is off.
+    /// Records `pr` as the workspace's PR; `replace` lets it take the place of another one (a
+    /// closed one always gives way). False when it was already attached, or another one is
+    /// and may not be replaced.
     pub(super) async fn attach_url(
         &self,
         id: &WorkspaceId,
@@ -312,7 +429,7 @@ impl Github {
         if read.record.number == Some(pr.number()) {
             return Ok(false);
         }
-        if read.record.number.is_some() && !replace {
+        if read.record.number.is_some() && !replace && read.record.state != PrState::Closed {
             return Ok(false);
         }
         let next = PrRecord {

@@ -10,6 +10,10 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 
 const API_VERSION: &str = "2022-11-28";
+/// The longest wait a header may ask for: GitHub's budget resets every hour.
+pub const MAX_STATED_WAIT: Duration = Duration::from_secs(3600);
+/// An error answer is read this far, for its message.
+const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Transport {
@@ -38,10 +42,12 @@ pub enum Failure {
     #[error("GitHub rejected the token ({0})")]
     Unauthorized(String),
     /// 403/429 with a rate-limit signal, or a `RATE_LIMITED` GraphQL error; `until` when the
-    /// answer said when the limit resets.
+    /// answer said when the limit resets (at most [`MAX_STATED_WAIT`] away). `secondary`: a
+    /// secondary (abuse) limit, which the hourly budget's reset says nothing about.
     #[error("GitHub's rate limit is exhausted ({detail})")]
     RateLimited {
         until: Option<Timestamp>,
+        secondary: bool,
         detail: String,
     },
     /// 5xx or a connection that broke: worth retrying later.
@@ -51,6 +57,9 @@ pub enum Failure {
     Timeout(u64),
     #[error("GitHub sent an answer that is not GraphQL JSON: {0}")]
     Malformed(String),
+    /// More than the answer limit: refused before it was read whole.
+    #[error("GitHub's answer is larger than {0} bytes; ff refused it")]
+    TooLarge(usize),
     /// Another 4xx, or a request-level GraphQL error: retrying the same will not help.
     #[error("GitHub refused the request: {0}")]
     Refused(String),
@@ -72,11 +81,12 @@ impl Transport {
         Self { client }
     }
 
+    /// One request; an answer longer than `max_bytes` is refused as it streams in.
     pub async fn graphql(
         &self,
         url: &str,
         token: &str,
-        timeout: Duration,
+        (timeout, max_bytes): (Duration, usize),
         query: &str,
         variables: &Value,
     ) -> Result<Answer, Failure> {
@@ -95,15 +105,19 @@ impl Transport {
         let response = sent.map_err(|e| classify(e, timeout))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response.text().await.map_err(|e| classify(e, timeout))?;
         if !status.is_success() {
+            let body = read_limited(response, ERROR_BODY_MAX_BYTES, timeout).await;
+            let text = String::from_utf8_lossy(body.as_deref().unwrap_or_default()).into_owned();
             return Err(failure_of(status, &headers, &text));
         }
+        let body = read_limited(response, max_bytes, timeout).await?;
+        let text = String::from_utf8_lossy(&body);
         let envelope: Envelope =
             serde_json::from_str(&text).map_err(|e| Failure::Malformed(e.to_string()))?;
         if let Some(limited) = envelope.errors.iter().find(|e| e.is_rate_limited()) {
             return Err(Failure::RateLimited {
                 until: rate_limit_end(&headers),
+                secondary: false,
                 detail: limited.message.clone(),
             });
         }
@@ -152,7 +166,8 @@ impl Transport {
         let status = response.status();
         if !status.is_success() {
             let headers = response.headers().clone();
-            let text = response.text().await.map_err(|e| classify(e, timeout))?;
+            let body = read_limited(response, ERROR_BODY_MAX_BYTES, timeout).await;
+            let text = String::from_utf8_lossy(body.as_deref().unwrap_or_default()).into_owned();
             return Err(failure_of(status, &headers, &text));
         }
         let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
@@ -165,22 +180,56 @@ impl Transport {
     }
 }
 
+/// The whole body, or `TooLarge` as soon as it passes `max_bytes` (by its length header, or
+/// as it streams in).
+async fn read_limited(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, Failure> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_bytes as u64)
+    {
+        return Err(Failure::TooLarge(max_bytes));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| classify(e, timeout))? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(Failure::TooLarge(max_bytes));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// GitHub's words for a secondary rate limit (older answers said "abuse detection").
+fn is_secondary_limit(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("secondary rate limit") || message.contains("abuse")
+}
+
 /// Sorts an answer that is not a success into what the budget does about it.
 fn failure_of(status: reqwest::StatusCode, headers: &HeaderMap, text: &str) -> Failure {
     let limited = status == reqwest::StatusCode::FORBIDDEN
         || status == reqwest::StatusCode::TOO_MANY_REQUESTS;
     let until = rate_limit_end(headers);
+    let message = message_of(status, text);
+    let secondary = is_secondary_limit(&message);
     if status == reqwest::StatusCode::UNAUTHORIZED {
-        Failure::Unauthorized(message_of(status, text))
-    } else if limited && (until.is_some() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
+        Failure::Unauthorized(message)
+    } else if limited
+        && (until.is_some() || secondary || status == reqwest::StatusCode::TOO_MANY_REQUESTS)
+    {
         Failure::RateLimited {
             until,
-            detail: message_of(status, text),
+            secondary: secondary || until.is_none(),
+            detail: message,
         }
     } else if status.is_server_error() {
-        Failure::Server(message_of(status, text))
+        Failure::Server(message)
     } else {
-        Failure::Refused(message_of(status, text))
+        Failure::Refused(message)
     }
 }
 
@@ -194,22 +243,30 @@ fn classify(error: reqwest::Error, timeout: Duration) -> Failure {
     }
 }
 
-fn later(after: Duration) -> Timestamp {
-    let now = clock::now();
-    Timestamp::from_millis(now.millis() + i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(now)
+/// `now + wait`, never past [`MAX_STATED_WAIT`] from now, whatever a header said.
+fn clamped(now: Timestamp, wait: Duration) -> Timestamp {
+    let wait = wait.min(MAX_STATED_WAIT);
+    let millis = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+    Timestamp::from_millis(now.millis().saturating_add(millis)).unwrap_or(now)
 }
 
 /// `retry-after` (seconds), or `x-ratelimit-remaining: 0` with `x-ratelimit-reset` (epoch
-/// seconds).
+/// seconds), clamped to at most [`MAX_STATED_WAIT`] from now: a header is a peer's say, and
+/// no say may stop ff for good.
 fn rate_limit_end(headers: &HeaderMap) -> Option<Timestamp> {
+    rate_limit_end_at(headers, clock::now())
+}
+
+fn rate_limit_end_at(headers: &HeaderMap, now: Timestamp) -> Option<Timestamp> {
     let number =
-        |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
     if let Some(seconds) = number("retry-after") {
-        return Some(later(Duration::from_secs(seconds.max(0).unsigned_abs())));
+        return Some(clamped(now, Duration::from_secs(seconds)));
     }
     if number("x-ratelimit-remaining") == Some(0) {
-        return Timestamp::from_millis(number("x-ratelimit-reset")?.saturating_mul(1000));
+        let reset_ms = number("x-ratelimit-reset")?.saturating_mul(1000);
+        let wait = reset_ms.saturating_sub(now.millis().max(0).unsigned_abs());
+        return Some(clamped(now, Duration::from_millis(wait)));
     }
     None
 }
@@ -231,5 +288,98 @@ fn shorten(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn every_wait_a_header_asks_for_is_clamped() {
+        let now = Timestamp::from_millis(1_800_000_000_000).unwrap();
+        let hour = 3_600_000;
+        type Headers<'a> = &'a [(&'static str, &'a str)];
+        let cases: &[(Headers, Option<i64>)] = &[
+            (&[("retry-after", "30")], Some(30_000)),
+            (&[("retry-after", "99999999999999999")], Some(hour)),
+            (&[("retry-after", "18446744073709551615")], Some(hour)),
+            (&[("retry-after", "-5")], None),
+            (&[("retry-after", "soon")], None),
+            (
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1800000060"),
+                ],
+                Some(60_000),
+            ),
+            (
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "99999999999999999"),
+                ],
+                Some(hour),
+            ),
+            (
+                &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
+                Some(0),
+            ),
+            (
+                &[
+                    ("x-ratelimit-remaining", "5"),
+                    ("x-ratelimit-reset", "1800000060"),
+                ],
+                None,
+            ),
+        ];
+        for (pairs, wait) in cases {
+            let end = rate_limit_end_at(&headers(pairs), now);
+            assert_eq!(end.map(|e| e.millis() - now.millis()), *wait, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn a_secondary_limit_is_a_rate_limit_even_without_its_headers() {
+        let forbidden = reqwest::StatusCode::FORBIDDEN;
+        let said = r#"{"message": "You have exceeded a secondary rate limit. Please wait."}"#;
+        let failure = failure_of(forbidden, &HeaderMap::new(), said);
+        assert!(
+            matches!(
+                failure,
+                Failure::RateLimited {
+                    until: None,
+                    secondary: true,
+                    ..
+                }
+            ),
+            "{failure:?}"
+        );
+        let plain = failure_of(
+            forbidden,
+            &HeaderMap::new(),
+            r#"{"message": "Resource not accessible"}"#,
+        );
+        assert!(matches!(plain, Failure::Refused(_)), "{plain:?}");
+        let stated = failure_of(forbidden, &headers(&[("retry-after", "7")]), "{}");
+        assert!(
+            matches!(
+                stated,
+                Failure::RateLimited {
+                    until: Some(_),
+                    secondary: false,
+                    ..
+                }
+            ),
+            "{stated:?}"
+        );
     }
 }

@@ -1,12 +1,17 @@
 //! When ff reads GitHub (github.md §2): every poll interval for each repository; a few seconds
 //! after an agent's turn ended in one of its workspaces (debounced per repository); and at once
-//! for a PR URL seen in an agent's tool output. The bus is read here, not by the snapshot.
+//! for a PR that an agent's tool call says it opened. The bus is read here, not by the snapshot.
 
 use super::Github;
 use crate::events::{DomainEvent, Subscription};
 use ff_core::ids::{ProjectId, WorkspaceId};
 use std::collections::HashMap;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
+
+/// PRs claimed by tool calls, waiting to be checked on GitHub; beyond this many, new claims
+/// are dropped (a flood of them is no agent opening PRs).
+const CLAIMS_QUEUED: usize = 32;
 
 impl Github {
     pub(super) async fn run_triggers(self, mut events: Subscription) {
@@ -14,6 +19,24 @@ impl Github {
         let interval = self.inner.config.poll_interval;
         let mut next_poll = Instant::now();
         let mut idle: HashMap<ProjectId, Instant> = HashMap::new();
+        // Claims are checked one at a time, in the order the agents made them.
+        let (claims, mut claimed) = mpsc::channel::<(WorkspaceId, String)>(CLAIMS_QUEUED);
+        let this = self.clone();
+        let stop = shutdown.clone();
+        self.inner.tasks.spawn(async move {
+            loop {
+                let (workspace_id, url) = tokio::select! {
+                    () = stop.cancelled() => break,
+                    claim = claimed.recv() => match claim {
+                        Some(claim) => claim,
+                        None => break,
+                    },
+                };
+                if let Err(e) = this.seen(&workspace_id, &url).await {
+                    tracing::warn!(workspace = %workspace_id, "cannot check the PR the agent says it opened: {e}");
+                }
+            }
+        });
         loop {
             let idle_due = idle.values().min().copied();
             tokio::select! {
@@ -38,12 +61,9 @@ impl Github {
                         }
                     }
                     Some(Ok(DomainEvent::PullRequestSeen { workspace_id, url })) => {
-                        let this = self.clone();
-                        self.inner.tasks.spawn(async move {
-                            if let Err(e) = this.seen(&workspace_id, &url).await {
-                                tracing::warn!(workspace = %workspace_id, "cannot attach the PR the agent opened: {e}");
-                            }
-                        });
+                        if claims.try_send((workspace_id.clone(), url)).is_err() {
+                            tracing::warn!(workspace = %workspace_id, "too many PRs claimed at once; this one is not checked");
+                        }
                     }
                     Some(_) => {}
                     None => break,

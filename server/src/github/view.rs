@@ -1,21 +1,28 @@
 //! What the API reads: a workspace's PR with its checks and details (github.md §4), and how ff
 //! stands with each host.
 
+use super::auth;
+use super::budget::HostBudget;
 use super::store;
-use super::{queries, Github};
+use super::transport::Failure;
+use super::{endpoint, queries, typed, Github, Known, Unavailable};
 use crate::clock;
-use crate::error::DomainResult;
+use crate::error::{DomainError, DomainResult};
 use ff_core::github::{
     check_lines, DetailsAnswer, HostStatus, PrDetailsView, PrView, PullRequestDetails,
     RollupContext,
 };
+use ff_core::github::{Host, ViewerAnswer};
 use ff_core::ids::{ProjectId, WorkspaceId};
 use serde_json::json;
+use serde_json::Value;
 use std::sync::Arc;
+use std::time::Instant;
 
 impl Github {
     /// The stored snapshot, the head commit's checks from the latest summary, and the details
-    /// (fetched only when the PR changed since they were last read).
+    /// as last read. It never waits on GitHub: details older than the PR are shown as they are
+    /// and read again in the background (`detailsPending`).
     pub async fn pr_view(&self, id: &WorkspaceId) -> DomainResult<PrView> {
         self.workspace(id).await?;
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
@@ -26,10 +33,24 @@ impl Github {
             .expect("observed PRs")
             .get(id)
             .cloned();
-        let (details, details_error) = match self.details(id).await {
-            Ok(details) => (details, None),
-            Err(e) => (self.cached_details(id), Some(e.to_string())),
+        let fresh = {
+            let cache = self.inner.details.lock().expect("details cache");
+            cache
+                .get(id)
+                .is_some_and(|(at, _)| Some(*at) == stored.record.github_updated_at)
         };
+        let details_pending = stored.record.number.is_some() && !fresh;
+        if details_pending {
+            self.refresh_details(id);
+        }
+        let details = stored.record.number.and_then(|_| self.cached_details(id));
+        let details_error = self
+            .inner
+            .details_errors
+            .lock()
+            .expect("details errors")
+            .get(id)
+            .cloned();
         Ok(PrView {
             pr: stored.record.info(),
             head_oid: stored.record.head_oid,
@@ -40,7 +61,26 @@ impl Github {
                 .unwrap_or_default(),
             details,
             details_error,
+            details_pending,
         })
+    }
+
+    /// Reads the workspace's PR details in the background, once at a time per workspace.
+    fn refresh_details(&self, id: &WorkspaceId) {
+        let Some(running) = self.inner.details_in_flight.start(id) else {
+            return;
+        };
+        let this = self.clone();
+        let id = id.clone();
+        self.inner.tasks.spawn(async move {
+            let _running = running;
+            let result = this.raw_details(&id).await;
+            let mut errors = this.inner.details_errors.lock().expect("details errors");
+            match result {
+                Ok(_) => errors.remove(&id),
+                Err(e) => errors.insert(id, e.to_string()),
+            };
+        });
     }
 
     fn cached_details(&self, id: &WorkspaceId) -> Option<PrDetailsView> {
@@ -58,12 +98,6 @@ impl Github {
             .get(id)
             .and_then(|o| o.summary.head_checks().map(<[RollupContext]>::to_vec))
             .unwrap_or_default()
-    }
-
-    /// A PR's reviews, unresolved threads and failing checks. `None` without a PR.
-    pub async fn details(&self, id: &WorkspaceId) -> DomainResult<Option<PrDetailsView>> {
-        let details = self.raw_details(id).await?;
-        Ok(details.map(|d| PrDetailsView::new(&d, &self.head_checks(id))))
     }
 
     /// The PR's reviews, conversation and review threads as GitHub answered them: from the
@@ -111,7 +145,7 @@ impl Github {
     /// token is looked at again (the user may have just logged in).
     pub async fn status(&self) -> DomainResult<Vec<HostStatus>> {
         let mut hosts: Vec<_> = self
-            .live_repositories()
+            .named_repositories()
             .await?
             .into_iter()
             .map(|(_, repo)| repo.host)
@@ -120,7 +154,11 @@ impl Github {
         hosts.dedup();
         let mut statuses = Vec::with_capacity(hosts.len());
         for host in hosts {
-            statuses.push(self.host_status(&host).await);
+            statuses.push(if self.is_github(&host).await {
+                self.host_status(&host).await
+            } else {
+                HostStatus::not_github(host.to_string())
+            });
         }
         Ok(statuses)
     }
@@ -129,18 +167,101 @@ impl Github {
     pub async fn project_status(&self, project: &ProjectId) -> DomainResult<Option<HostStatus>> {
         let project = self.project(project).await?;
         Ok(match super::repository_of(&project) {
-            Some(repo) => Some(self.host_status(&repo.host).await),
+            Some(repo) if self.is_github(&repo.host).await => {
+                Some(self.host_status(&repo.host).await)
+            }
+            Some(repo) => Some(HostStatus::not_github(repo.host.to_string())),
             None => None,
         })
     }
 
-    async fn host_status(&self, host: &ff_core::github::Host) -> HostStatus {
-        self.know_host(host, true).await;
+    /// What is known of `host` now. A token still to be looked for is looked for in the
+    /// background (`gh` may be slow): a read never waits for it.
+    async fn host_status(&self, host: &Host) -> HostStatus {
+        if self.needs_resolving(host, true).await {
+            if let Some(running) = self.inner.resolving_for_status.start(&host.to_string()) {
+                let this = self.clone();
+                let host = host.clone();
+                self.inner.tasks.spawn(async move {
+                    let _running = running;
+                    this.know_host(&host, true).await;
+                });
+            }
+        }
         let hosts = self.inner.hosts.lock().await;
-        hosts
-            .get(host.as_str())
-            .expect("known above")
-            .budget
-            .status(&self.limits(), clock::now())
+        match hosts.get(host.as_str()) {
+            Some(known) => known.budget.status(&self.limits(), clock::now()),
+            None => HostStatus::unknown(host.to_string()),
+        }
+    }
+
+    /// `POST /api/github/hosts/{host}/retry` ("Try again"): looks for the token afresh and asks
+    /// GitHub once whose it is, even if it was refused or the host is paused; answers with how
+    /// the host stands after that. Until GitHub accepts it, a refused token stays refused for
+    /// every other request.
+    pub async fn retry(&self, host: &str) -> DomainResult<HostStatus> {
+        let host = Host::parse(host.trim())
+            .map_err(|e| DomainError::invalid("host", format!("host: {e}")))?;
+        if !self.is_github(&host).await {
+            return Err(DomainError::Conflict(
+                HostStatus::not_github(host.to_string())
+                    .message
+                    .unwrap_or_default(),
+            ));
+        }
+        let credentials = {
+            let _one_at_a_time = self.inner.resolving.lock(host.as_str()).await;
+            let credentials = auth::resolve(&host, &self.inner.config).await;
+            let mut hosts = self.inner.hosts.lock().await;
+            let known = hosts.entry(host.to_string()).or_insert_with(|| Known {
+                budget: HostBudget::new(host.to_string(), credentials.clone()),
+                resolved_at: Instant::now(),
+                asked_login: false,
+            });
+            known.budget.set_credentials(credentials.clone());
+            known.resolved_at = Instant::now();
+            credentials
+        };
+        if let Ok(credentials) = credentials {
+            let config = &self.inner.config;
+            let url = endpoint::graphql_url(&host, config.api_url.as_deref());
+            let limits = (config.request_timeout, config.max_answer_bytes);
+            let answer = self
+                .inner
+                .transport
+                .graphql(
+                    &url,
+                    &credentials.token,
+                    limits,
+                    queries::VIEWER,
+                    &Value::Null,
+                )
+                .await;
+            let mut hosts = self.inner.hosts.lock().await;
+            if let Some(known) = hosts.get_mut(host.as_str()) {
+                match answer
+                    .map_err(Unavailable::Failed)
+                    .and_then(typed::<ViewerAnswer>)
+                {
+                    Ok((viewer, answer)) => {
+                        known.budget.retry(Ok(credentials));
+                        known.budget.succeeded(answer.rate);
+                        known.budget.login = Some(viewer.viewer.login);
+                        known.asked_login = true;
+                    }
+                    Err(Unavailable::Failed(failure)) => {
+                        tracing::warn!(%host, "Try again: {failure}");
+                        if !matches!(failure, Failure::Unauthorized(_)) {
+                            known.budget.retry(Ok(credentials));
+                        }
+                        known.budget.failed(&failure, &self.limits(), clock::now());
+                    }
+                    Err(Unavailable::Refused(refusal)) => {
+                        tracing::warn!(%host, "Try again: {refusal}");
+                    }
+                }
+            }
+        }
+        Ok(self.host_status(&host).await)
     }
 }

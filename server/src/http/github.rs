@@ -15,6 +15,14 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Vec<HostStatus
     Ok(Json(state.github.status().await?))
 }
 
+/// "Try again": the host's token is looked for afresh and tried once, refused or paused.
+pub async fn retry(
+    State(state): State<AppState>,
+    ApiPath(host): ApiPath<String>,
+) -> Result<Json<HostStatus>, AppError> {
+    Ok(Json(state.github.retry(&host).await?))
+}
+
 pub async fn pr(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WorkspaceId>,

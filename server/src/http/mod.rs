@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{project_id}/snapshot", get(snapshot::full))
         .route("/projects/{project_id}/github/issues", get(github::issues))
         .route("/github/status", get(github::status))
+        .route("/github/hosts/{host}/retry", post(github::retry))
         .route(
             "/workspaces/{workspace_id}/pr",
             get(github::pr).post(github::attach),

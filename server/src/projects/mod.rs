@@ -6,10 +6,11 @@ use crate::clock;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::git::inspect::{inspect, InspectError};
+use crate::git::ssh::SshLookup;
 use crate::workspaces;
 use ff_core::api::{AddProject, PatchProject, Project};
 use ff_core::create::DisplayName;
-use ff_core::github::{GithubRepo, Host, Owner, RepoName, GITHUB_COM};
+use ff_core::github::{is_ssh_remote, GithubRepo, Host, Owner, RepoName, GITHUB_COM};
 use ff_core::ids::ProjectId;
 use ff_core::naming::{slug_candidates, slugify, title_from_dir};
 use ff_core::refname::BranchName;
@@ -25,11 +26,16 @@ const MAX_SLUG_ATTEMPTS: usize = 100;
 pub struct Projects {
     db: Db,
     worktree_dir: PathBuf,
+    ssh: SshLookup,
 }
 
 impl Projects {
-    pub fn new(db: Db, worktree_dir: PathBuf) -> Self {
-        Self { db, worktree_dir }
+    pub fn new(db: Db, worktree_dir: PathBuf, ssh: SshLookup) -> Self {
+        Self {
+            db,
+            worktree_dir,
+            ssh,
+        }
     }
 
     pub async fn list(&self) -> DomainResult<Vec<Project>> {
@@ -67,11 +73,17 @@ impl Projects {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        // Any host: a GitHub Enterprise remote names its repository like github.com does.
-        let origin = facts
+        // Any host: a GitHub Enterprise remote names its repository like github.com does. An
+        // SSH remote's host may be an alias of the user's SSH configuration.
+        let mut origin = facts
             .origin_url
             .as_deref()
             .and_then(|url| GithubRepo::from_remote(url).ok());
+        if let (Some(repo), Some(url)) = (&mut origin, facts.origin_url.as_deref()) {
+            if is_ssh_remote(url) {
+                repo.host = self.ssh.resolve(&repo.host).await;
+            }
+        }
 
         let mut tx = db::begin_write(&self.db).await?;
         if let Some(existing) = store::live_name_for_repo(&mut tx, &root_text).await? {

@@ -121,9 +121,10 @@ impl Ratchet {
         prompt::render(&prompt::Input {
             pr: &PullRequest {
                 number: pr.number,
-                url: pr.url.clone(),
+                url: observation.url.to_string(),
                 head: observation.head.clone(),
                 base: pr.base_branch.clone(),
+                default_branch: observation.default_branch.clone(),
             },
             reasons: if reasons.is_empty() {
                 std::slice::from_ref(&trigger.reason)

@@ -465,21 +465,6 @@ fn non_null(value: &Value) -> Option<Value> {
     (!value.is_null()).then(|| value.clone())
 }
 
-/// Every piece of text a tool call carries (its output, its content), to look for PR links in.
-pub fn tool_texts(update: &Value) -> String {
-    let mut text = String::new();
-    for part in update["content"].as_array().into_iter().flatten() {
-        text.push_str(&content_text(&part["content"]));
-        text.push('\n');
-    }
-    match &update["rawOutput"] {
-        Value::Null => {}
-        Value::String(s) => text.push_str(s),
-        other => text.push_str(&other.to_string()),
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -650,14 +635,6 @@ mod tests {
             matches!(&next[..], [Change::Item(Item { seq: 3, .. })]),
             "a new turn has a new plan"
         );
-    }
-
-    #[test]
-    fn pr_links_are_looked_for_in_every_text_of_a_tool_call() {
-        let update = json!({"content": [{"type": "content", "content": {"type": "text", "text": "created https://github.com/o/r/pull/7"}}],
-                            "rawOutput": {"stdout": "https://github.com/o/r/pull/8"}});
-        let text = tool_texts(&update);
-        assert!(text.contains("pull/7") && text.contains("pull/8"), "{text}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 mod fake;
 
 pub use fake::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The token the fake accepts and the tests give ff.
 pub const TOKEN: &str = "test-token";
@@ -34,6 +34,24 @@ pub async fn link(app: &super::TestApp, project: &str) {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+}
+
+/// Opens a PR of `acme/app` from `branch` in `head_owner`'s repository, its head commit the
+/// branch's in `clone` (as a push from that clone leaves it; a made-up one without the branch).
+pub fn open_from(fake: &FakeGithub, clone: &Path, branch: &str, head_owner: &str) -> u64 {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("refs/heads/{branch}"))
+        .current_dir(clone)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let number = fake.world(|w| w.repo(OWNER, REPO).open(branch, head_owner));
+    if let Some(head) = head {
+        change(fake, number, |pr| pr.head_oid = head);
+    }
+    number
 }
 
 /// Changes PR `number` of `acme/app` as GitHub would record it.

@@ -7,20 +7,20 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::DomainEvent;
 use crate::sessions::acp::AgentEvent;
 use crate::sessions::acp::TurnError;
-use crate::sessions::transcript::{tool_texts, Change, Transcript};
+use crate::sessions::transcript::{Change, Transcript};
 use crate::settings;
 use agent_client_protocol::v1::schema::{
     RequestPermissionOutcome, RequestPermissionResponse, SelectedPermissionOutcome,
 };
 use agent_client_protocol::v1::Responder;
 use ff_core::enums::SessionRuntimePhase;
-use ff_core::github::find_pr_urls;
+use ff_core::github::created_pull_requests;
 use ff_core::ids::Timestamp;
 use ff_core::permission::{self, Request};
 use ff_core::sessions::MAX_RATE_LIMIT_RETRIES;
 use ff_core::sessions::{PendingRequest, RATCHET_WORKFLOW};
 use ff_core::transcript::{
-    Cost, DecidedBy, Item, PermissionOption, PermissionRecord, ToolCall, Usage,
+    Cost, DecidedBy, Item, ItemBody, PermissionOption, PermissionRecord, ToolCall, Usage,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -259,10 +259,10 @@ impl Actor {
                             self.report(false);
                         }
                     }
-                    "tool_call" | "tool_call_update" => self.look_for_pull_requests(&update),
                     _ => {}
                 }
                 let changes = self.transcript.update(&update, now);
+                self.look_for_pull_requests(&changes);
                 self.emit(changes);
             }
             AgentEvent::Permission { request, responder } => {
@@ -400,8 +400,16 @@ impl Actor {
         self.report(false);
     }
 
-    pub(super) fn look_for_pull_requests(&self, update: &Value) {
-        for url in find_pr_urls(&tool_texts(update)) {
+    /// A finished tool call that opens PRs names the PR it opened: the GitHub domain checks it.
+    fn look_for_pull_requests(&self, changes: &[Change]) {
+        let tools = changes.iter().filter_map(|change| match change {
+            Change::Item(Item {
+                body: ItemBody::Tool(tool),
+                ..
+            }) => Some(tool),
+            _ => None,
+        });
+        for url in tools.flat_map(|tool| created_pull_requests(tool)) {
             self.shared.bus.publish(DomainEvent::PullRequestSeen {
                 workspace_id: self.record.workspace_id.clone(),
                 url: url.as_str().to_owned(),

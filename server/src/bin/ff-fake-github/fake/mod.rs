@@ -184,10 +184,11 @@ async fn gate(shared: &Shared, headers: &HeaderMap) -> Result<Option<Inject>, Re
             status,
             retry_after,
             reset,
+            message: said,
         }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             record(shared, "(injected status)", status);
-            let mut response = message(status, "injected by the fake");
+            let mut response = message(status, said.as_deref().unwrap_or("injected by the fake"));
             if let Some(seconds) = retry_after {
                 response.headers_mut().insert("retry-after", seconds.into());
             }
@@ -203,6 +204,15 @@ async fn gate(shared: &Shared, headers: &HeaderMap) -> Result<Option<Inject>, Re
         Some(Inject::Slow { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             Ok(None)
+        }
+        Some(Inject::Huge { bytes }) => {
+            record(shared, "(huge)", StatusCode::OK);
+            let padding = "x".repeat(bytes);
+            Err((
+                StatusCode::OK,
+                Json(json!({"data": {}, "padding": padding})),
+            )
+                .into_response())
         }
         other => Ok(other),
     }

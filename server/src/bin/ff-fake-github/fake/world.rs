@@ -29,12 +29,15 @@ pub struct World {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Inject {
-    /// An HTTP status with GitHub's JSON message; rate-limit headers when given.
+    /// An HTTP status with GitHub's JSON message (`message`, or the fake's own); rate-limit
+    /// headers when given.
     Status {
         status: u16,
         retry_after: Option<u64>,
         /// `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds).
         reset: Option<i64>,
+        #[serde(default)]
+        message: Option<String>,
     },
     /// 200 with a `RATE_LIMITED` GraphQL error and no data, and GitHub's headers saying when
     /// the limit resets (epoch seconds).
@@ -43,6 +46,8 @@ pub enum Inject {
     Malformed,
     /// Answers normally after this long.
     Slow { ms: u64 },
+    /// 200 with a JSON answer of this many bytes: a proxy or a server gone wrong.
+    Huge { bytes: usize },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
