@@ -8,6 +8,7 @@ use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::schedules::Schedule;
 use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::future::Future;
@@ -29,6 +30,8 @@ pub trait Backend: Send + Sync + 'static {
     /// The project's `full` snapshot frame, once the first reconciliation pass has seeded it.
     fn snapshot(&self, project: ProjectId) -> BoxFuture<'_, Result<Frame, PageError>>;
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>>;
+    /// The project's scheduled tasks with their latest runs.
+    fn schedules(&self, project: ProjectId) -> BoxFuture<'_, Result<Vec<Schedule>, PageError>>;
     /// How ff stands with the project's GitHub host; `None` without a GitHub repository.
     fn github_status(
         &self,

@@ -5,9 +5,10 @@
 use ff_core::api::{AddProject, PatchProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::github::{HostStatus, IssueSummary, PrView};
-use ff_core::ids::{CommentId, MessageId, ProjectId, SessionId, WorkspaceId};
+use ff_core::ids::{CommentId, MessageId, ProjectId, ScheduleId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::{NewComment, ReviewComment, SentReview};
+use ff_core::schedules::{Execution, NewSchedule, Schedule, SchedulePatch};
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, PermissionAnswer, Session, SessionConfig,
     SettingsPatch, SettingsView,
@@ -277,6 +278,47 @@ mod sent {
     ) -> impl Future<Output = Answer<SettingsView>> + Send {
         browser(async move { api::send_json("PATCH", "/api/settings".to_owned(), &patch).await })
     }
+    pub fn schedules(project: ProjectId) -> impl Future<Output = Answer<Vec<Schedule>>> + Send {
+        browser(api::get_json(format!("/api/projects/{project}/schedules")))
+    }
+
+    pub fn create_schedule(
+        project: ProjectId,
+        request: NewSchedule,
+    ) -> impl Future<Output = Answer<Schedule>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/projects/{project}/schedules"),
+                &request,
+            )
+            .await
+        })
+    }
+
+    pub fn patch_schedule(
+        id: ScheduleId,
+        patch: SchedulePatch,
+    ) -> impl Future<Output = Answer<Schedule>> + Send {
+        browser(
+            async move { api::send_json("PATCH", format!("/api/schedules/{id}"), &patch).await },
+        )
+    }
+
+    pub fn delete_schedule(id: ScheduleId) -> impl Future<Output = Answer<()>> + Send {
+        browser(api::delete(format!("/api/schedules/{id}")))
+    }
+
+    pub fn run_schedule(id: ScheduleId) -> impl Future<Output = Answer<Execution>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/schedules/{id}/run"),
+                &serde_json::json!({}),
+            )
+            .await
+        })
+    }
 }
 
 /// On the server nothing is sent: actions run on user input, which only happens in the browser.
@@ -287,6 +329,32 @@ mod sent {
 
     fn browser_only<T: Send>() -> impl Future<Output = Answer<T>> + Send {
         std::future::ready(Err("this action runs in the browser".to_owned()))
+    }
+
+    pub fn schedules(_: ProjectId) -> impl Future<Output = Answer<Vec<Schedule>>> + Send {
+        browser_only()
+    }
+
+    pub fn create_schedule(
+        _: ProjectId,
+        _: NewSchedule,
+    ) -> impl Future<Output = Answer<Schedule>> + Send {
+        browser_only()
+    }
+
+    pub fn patch_schedule(
+        _: ScheduleId,
+        _: SchedulePatch,
+    ) -> impl Future<Output = Answer<Schedule>> + Send {
+        browser_only()
+    }
+
+    pub fn delete_schedule(_: ScheduleId) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn run_schedule(_: ScheduleId) -> impl Future<Output = Answer<Execution>> + Send {
+        browser_only()
     }
 
     pub fn add_project(_: AddProject) -> impl Future<Output = Answer<Project>> + Send {

@@ -9,6 +9,7 @@ use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::schedules::Schedule;
 use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 #[cfg(feature = "ssr")]
@@ -78,6 +79,21 @@ impl Source {
         #[cfg(not(feature = "ssr"))]
         browser(crate::api::get_json(format!(
             "/api/projects/{project}/snapshot"
+        )))
+    }
+
+    pub fn schedules(
+        &self,
+        project: ProjectId,
+    ) -> impl Future<Output = Result<Vec<Schedule>, String>> + Send + 'static {
+        #[cfg(feature = "ssr")]
+        {
+            let backend = self.backend.0.clone();
+            async move { backend.schedules(project).await.map_err(failed) }
+        }
+        #[cfg(not(feature = "ssr"))]
+        browser(crate::api::get_json(format!(
+            "/api/projects/{project}/schedules"
         )))
     }
 

@@ -69,7 +69,7 @@ pub use resources::*;
 /// The resources of api.md §2, as the server sends them.
 mod resources {
     use crate::enums::*;
-    use crate::ids::{ProjectId, Timestamp, WorkspaceId};
+    use crate::ids::{ProjectId, ScheduleId, Timestamp, WorkspaceId};
     use serde::{Deserialize, Serialize};
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +111,10 @@ mod resources {
         pub init_retry_count: u32,
         pub github_issue_number: Option<u64>,
         pub github_issue_url: Option<String>,
+        /// The scheduled task whose run made it (source `SCHEDULED`; `null` once the task is
+        /// deleted).
+        #[serde(default)]
+        pub schedule_id: Option<ScheduleId>,
         pub ratchet_enabled: bool,
         pub has_had_sessions: bool,
         pub created_at: Timestamp,
@@ -194,5 +198,7 @@ mod resources {
     pub struct ImportCounts {
         pub projects: u64,
         pub workspaces: u64,
+        #[serde(default)]
+        pub schedules: u64,
     }
 }

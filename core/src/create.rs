@@ -6,6 +6,7 @@
 
 use crate::enums::WorkspaceCreationSource;
 use crate::github::IssueUrl;
+use crate::ids::ScheduleId;
 use crate::refname::{BranchName, RefNameError};
 use crate::sessions::{validate_agent_name, MessageText};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,11 @@ pub enum WorkspaceSource {
         branch: BranchName,
     },
     GithubIssue(IssueRef),
+    /// A run of a scheduled task: a new branch from the project's default branch. Only the
+    /// server starts these; the create request has no such source.
+    Scheduled {
+        schedule: ScheduleId,
+    },
 }
 
 impl WorkspaceSource {
@@ -150,6 +156,7 @@ impl WorkspaceSource {
             Self::Manual { .. } => WorkspaceCreationSource::Manual,
             Self::ResumeBranch { .. } => WorkspaceCreationSource::ResumeBranch,
             Self::GithubIssue(_) => WorkspaceCreationSource::GithubIssue,
+            Self::Scheduled { .. } => WorkspaceCreationSource::Scheduled,
         }
     }
 }

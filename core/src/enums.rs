@@ -142,7 +142,19 @@ wire_enum!(
 );
 
 wire_enum!(
-    WorkspaceCreationSource as "SCREAMING_SNAKE_CASE" { Manual, ResumeBranch, GithubIssue }
+    /// Where a workspace came from: a person (the first three) or a scheduled task's run.
+    WorkspaceCreationSource as "SCREAMING_SNAKE_CASE" { Manual, ResumeBranch, GithubIssue, Scheduled }
+);
+
+wire_enum!(
+    /// How a scheduled task's run went (`RUNNING` until its workspace's first turn ends).
+    ExecutionStatus as "SCREAMING_SNAKE_CASE" { Running, Completed, Failed, Skipped }
+);
+
+wire_enum!(
+    /// What started a scheduled task's run: its due time, a due time missed while ff was
+    /// stopped (run once at startup), or Run now.
+    RunTrigger as "SCREAMING_SNAKE_CASE" { Scheduled, CatchUp, Manual }
 );
 
 wire_enum!(
@@ -241,8 +253,10 @@ mod tests {
             ),
             (
                 names(WorkspaceCreationSource::ALL),
-                "MANUAL RESUME_BRANCH GITHUB_ISSUE",
+                "MANUAL RESUME_BRANCH GITHUB_ISSUE SCHEDULED",
             ),
+            (names(ExecutionStatus::ALL), "RUNNING COMPLETED FAILED SKIPPED"),
+            (names(RunTrigger::ALL), "SCHEDULED CATCH_UP MANUAL"),
             (
                 names(FieldGroup::ALL),
                 "workspace pr session ratchet runScript reconciliation",

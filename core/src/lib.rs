@@ -27,6 +27,7 @@ pub mod permission;
 pub mod ratchet;
 pub mod refname;
 pub mod review;
+pub mod schedules;
 pub mod sessions;
 pub mod text;
 pub mod transcript;

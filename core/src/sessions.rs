@@ -77,6 +77,19 @@ pub struct Session {
     pub usage: Option<Usage>,
 }
 
+impl Session {
+    /// At work, or about to be: a turn running (a permission request waits inside one),
+    /// messages waiting to be sent, or its agent starting or loading.
+    pub fn is_busy(&self) -> bool {
+        self.runtime.working
+            || !self.queue.is_empty()
+            || matches!(
+                self.runtime.phase,
+                SessionRuntimePhase::Starting | SessionRuntimePhase::Loading
+            )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Runtime {

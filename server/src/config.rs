@@ -27,6 +27,8 @@ pub struct Config {
     pub github: GithubConfig,
     /// Not flags: the ratchet's pace is the spec's; tests tune it.
     pub ratchet: RatchetConfig,
+    /// When scheduled tasks are due: the system clock; tests set their own.
+    pub clock: crate::clock::Clock,
 }
 
 /// How the ratchet paces its checks (ratchet.md §2).
@@ -284,6 +286,7 @@ impl Config {
             },
             github,
             ratchet: RatchetConfig::default(),
+            clock: crate::clock::Clock::system(),
         })
     }
 

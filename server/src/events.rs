@@ -3,7 +3,7 @@
 
 use ff_core::api::{PrInfo, Workspace};
 use ff_core::enums::{RatchetDispatchOutcome, RunScriptStatus, WorkspaceStatus};
-use ff_core::ids::{SessionId, WorkspaceId};
+use ff_core::ids::{ScheduleId, SessionId, WorkspaceId};
 use ff_core::sessions::SessionGroup;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -73,6 +73,8 @@ pub enum DomainEvent {
         workspace_id: WorkspaceId,
         url: String,
     },
+    /// A scheduled task was created, changed or deleted: when it is due may have moved.
+    ScheduleChanged { schedule_id: ScheduleId },
 }
 
 /// An event with the moment it was published, right after its commit (push latency starts here).

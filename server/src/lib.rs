@@ -7,11 +7,12 @@ pub mod addresses;
 pub mod auth;
 pub mod backup;
 pub mod cli;
-mod clock;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod flows;
 pub mod git;
 pub mod github;
 pub mod http;
@@ -24,6 +25,7 @@ pub mod read_model;
 pub mod review;
 pub mod run_script;
 pub mod runtime_file;
+pub mod schedules;
 pub mod sessions;
 pub mod settings;
 pub mod snapshot;
@@ -181,13 +183,35 @@ impl App {
             .context("cannot recover workspaces after a restart")?;
         ratchet.start().await.context("cannot start the ratchet")?;
         let review = review::Review::new(db.clone(), sessions.clone());
+        let projects = projects::Projects::new(
+            db.clone(),
+            config.worktree_dir.clone(),
+            config.github.ssh.clone(),
+        );
+        let schedules = schedules::Schedules::new(db.clone(), bus.clone(), config.clock.clone());
+        let scheduled_runs = flows::ScheduledRuns::new(
+            schedules.clone(),
+            projects.clone(),
+            workspaces.clone(),
+            sessions.clone(),
+            bus.clone(),
+            config.clock.clone(),
+        );
+        // After the domains recovered: the runs are settled from what they report.
+        scheduled_runs
+            .start()
+            .await
+            .context("cannot start the scheduled tasks")?;
         let state = http::AppState {
             leptos: http::leptos_options(),
-            projects: projects::Projects::new(
+            save_schedule: flows::SaveSchedule::new(
                 db.clone(),
-                config.worktree_dir.clone(),
-                config.github.ssh.clone(),
+                projects.clone(),
+                schedules.clone(),
             ),
+            projects,
+            schedules,
+            scheduled_runs,
             backup: backup::Backup::new(db.clone(), bus.clone()),
             trust: http::guard::Trust {
                 beyond_loopback: !config.is_loopback(),
@@ -269,6 +293,7 @@ impl App {
             self.state.shutdown.clone(),
         )
         .await;
+        self.state.scheduled_runs.shutdown().await;
         self.state.workspaces.shutdown().await;
         self.state.ratchet.shutdown().await;
         self.state.sessions.shutdown().await;
@@ -368,8 +393,8 @@ pub async fn backup_command(
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let counts = backup.import(&bytes).await?;
             println!(
-                "imported {} project(s) and {} workspace(s)",
-                counts.projects, counts.workspaces
+                "imported {} project(s), {} workspace(s) and {} scheduled task(s)",
+                counts.projects, counts.workspaces, counts.schedules
             );
             Ok(())
         }

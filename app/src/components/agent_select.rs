@@ -13,7 +13,11 @@ pub fn AgentSelect(
     #[prop(optional)] inherited: Option<Signal<Option<String>>>,
 ) -> impl IntoView {
     let load = Action::new(|_: &()| commands::agent_choices());
-    load.dispatch(());
+    // Loaded once the page runs in the browser: a select rendered on the server (in a dialog
+    // a page opens from its address) must hydrate from the same markup, without the choices.
+    Effect::new(move |_| {
+        load.dispatch(());
+    });
     let choices = move || load.value().get();
     view! {
         <label class="field">

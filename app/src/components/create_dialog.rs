@@ -6,10 +6,30 @@ use crate::commands;
 use crate::components::agent_select::AgentSelect;
 use crate::components::issue_picker::IssuePicker;
 use ff_core::create::{CreateWorkspaceRequest, FieldError};
-use ff_core::enums::WorkspaceCreationSource as Source;
+use ff_core::enums::WorkspaceCreationSource;
 use ff_core::github::IssueSummary;
 use ff_core::ids::ProjectId;
 use leptos::prelude::*;
+
+/// The sources a person starts a workspace from (a scheduled task's runs are the server's own).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Manual,
+    ResumeBranch,
+    GithubIssue,
+}
+
+impl std::fmt::Display for Source {
+    /// The wire name, as the create request spells it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let wire = match self {
+            Self::Manual => WorkspaceCreationSource::Manual,
+            Self::ResumeBranch => WorkspaceCreationSource::ResumeBranch,
+            Self::GithubIssue => WorkspaceCreationSource::GithubIssue,
+        };
+        wire.fmt(f)
+    }
+}
 
 fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())

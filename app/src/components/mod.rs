@@ -12,4 +12,5 @@ pub mod overlaps;
 pub mod project_settings;
 pub mod pull_request;
 pub mod ratchet;
+pub mod scheduled_tasks;
 pub mod sidebar;

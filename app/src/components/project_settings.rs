@@ -1,10 +1,13 @@
 //! A project's settings: its name, default branch, setup timeout, the agent of its sessions and
-//! its GitHub repository, saved with one `PATCH /api/projects/{id}` of what changed. The server's
-//! checks decide; its reason for refusing shows in the dialog.
+//! its GitHub repository, saved with one `PATCH /api/projects/{id}` of what changed; and its
+//! scheduled tasks. The server's checks decide; its reason for refusing shows in the dialog.
+//! `?settings` in the page's address opens it, server-rendered with the page.
 
 use crate::commands;
 use crate::components::agent_select::AgentSelect;
+use crate::components::scheduled_tasks::ScheduledTasks;
 use ff_core::api::{PatchProject, Project};
+use ff_core::schedules::Schedule;
 use leptos::prelude::*;
 
 #[derive(Clone)]
@@ -54,7 +57,11 @@ impl Form {
 }
 
 #[component]
-pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl IntoView {
+pub fn ProjectSettings(
+    project: RwSignal<Project>,
+    open: RwSignal<bool>,
+    schedules: RwSignal<Vec<Schedule>>,
+) -> impl IntoView {
     let agent_of = |p: &Project| p.default_agent.clone().unwrap_or_default();
     let form = RwSignal::new(project.with_untracked(Form::of));
     let agent = RwSignal::new(project.with_untracked(agent_of));
@@ -70,9 +77,17 @@ pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl
         Some(Err(message)) => error.set(Some(message)),
         None => {}
     });
-    // Each opening starts from the project as it is now.
+    let reload =
+        Action::new(move |_: &()| commands::schedules(project.with_untracked(|p| p.id.clone())));
+    Effect::new(move |_| {
+        if let Some(Ok(fresh)) = reload.value().get() {
+            schedules.set(fresh);
+        }
+    });
+    // Each opening starts from the project as it is now, and its tasks' latest runs.
     Effect::new(move |_| {
         if open.get() {
+            reload.dispatch(());
             form.set(project.with_untracked(Form::of));
             agent.set(project.with_untracked(agent_of));
             error.set(None);
@@ -130,6 +145,7 @@ pub fn ProjectSettings(project: RwSignal<Project>, open: RwSignal<bool>) -> impl
                             disabled=move || save.pending().get()>"Save"</button>
                     </div>
                 </form>
+                <ScheduledTasks project=project.with_untracked(|p| p.id.clone()) schedules />
             </div>
         })
     }

@@ -12,9 +12,10 @@ use crate::live::Live;
 use ff_core::api::Project;
 use ff_core::github::HostStatus;
 use ff_core::ids::ProjectId;
+use ff_core::schedules::Schedule;
 use ff_core::wire::Frame;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -26,21 +27,23 @@ pub enum Mode {
 pub fn ProjectPage(mode: Mode) -> impl IntoView {
     let params = use_params_map();
     let id = move || ProjectId::new(params.read().get("id").unwrap_or_default());
+    let settings_open = use_query_map().with_untracked(|q| q.get("settings").is_some());
     let source = Source::current();
     let page = Resource::new(id, move |id| {
         let source = source.clone();
         async move {
             let snapshot = source.snapshot(id.clone());
+            let schedules = source.schedules(id.clone());
             let project = source.project(id).await?;
             // GitHub's state is a status line: failing to read it never fails the page.
             let github = source.github_status(&project).await.ok().flatten();
-            Ok::<_, String>((project, snapshot.await?, github))
+            Ok::<_, String>((project, snapshot.await?, github, schedules.await?))
         }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((project, frame, github)) => view! { <ProjectView project frame mode github /> }.into_any(),
+                Ok((project, frame, github, schedules)) => view! { <ProjectView project frame mode github schedules settings_open /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Project unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -55,13 +58,17 @@ fn ProjectView(
     frame: Frame,
     mode: Mode,
     github: Option<HostStatus>,
+    schedules: Vec<Schedule>,
+    /// `?settings`: the settings open on the first load.
+    settings_open: bool,
 ) -> impl IntoView {
     let live = Live::new(project.id.clone(), frame);
     let github = RwSignal::new(github);
     #[cfg(feature = "hydrate")]
     follow_github(project.clone(), github);
     let creating = RwSignal::new(false);
-    let configuring = RwSignal::new(false);
+    let configuring = RwSignal::new(settings_open);
+    let schedules = RwSignal::new(schedules);
     let board = format!("/projects/{}", project.id);
     let list = format!("/projects/{}/list", project.id);
     let id = project.id.clone();
@@ -105,7 +112,7 @@ fn ProjectView(
                 </main>
             </div>
             <CreateDialog project=id open=creating default_agent />
-            <ProjectSettings project open=configuring />
+            <ProjectSettings project open=configuring schedules />
         </div>
     }
 }

@@ -5,7 +5,7 @@ use ff_core::enums::*;
 use ff_core::ids::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -28,6 +28,8 @@ pub struct Data {
     pub projects: Vec<ProjectBackup>,
     pub workspaces: Vec<WorkspaceBackup>,
     pub settings: Settings,
+    /// Scheduled tasks with their runs (schema 3).
+    pub schedules: Vec<ScheduleBackup>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,6 +101,81 @@ pub struct WorkspaceBackup {
     pub agent: Option<String>,
     #[serde(default)]
     pub initial_prompt: Option<String>,
+    /// The scheduled task whose run made it (added in schema 3: absent in older documents).
+    #[serde(default)]
+    pub schedule_id: Option<String>,
+}
+
+/// A scheduled task. Its next due time is not carried: an import computes it from the time of
+/// the import, so that moving ff to another machine is not downtime to catch up on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleBackup {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub prompt: String,
+    pub agent: Option<String>,
+    pub cron: String,
+    pub time_zone: String,
+    pub enabled: bool,
+    pub last_run_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub executions: Vec<ExecutionBackup>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExecutionBackup {
+    pub id: String,
+    pub trigger: RunTrigger,
+    pub due_at: Option<Timestamp>,
+    pub status: ExecutionStatus,
+    pub workspace_id: Option<String>,
+    pub workspace_name: Option<String>,
+    pub pr_url: Option<String>,
+    pub pr_number: Option<u64>,
+    pub error: Option<String>,
+    pub started_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+}
+
+/// Schema 2: before scheduled tasks. The document is the current one without `schedules` (its
+/// workspaces have no `scheduleId`, which reads as none).
+pub mod v2 {
+    use super::*;
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Document {
+        pub meta: super::Meta,
+        pub data: Data,
+    }
+
+    #[derive(Clone, Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct Data {
+        pub projects: Vec<ProjectBackup>,
+        pub workspaces: Vec<WorkspaceBackup>,
+        pub settings: Settings,
+    }
+
+    /// The explicit upgrade to the current schema: no scheduled tasks.
+    pub fn upgrade(old: Document) -> super::Document {
+        super::Document {
+            meta: super::Meta {
+                schema_version: SCHEMA_VERSION,
+                ..old.meta
+            },
+            data: super::Data {
+                projects: old.data.projects,
+                workspaces: old.data.workspaces,
+                settings: old.data.settings,
+                schedules: Vec::new(),
+            },
+        }
+    }
 }
 
 /// Schema 1: before side tables and creation sources. Projects had no setup timeout, workspaces
@@ -176,6 +253,7 @@ pub mod v1 {
                 projects: old.data.projects.into_iter().map(project).collect(),
                 workspaces: old.data.workspaces.into_iter().map(workspace).collect(),
                 settings: Settings::default(),
+                schedules: Vec::new(),
             },
         }
     }
@@ -242,6 +320,7 @@ pub mod v1 {
             archive_note: None,
             agent: None,
             initial_prompt: None,
+            schedule_id: None,
         }
     }
 }
@@ -275,7 +354,8 @@ pub fn parse(bytes: &[u8]) -> Result<Document, String> {
         .schema_version;
     match version {
         1 => strict::<v1::Document>(bytes).map(v1::upgrade),
-        2 => strict::<Document>(bytes),
+        2 => strict::<v2::Document>(bytes).map(v2::upgrade),
+        3 => strict::<Document>(bytes),
         other => Err(format!(
             "meta.schemaVersion {other} is not supported (this ff reads 1 to {SCHEMA_VERSION})"
         )),

@@ -10,15 +10,20 @@ use crate::events::{DomainEvent, EventBus};
 use crate::github;
 use crate::projects;
 use crate::run_script;
+use crate::schedules::store as schedule_store;
 use crate::settings;
 use crate::workspaces::store::{self as workspace_store, WorkspaceRecord};
 use ff_core::api::{ImportCounts, PrInfo, Project, Workspace};
 use ff_core::create::DisplayName;
 use ff_core::enums::WorkspaceStatus;
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::ids::{ExecutionId, ProjectId, ScheduleId, WorkspaceId};
 use ff_core::naming::slug_candidates;
 use ff_core::refname::BranchName;
-use format::{Data, Document, Meta, ProjectBackup, WorkspaceBackup, SCHEMA_VERSION};
+use ff_core::schedules::{Execution, NewSchedule, Schedule};
+use format::{
+    Data, Document, ExecutionBackup, Meta, ProjectBackup, ScheduleBackup, WorkspaceBackup,
+    SCHEMA_VERSION,
+};
 use std::collections::{HashMap, HashSet};
 
 const IMPORTED_MID_SETUP: &str = "Imported before its setup finished; retry to continue";
@@ -100,7 +105,18 @@ impl Backup {
                 archive_note: record.archive_note,
                 agent: record.agent,
                 initial_prompt: record.initial_prompt,
+                schedule_id: w.schedule_id.map(|s| s.to_string()),
             });
+        }
+        let mut schedules = Vec::new();
+        for s in schedule_store::all(&mut conn).await? {
+            let executions = schedule_store::executions(
+                &mut conn,
+                s.id.as_str(),
+                ff_core::schedules::EXECUTIONS_KEPT as u32,
+            )
+            .await?;
+            schedules.push(schedule_backup(s, executions));
         }
         let settings = settings::get(&mut conn).await?;
         Ok(Document {
@@ -113,6 +129,7 @@ impl Backup {
                 projects,
                 workspaces,
                 settings,
+                schedules,
             },
         })
     }
@@ -159,8 +176,38 @@ impl Backup {
             plans.push((p, slug));
             homes.insert(p.id.clone(), p.id.clone());
         }
+        // Tasks and workspaces link to each other: a workspace to the task whose run made it, a
+        // run to its workspace. Each must be in the backup or in ff already.
+        let mut new_schedules = Vec::new();
+        let mut known_schedules = HashSet::new();
+        for (i, s) in document.data.schedules.iter().enumerate() {
+            let home = match homes.get(&s.project_id) {
+                Some(home) => home.clone(),
+                None if projects::store::exists(&mut tx, &s.project_id).await? => s.project_id.clone(),
+                None => return Err(DomainError::invalid(
+                    "data",
+                    format!("data.schedules[{i}].projectId: scheduled task {} belongs to project {}, which is neither in the backup nor in ff", s.id, s.project_id),
+                )),
+            };
+            known_schedules.insert(s.id.as_str());
+            if schedule_store::get(&mut tx, &s.id).await?.is_none() {
+                new_schedules.push((s, home));
+            }
+        }
+        let mut known_workspaces = HashSet::new();
         let mut new_workspaces = Vec::new();
         for (i, w) in document.data.workspaces.iter().enumerate() {
+            known_workspaces.insert(w.id.as_str());
+            if let Some(schedule) = &w.schedule_id {
+                if !known_schedules.contains(schedule.as_str())
+                    && schedule_store::get(&mut tx, schedule).await?.is_none()
+                {
+                    return Err(DomainError::invalid(
+                        "data",
+                        format!("data.workspaces[{i}].scheduleId: workspace {} was made by scheduled task {schedule}, which is neither in the backup nor in ff", w.id),
+                    ));
+                }
+            }
             let home = match homes.get(&w.project_id) {
                 Some(home) => home.clone(),
                 None if projects::store::exists(&mut tx, &w.project_id).await? => w.project_id.clone(),
@@ -192,10 +239,35 @@ impl Backup {
             projects::store::restore(&mut tx, &project, p.archived_at).await?;
             counts.projects += 1;
         }
+        for (i, (s, _)) in new_schedules.iter().enumerate() {
+            for (j, e) in s.executions.iter().enumerate() {
+                let Some(workspace) = &e.workspace_id else {
+                    continue;
+                };
+                if !known_workspaces.contains(workspace.as_str())
+                    && workspace_store::get(&mut tx, workspace).await?.is_none()
+                {
+                    return Err(DomainError::invalid(
+                        "data",
+                        format!("data.schedules[{i}].executions[{j}].workspaceId: workspace {workspace} is neither in the backup nor in ff"),
+                    ));
+                }
+            }
+        }
         let now = clock::now();
+        for (s, home) in &new_schedules {
+            restore_schedule(&mut tx, s, home, now).await?;
+            counts.schedules += 1;
+        }
         for (w, home) in new_workspaces {
             restore_workspace(&mut tx, w, &home, now).await?;
             counts.workspaces += 1;
+        }
+        // Runs after their workspaces, which they name.
+        for (s, _) in &new_schedules {
+            for e in &s.executions {
+                schedule_store::insert_execution(&mut tx, &execution(s, e)).await?;
+            }
         }
         settings::set(&mut tx, &document.data.settings, now).await?;
         tx.commit().await?;
@@ -206,6 +278,7 @@ impl Backup {
         tracing::info!(
             projects = counts.projects,
             workspaces = counts.workspaces,
+            schedules = counts.schedules,
             "backup imported"
         );
         Ok(counts)
@@ -281,7 +354,110 @@ fn validate(data: &Data) -> DomainResult<()> {
             }
         }
     }
+    let mut schedule_ids = HashSet::new();
+    let mut execution_ids = HashSet::new();
+    for (i, s) in data.schedules.iter().enumerate() {
+        let path = format!("data.schedules[{i}]");
+        if s.id.trim().is_empty() || !schedule_ids.insert(s.id.as_str()) {
+            return Err(fail(path, format!("id {:?} is empty or not unique", s.id)));
+        }
+        let request = NewSchedule {
+            name: s.name.clone(),
+            prompt: s.prompt.clone(),
+            agent: s.agent.clone(),
+            cron: s.cron.clone(),
+            time_zone: s.time_zone.clone(),
+            enabled: s.enabled,
+        };
+        request
+            .parse()
+            .map_err(|e| fail(format!("{path}.{}", e.field), e.message))?;
+        for (j, e) in s.executions.iter().enumerate() {
+            if e.id.trim().is_empty() || !execution_ids.insert(e.id.as_str()) {
+                return Err(fail(
+                    format!("{path}.executions[{j}]"),
+                    format!("id {:?} is empty or not unique", e.id),
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+fn schedule_backup(s: Schedule, executions: Vec<Execution>) -> ScheduleBackup {
+    ScheduleBackup {
+        id: s.id.to_string(),
+        project_id: s.project_id.to_string(),
+        name: s.name,
+        prompt: s.prompt,
+        agent: s.agent,
+        cron: s.cron,
+        time_zone: s.time_zone,
+        enabled: s.enabled,
+        last_run_at: s.last_run_at,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        executions: executions
+            .into_iter()
+            .map(|e| ExecutionBackup {
+                id: e.id.to_string(),
+                trigger: e.trigger,
+                due_at: e.due_at,
+                status: e.status,
+                workspace_id: e.workspace_id.map(|w| w.to_string()),
+                workspace_name: e.workspace_name,
+                pr_url: e.pr_url,
+                pr_number: e.pr_number,
+                error: e.error,
+                started_at: e.started_at,
+                completed_at: e.completed_at,
+            })
+            .collect(),
+    }
+}
+
+/// A task as it was, due next after `now` (the backup's due time may have passed long ago).
+async fn restore_schedule(
+    tx: &mut sqlx::SqliteConnection,
+    s: &ScheduleBackup,
+    project_id: &str,
+    now: ff_core::ids::Timestamp,
+) -> DomainResult<()> {
+    let timing = ff_core::schedules::Timing::parse(&s.cron, &s.time_zone)?;
+    let schedule = Schedule {
+        id: ScheduleId::new(s.id.clone()),
+        project_id: ProjectId::new(project_id),
+        name: s.name.clone(),
+        prompt: s.prompt.clone(),
+        agent: s.agent.clone(),
+        cron: s.cron.clone(),
+        time_zone: s.time_zone.clone(),
+        enabled: s.enabled,
+        next_due_at: s.enabled.then(|| timing.next_after(now)).flatten(),
+        last_run_at: s.last_run_at,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        recent_executions: Vec::new(),
+    };
+    schedule_store::upsert(tx, &schedule).await?;
+    Ok(())
+}
+
+fn execution(s: &ScheduleBackup, e: &ExecutionBackup) -> Execution {
+    Execution {
+        id: ExecutionId::new(e.id.clone()),
+        schedule_id: ScheduleId::new(s.id.clone()),
+        trigger: e.trigger,
+        due_at: e.due_at,
+        status: e.status,
+        workspace_id: e.workspace_id.clone().map(WorkspaceId::new),
+        workspace_name: e.workspace_name.clone(),
+        pr_url: e.pr_url.clone(),
+        pr_number: e.pr_number,
+        error: e.error.clone(),
+        started_at: e.started_at,
+        completed_at: e.completed_at,
+    }
 }
 
 async fn restore_workspace(
@@ -314,6 +490,7 @@ async fn restore_workspace(
             init_retry_count: w.init_retry_count,
             github_issue_number: w.github_issue_number,
             github_issue_url: w.github_issue_url.clone(),
+            schedule_id: w.schedule_id.clone().map(ScheduleId::new),
             ratchet_enabled: w.ratchet_enabled,
             has_had_sessions: w.has_had_sessions,
             created_at: w.created_at,

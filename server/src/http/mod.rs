@@ -13,6 +13,7 @@ mod pages;
 mod projects;
 mod ratchet;
 mod review;
+mod schedules;
 pub mod serve;
 mod sessions;
 mod snapshot;
@@ -50,6 +51,9 @@ pub struct AppState {
     pub github: crate::github::Github,
     pub ratchet: crate::ratchet::Ratchet,
     pub review: crate::review::Review,
+    pub schedules: crate::schedules::Schedules,
+    pub save_schedule: crate::flows::SaveSchedule,
+    pub scheduled_runs: crate::flows::ScheduledRuns,
     pub backup: Backup,
     pub snapshot: crate::snapshot::Snapshot,
     pub metrics: crate::metrics::Metrics,
@@ -110,6 +114,21 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{project_id}/workspaces",
             get(workspaces::list).post(workspaces::create),
+        )
+        .route(
+            "/projects/{project_id}/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/schedules/{schedule_id}",
+            get(schedules::get)
+                .patch(schedules::patch)
+                .delete(schedules::delete),
+        )
+        .route("/schedules/{schedule_id}/run", post(schedules::run))
+        .route(
+            "/schedules/{schedule_id}/executions",
+            get(schedules::executions),
         )
         .route("/projects/{project_id}/snapshot", get(snapshot::full))
         .route("/projects/{project_id}/github/issues", get(github::issues))

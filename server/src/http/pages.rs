@@ -9,6 +9,7 @@ use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use ff_core::schedules::Schedule;
 use ff_core::sessions::{AgentInfo, SettingsView};
 use ff_core::wire::Frame;
 use std::sync::Arc;
@@ -51,6 +52,13 @@ impl Backend for Pages {
 
     fn workspace(&self, id: WorkspaceId) -> BoxFuture<'_, Result<WorkspaceDetail, PageError>> {
         Box::pin(async move { self.0.workspaces.detail(&id).await.map_err(page_error) })
+    }
+
+    fn schedules(&self, project: ProjectId) -> BoxFuture<'_, Result<Vec<Schedule>, PageError>> {
+        Box::pin(async move {
+            self.0.projects.get(&project).await.map_err(page_error)?;
+            self.0.schedules.list(&project).await.map_err(page_error)
+        })
     }
 
     fn github_status(

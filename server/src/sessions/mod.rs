@@ -69,6 +69,14 @@ pub enum Dispatched {
     },
 }
 
+/// What a workspace's agents are doing (`Sessions::activity`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkspaceActivity {
+    pub busy: bool,
+    /// Why the last failed turn of its own sessions failed.
+    pub error: Option<String>,
+}
+
 /// What a running session does with a new fixer prompt (D§4.9 `runningIdleAction`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WhenIdle {
@@ -247,6 +255,37 @@ impl Sessions {
         for handle in handles {
             let _ = handle.commands.send(Command::Worktree(path.clone())).await;
         }
+    }
+
+    /// Whether the workspace's agents are at work, and the error of the last failed turn of its
+    /// own (not the ratchet's) sessions. Waits while its first session is being started, so
+    /// that a prompt just taken is never mistaken for no work. Sessions not running in this
+    /// process are at rest.
+    pub async fn activity(&self, workspace: &WorkspaceId) -> WorkspaceActivity {
+        let _one = self.inner.workspace_locks.lock(workspace.as_str()).await;
+        let views: Vec<Arc<Session>> = self
+            .inner
+            .actors
+            .lock()
+            .await
+            .values()
+            .filter(|h| &h.workspace_id == workspace)
+            .map(|h| h.view.borrow().clone())
+            .collect();
+        WorkspaceActivity {
+            busy: views.iter().any(|s| s.is_busy()),
+            error: views
+                .iter()
+                .filter(|s| s.workflow == USER_WORKFLOW)
+                .find_map(|s| s.runtime.error.clone()),
+        }
+    }
+
+    /// Starts the workspace's first session with its initial prompt if that prompt still waits:
+    /// a READY workspace whose start was cut short by a restart gets it now. Does nothing when
+    /// the prompt was taken already.
+    pub async fn deliver_first_prompt(&self, workspace: &WorkspaceId) -> DomainResult<()> {
+        self.start_first(workspace).await
     }
 
     /// Starts the workspace's first session with its initial prompt, once (sessions.md §4).
@@ -661,6 +700,12 @@ impl Sessions {
         let mut actors = self.inner.actors.lock().await;
         if let Some(handle) = actors.get(id) {
             return Ok(handle.clone());
+        }
+        // Shutdown closes the actors it finds under this lock, after cancelling: one started
+        // later (a first session racing the shutdown) would never be closed, and shutdown would
+        // wait for it for ever.
+        if self.inner.shutdown.is_cancelled() {
+            return Err(DomainError::Conflict("ff is shutting down".into()));
         }
         let shared = &self.inner.shared;
         let mut conn = shared.db.acquire().await?;

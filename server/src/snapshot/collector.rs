@@ -260,6 +260,7 @@ mod tests {
             init_retry_count: 0,
             github_issue_number: None,
             github_issue_url: None,
+            schedule_id: None,
             ratchet_enabled: false,
             has_had_sessions: false,
             created_at: now,

@@ -93,7 +93,8 @@ pub fn map(event: &DomainEvent) -> Effect {
         | DomainEvent::WorkspaceIdle { .. }
         | DomainEvent::SessionTurnEnded { .. }
         | DomainEvent::PullRequestSeen { .. }
-        | DomainEvent::PullRequestRead { .. } => return Effect::None,
+        | DomainEvent::PullRequestRead { .. }
+        | DomainEvent::ScheduleChanged { .. } => return Effect::None,
         DomainEvent::SessionActivityChanged {
             workspace_id,
             group,

@@ -16,8 +16,8 @@ use crate::projects;
 use crate::ratchet;
 use crate::run_script::{self, RunScripts};
 use crate::sessions::Sessions;
-use ff_core::api::{Workspace, WorkspaceDetail};
-use ff_core::create::{CreateWorkspaceRequest, WorkspaceSource};
+use ff_core::api::{PrInfo, Workspace, WorkspaceDetail};
+use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use lifecycle::Lifecycle;
@@ -28,6 +28,15 @@ use std::time::Duration;
 use store::{Effect, NewWorkspace};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// What `Workspaces::progress` reports.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub workspace: Workspace,
+    /// Its first session has not taken its initial prompt yet.
+    pub first_prompt_pending: bool,
+    pub pr: PrInfo,
+}
 
 #[derive(Clone)]
 pub struct Workspaces {
@@ -88,7 +97,16 @@ impl Workspaces {
         project_id: &ProjectId,
         request: CreateWorkspaceRequest,
     ) -> DomainResult<Workspace> {
-        let command = request.parse()?;
+        self.create_from(project_id, request.parse()?).await
+    }
+
+    /// Creates a workspace from a checked command: from a request, or from a flow (a scheduled
+    /// task's run, whose source no request can name).
+    pub async fn create_from(
+        &self,
+        project_id: &ProjectId,
+        command: CreateWorkspace,
+    ) -> DomainResult<Workspace> {
         let inner = &self.inner;
         let mut tx = db::begin_write(&inner.db).await?;
         projects::store::get_live(&mut tx, project_id.as_str())
@@ -98,6 +116,7 @@ impl Workspaces {
             WorkspaceSource::Manual { base_branch } => {
                 (base_branch.as_ref().map(|b| b.as_str()), None, None)
             }
+            WorkspaceSource::Scheduled { .. } => (None, None, None),
             WorkspaceSource::ResumeBranch { branch } => {
                 if let Some(other) =
                     store::live_user_of_branch(&mut tx, project_id.as_str(), branch.as_str(), None)
@@ -137,6 +156,10 @@ impl Workspaces {
                 branch_name,
                 github_issue_number: issue.map(|i| i.number),
                 github_issue_url: issue.map(|i| i.url.as_str()),
+                schedule_id: match &command.source {
+                    WorkspaceSource::Scheduled { schedule } => Some(schedule),
+                    _ => None,
+                },
                 agent: command.agent.as_deref(),
                 initial_prompt: command.initial_prompt.as_ref().map(|p| p.as_str()),
                 now,
@@ -159,6 +182,20 @@ impl Workspaces {
         tracing::info!(workspace = %id, project = %project_id, source = ?command.source.kind(), "workspace created");
         self.provision_in_background(id);
         Ok(workspace)
+    }
+
+    /// A workspace as a flow follows it, `None` once it is gone.
+    pub async fn progress(&self, id: &WorkspaceId) -> DomainResult<Option<Progress>> {
+        let mut conn = self.inner.db.acquire().await?;
+        let Some(record) = store::get(&mut conn, id.as_str()).await? else {
+            return Ok(None);
+        };
+        let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
+        Ok(Some(Progress {
+            first_prompt_pending: record.initial_prompt.is_some(),
+            workspace: record.workspace,
+            pr,
+        }))
     }
 
     pub async fn list(

@@ -203,7 +203,9 @@ impl Provisioner {
                 self.resume_branch(record, repo, &path, &branch).await?;
                 (branch, false)
             }
-            WorkspaceCreationSource::Manual | WorkspaceCreationSource::GithubIssue => {
+            WorkspaceCreationSource::Manual
+            | WorkspaceCreationSource::GithubIssue
+            | WorkspaceCreationSource::Scheduled => {
                 let base = record
                     .base_branch
                     .as_deref()

@@ -5,7 +5,7 @@ use crate::db::codec::{enum_text, parse_enum, parse_opt_time, parse_time, to_u32
 use crate::process::ProcessIdentity;
 use ff_core::api::Workspace;
 use ff_core::enums::{WorkspaceCreationSource, WorkspaceStatus};
-use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
+use ff_core::ids::{ProjectId, ScheduleId, Timestamp, WorkspaceId};
 use ff_core::lifecycle::MAX_INIT_RETRIES;
 use ff_core::text::append_capped;
 use sqlx::{FromRow, SqliteConnection};
@@ -57,6 +57,7 @@ struct Row {
     initial_prompt: Option<String>,
     github_issue_number: Option<i64>,
     github_issue_url: Option<String>,
+    schedule_id: Option<String>,
     has_had_sessions: bool,
     ratchet_enabled: bool,
     created_at: String,
@@ -86,6 +87,7 @@ impl TryFrom<Row> for WorkspaceRecord {
                 init_retry_count: to_u32("init_retry_count", r.init_retry_count)?,
                 github_issue_number: r.github_issue_number.map(|n| n.unsigned_abs()),
                 github_issue_url: r.github_issue_url,
+                schedule_id: r.schedule_id.map(ScheduleId::new),
                 ratchet_enabled: r.ratchet_enabled,
                 has_had_sessions: r.has_had_sessions,
                 created_at: parse_time("created_at", &r.created_at)?,
@@ -112,7 +114,7 @@ const SELECT: &str = "SELECT w.id, w.project_id, w.name, w.description, w.status
      w.base_branch, w.worktree_path, w.branch_name, w.is_auto_generated_branch, w.init_error_message, w.init_output, \
      w.init_started_at, w.init_completed_at, w.init_script_process, w.init_retry_count, \
      w.archive_previous_status, w.archive_error, w.archive_note, w.agent, w.initial_prompt, w.github_issue_number, w.github_issue_url, \
-     w.has_had_sessions, COALESCE(r.enabled, 0) AS ratchet_enabled, w.created_at, w.updated_at \
+     w.schedule_id, w.has_had_sessions, COALESCE(r.enabled, 0) AS ratchet_enabled, w.created_at, w.updated_at \
      FROM workspaces w LEFT JOIN workspace_ratchet r ON r.workspace_id = w.id";
 
 pub async fn get(
@@ -215,6 +217,7 @@ pub struct NewWorkspace<'a> {
     pub branch_name: Option<&'a str>,
     pub github_issue_number: Option<u64>,
     pub github_issue_url: Option<&'a str>,
+    pub schedule_id: Option<&'a ScheduleId>,
     pub agent: Option<&'a str>,
     pub initial_prompt: Option<&'a str>,
     pub now: Timestamp,
@@ -226,8 +229,8 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO workspaces (id, project_id, name, description, status, creation_source, \
-         base_branch, branch_name, github_issue_number, github_issue_url, agent, initial_prompt, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         base_branch, branch_name, github_issue_number, github_issue_url, schedule_id, agent, \
+         initial_prompt, created_at, updated_at) VALUES (?, ?, ?, ?, 'NEW', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.id.as_str())
     .bind(new.project_id.as_str())
@@ -241,6 +244,7 @@ pub async fn insert(
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
     )
     .bind(new.github_issue_url)
+    .bind(new.schedule_id.map(ScheduleId::as_str))
     .bind(new.agent)
     .bind(new.initial_prompt)
     .bind(new.now.to_string())
@@ -260,8 +264,9 @@ pub async fn restore(
         "INSERT INTO workspaces (id, project_id, name, description, status, creation_source, \
          base_branch, worktree_path, branch_name, is_auto_generated_branch, init_error_message, \
          init_output, init_started_at, init_completed_at, init_retry_count, github_issue_number, \
-         github_issue_url, has_had_sessions, archive_note, agent, initial_prompt, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         github_issue_url, schedule_id, has_had_sessions, archive_note, agent, initial_prompt, \
+         created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id.as_str())
     .bind(w.project_id.as_str())
@@ -283,6 +288,7 @@ pub async fn restore(
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
     )
     .bind(&w.github_issue_url)
+    .bind(w.schedule_id.as_ref().map(ScheduleId::as_str))
     .bind(w.has_had_sessions)
     .bind(&record.archive_note)
     .bind(&record.agent)

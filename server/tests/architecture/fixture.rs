@@ -22,6 +22,10 @@ table workspaces: workspaces
 no-writes http snapshot: handlers call domain services
 forbid crate ff-core -> ff-*: core depends on nothing of ff
 forbid crate ff-app -> ff-server: the app never depends on the server
+layer flows: flows
+forbid domain -> flows: a flow calls domains, never the other way round
+forbid foundation -> flows: plumbing knows no operation of ff
+no-writes flows: a flow owns no table
 ";
 
 pub struct Fixture {
@@ -73,6 +77,13 @@ impl Fixture {
                 "use super::refuse;\n\
                  const UPSERT: &str = \"INSERT INTO workspaces (id) VALUES (?) ON CONFLICT (id) DO UPDATE SET id = ?\";\n\
                  fn delete() { sqlx::query!(\"DELETE FROM workspaces WHERE id = ?\"); }\n",
+            )
+            .file(
+                "server/src/flows/mod.rs",
+                "//! A flow calls several domains.\n\
+                 use crate::{events::Bus, projects};\n\
+                 use crate::workspaces::store;\n\
+                 const READ: &str = \"SELECT id FROM workspaces\";\n",
             )
             .file(
                 "server/src/snapshot/mod.rs",

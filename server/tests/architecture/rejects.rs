@@ -68,6 +68,61 @@ fn the_snapshot_service_that_calls_a_domain_is_rejected() {
 }
 
 #[test]
+fn a_domain_that_calls_a_flow_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/workspaces/mod.rs",
+            "pub mod store;\nfn ready() {\n    crate::flows::scheduled_run::settle();\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/workspaces/mod.rs:3: `crate::flows::scheduled_run::settle`",
+            "`workspaces` (layer domain) must not use `flows` (layer flows)",
+            "a flow calls domains, never the other way round",
+            "(ARCHITECTURE.md:22: `forbid domain -> flows`)",
+        ],
+    );
+}
+
+#[test]
+fn the_foundation_that_uses_a_flow_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/events.rs",
+            "use crate::db::Db;\nuse crate::flows::ScheduledRuns;\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/events.rs:2: `use crate::flows::ScheduledRuns`",
+            "`events` (layer foundation) must not use `flows` (layer flows)",
+            "plumbing knows no operation of ff",
+            "(ARCHITECTURE.md:23: `forbid foundation -> flows`)",
+        ],
+    );
+}
+
+#[test]
+fn a_flow_writing_a_table_is_rejected() {
+    let problem = Fixture::clean()
+        .file(
+            "server/src/flows/scheduled_run.rs",
+            "fn start() {\n    sqlx::query(\"INSERT INTO workspaces (id) VALUES (?)\");\n}\n",
+        )
+        .only_problem();
+    assert_names(
+        &problem,
+        &[
+            "server/src/flows/scheduled_run.rs:2: `INSERT INTO workspaces`",
+            "`flows` (layer flows) writes no table: a flow owns no table",
+        ],
+    );
+}
+
+#[test]
 fn http_writing_a_table_is_rejected() {
     let problem = Fixture::clean()
         .file(
@@ -294,6 +349,45 @@ fn the_real_rules_reject_a_domain_that_uses_the_collector() {
         &[
             "must not use `snapshot` (layer snapshot)",
             "domains publish events on the bus",
+        ],
+    );
+}
+
+#[test]
+fn the_real_rules_reject_a_domain_that_calls_a_flow_and_schedules_calling_a_domain() {
+    let rules =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md is readable");
+    let problems = Fixture::clean()
+        .file("ARCHITECTURE.md", &rules)
+        .file(
+            "server/src/sessions/mod.rs",
+            "use crate::flows::scheduled_run::ScheduledRuns;\n",
+        )
+        .file(
+            "server/src/schedules/mod.rs",
+            "fn run() { crate::workspaces::Workspaces::create(); }\n",
+        )
+        .check();
+    let find = |at: &str| {
+        problems
+            .iter()
+            .find(|p| p.starts_with(at))
+            .unwrap_or_else(|| panic!("nothing reported at {at}: {problems:#?}"))
+            .clone()
+    };
+    assert_names(
+        &find("server/src/sessions/mod.rs:1:"),
+        &[
+            "`sessions` (layer domain) must not use `flows` (layer flows)",
+            "a flow calls domains, never the other way round",
+        ],
+    );
+    assert_names(
+        &find("server/src/schedules/mod.rs:1:"),
+        &[
+            "`schedules` (layer domain) must not use `workspaces` (layer domain)",
+            "what crosses domains is a flow",
         ],
     );
 }

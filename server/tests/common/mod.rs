@@ -79,6 +79,17 @@ impl TestApp {
         Self::start_config(data_dir, config, |_| {}).await
     }
 
+    /// Starts on an existing data directory (a restart) with its configuration adjusted by
+    /// `tune`.
+    pub async fn spawn_in_with(
+        data_dir: tempfile::TempDir,
+        tune: impl FnOnce(&mut Config),
+    ) -> Self {
+        let mut config = Self::config(&data_dir, &[]);
+        tune(&mut config);
+        Self::start_config(data_dir, config, |_| {}).await
+    }
+
     async fn start(data_dir: tempfile::TempDir, tune: impl FnOnce(&mut SnapshotConfig)) -> Self {
         let config = Self::config(&data_dir, &[]);
         Self::start_config(data_dir, config, tune).await
