@@ -176,10 +176,10 @@ async fn drafts_go_to_the_agent_as_one_message_and_changed_lines_are_marked() {
     let prompts = agent.wait_for("session/prompt", 1).await;
     let text = prompts[0]["text"].as_str().unwrap();
     for expected in [
-        "`src/a.rs`, line 5",
+        "File \"src/a.rs\", line 5",
         "let a = five",
         "Spell it as a number.",
-        "`docs/b.md`, line 3",
+        "File \"docs/b.md\", line 3",
         "New text.",
         "Say more.",
     ] {

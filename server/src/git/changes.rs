@@ -4,6 +4,7 @@
 //! disagree. In-process (libgit2) and read-only; callers run it on a blocking thread.
 
 use ff_core::entry::GitStats;
+use ff_core::review::diff::MAX_SHOWN_BYTES;
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Patch, Repository};
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,10 @@ use tokio::sync::Semaphore;
 
 /// Context lines around each change, as `git diff` shows them.
 pub const CONTEXT_LINES: u32 = 3;
+
+/// A tracked file larger than this is listed as too large, its lines left uncounted, rather than
+/// read: the bound on what one scan holds in memory.
+pub const MAX_COUNTED_BYTES: u64 = 32 * 1024 * 1024;
 
 /// One changed file of the scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +168,19 @@ impl<'r> Changes<'r> {
         let delta = self.diff.get_delta(index).expect("an index of the scan");
         let status = delta.status();
         let (path, old_path) = path_of(&delta);
-        let patch = if status == Delta::Untracked && !count_untracked {
+        // Sizes come from the object database's headers and the file system, before anything
+        // is read: a file over its cap is listed as too large and never loaded (a 300 MB log
+        // left in a worktree would otherwise be read and diffed whole on every request). An
+        // untracked file counts in no total, so it is read only if it can be shown; a tracked
+        // one is read up to a larger cap so its lines count as `git diff` counts them.
+        let size = self.size_of(&delta);
+        let cap = if status == Delta::Untracked {
+            MAX_SHOWN_BYTES
+        } else {
+            MAX_COUNTED_BYTES
+        };
+        let unread = size > cap;
+        let patch = if unread || (status == Delta::Untracked && !count_untracked) {
             None
         } else {
             Patch::from_diff(&self.diff, index)?
@@ -188,9 +205,31 @@ impl<'r> Changes<'r> {
             additions,
             deletions,
             binary: delta.flags().is_binary(),
-            size: delta.old_file().size().max(delta.new_file().size()),
+            size: size.max(delta.old_file().size().max(delta.new_file().size())),
         };
         Ok((file, patch))
+    }
+
+    /// The larger of a change's two sides in bytes, without reading either: a blob's size from
+    /// its header, a working-tree file's from `lstat`.
+    fn size_of(&self, delta: &git2::DiffDelta<'_>) -> u64 {
+        let odb = self.repo.odb().ok();
+        let workdir = self.repo.workdir();
+        [delta.old_file(), delta.new_file()]
+            .into_iter()
+            .filter(|side| side.exists())
+            .filter_map(|side| {
+                let stored = (!side.id().is_zero())
+                    .then(|| odb.as_ref()?.read_header(side.id()).ok())
+                    .flatten()
+                    .map(|(size, _)| size as u64);
+                stored.or_else(|| {
+                    let path = workdir?.join(side.path()?);
+                    std::fs::symlink_metadata(path).ok().map(|m| m.len())
+                })
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// The statistics of the entry (R§7.6 meaning): untracked files count neither as changed

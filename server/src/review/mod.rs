@@ -19,9 +19,9 @@ use ff_core::review::comments::{
     CommentState, CommentUpdate, NewComment, ReviewComment, SentReview,
 };
 use ff_core::review::diff::{DiffList, FileDiff};
-use ff_core::review::message::review_message;
+use ff_core::review::message::review_messages;
 use ff_core::review::path::ReviewPath;
-use ff_core::sessions::{CreateSession, MessageText};
+use ff_core::sessions::{CreateSession, MessageText, MAX_MESSAGE_CHARS};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -266,9 +266,11 @@ impl Review {
         }
     }
 
-    /// `POST /api/workspaces/{id}/review/send`: every open draft, as one message queued in the
-    /// workspace's current session (a new session of the default agent when it has none), then
-    /// marked SENT.
+    /// `POST /api/workspaces/{id}/review/send`: every open draft, queued in the workspace's
+    /// current session (a new session of the default agent when it has none) as one message, or
+    /// as several when together they exceed one message's cap; each message's comments are
+    /// marked SENT once it is queued, so a failure part-way leaves the rest as drafts to send
+    /// again.
     pub async fn send(&self, workspace: &WorkspaceId) -> DomainResult<SentReview> {
         let _one = self.inner.sending.lock(workspace.as_str()).await;
         let drafts: Vec<ReviewComment> = {
@@ -284,30 +286,36 @@ impl Review {
                 "workspace {workspace} has no draft comments to send"
             )));
         }
-        let message = MessageText::parse("comments", &review_message(&drafts))?;
-        let session = match self.current_session(workspace).await? {
-            Some(session) => {
-                self.inner.sessions.send(&session, message.as_str()).await?;
-                session
-            }
-            None => {
-                let request = CreateSession {
-                    prompt: Some(message.into_string()),
-                    ..CreateSession::default()
-                };
-                self.inner.sessions.create(workspace, request).await?.id
-            }
-        };
-        let ids: Vec<CommentId> = drafts.iter().map(|c| c.id.clone()).collect();
-        let mut conn = self.inner.db.acquire().await?;
-        store::mark_sent(&mut conn, &ids, &session, clock::now()).await?;
-        drop(conn);
-        tracing::info!(workspace = %workspace, session = %session, comments = ids.len(), "review comments sent to the agent");
+        let mut session = self.current_session(workspace).await?;
+        let mut sent_ids: Vec<CommentId> = Vec::with_capacity(drafts.len());
+        for part in review_messages(&drafts, MAX_MESSAGE_CHARS) {
+            let message = MessageText::parse("comments", &part.text)?;
+            let to = match &session {
+                Some(session) => {
+                    self.inner.sessions.send(session, message.as_str()).await?;
+                    session.clone()
+                }
+                None => {
+                    let request = CreateSession {
+                        prompt: Some(message.into_string()),
+                        ..CreateSession::default()
+                    };
+                    self.inner.sessions.create(workspace, request).await?.id
+                }
+            };
+            let ids: Vec<CommentId> = drafts[part.comments].iter().map(|c| c.id.clone()).collect();
+            let mut conn = self.inner.db.acquire().await?;
+            store::mark_sent(&mut conn, &ids, &to, clock::now()).await?;
+            sent_ids.extend(ids);
+            session = Some(to);
+        }
+        let session = session.expect("at least one draft, so at least one message");
+        tracing::info!(workspace = %workspace, session = %session, comments = sent_ids.len(), "review comments sent to the agent");
         let sent = self
             .comments(workspace)
             .await?
             .into_iter()
-            .filter(|c| ids.contains(&c.id))
+            .filter(|c| sent_ids.contains(&c.id))
             .collect();
         Ok(SentReview {
             session_id: session,
