@@ -211,7 +211,7 @@ test('the ratchet on the workspace page: a failing run gets one fixer, its trans
     expect(fixer).not.toBe(own);
     await expect(page.locator(`[data-testid="session-tab"][data-session="${fixer}"]`)).toHaveAttribute('aria-selected', 'true');
     const prompt = page.locator('[data-testid="transcript"] [data-kind="user"]').first();
-    await expect(prompt).toContainText('test: FAILURE');
+    await expect(prompt).toContainText('"conclusion": "FAILURE"');
     // The log is GitHub's text, shown as text.
     await expect(prompt).toContainText('error: the <b>build</b> broke');
 

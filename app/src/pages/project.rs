@@ -117,7 +117,8 @@ fn ProjectView(
     }
 }
 
-/// GitHub's status line follows the host while the page is open (every 30 s).
+/// GitHub's status line follows the host while the page is open (every 30 s; every 2 s while
+/// ff is still looking for the token).
 #[cfg(feature = "hydrate")]
 fn follow_github(project: Project, github: RwSignal<Option<HostStatus>>) {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,7 +132,11 @@ fn follow_github(project: Project, github: RwSignal<Option<HostStatus>>) {
     leptos::task::spawn_local(async move {
         let source = Source::current();
         while running.load(Ordering::Relaxed) {
-            gloo_timers::future::sleep(std::time::Duration::from_secs(30)).await;
+            // While the token is still being looked for, the answer is seconds away.
+            let looking =
+                github.with_untracked(|s| s.as_ref().is_none_or(HostStatus::still_looking));
+            let wait = if looking { 2 } else { 30 };
+            gloo_timers::future::sleep(std::time::Duration::from_secs(wait)).await;
             if let Ok(status) = source.github_status(&project).await {
                 github.set(status);
             }

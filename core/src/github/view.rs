@@ -196,6 +196,11 @@ impl HostStatus {
         }
     }
 
+    /// Whether ff is still looking for the host's token (nothing is known either way yet).
+    pub fn still_looking(&self) -> bool {
+        !self.connected && self.message.is_none()
+    }
+
     /// An origin on a host that is not GitHub as far as ff knows: no token is sent there.
     pub fn not_github(host: String) -> Self {
         let message = format!(

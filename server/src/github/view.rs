@@ -17,7 +17,11 @@ use ff_core::ids::{ProjectId, WorkspaceId};
 use serde_json::json;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a read waits for a token lookup it started (`GH_TOKEN` is at hand at once; `gh` may
+/// take seconds).
+const FIRST_LOOK: Duration = Duration::from_millis(300);
 
 impl Github {
     /// The stored snapshot, the head commit's checks from the latest summary, and the details
@@ -176,16 +180,20 @@ impl Github {
     }
 
     /// What is known of `host` now. A token still to be looked for is looked for in the
-    /// background (`gh` may be slow): a read never waits for it.
+    /// background (`gh` may be slow): a read waits for it at most [`FIRST_LOOK`], so the first
+    /// page of a project says how GitHub stands when the token is at hand, and a slow `gh` costs
+    /// a page no more than that.
     async fn host_status(&self, host: &Host) -> HostStatus {
         if self.needs_resolving(host, true).await {
             if let Some(running) = self.inner.resolving_for_status.start(&host.to_string()) {
                 let this = self.clone();
                 let host = host.clone();
-                self.inner.tasks.spawn(async move {
+                let looking = self.inner.tasks.spawn(async move {
                     let _running = running;
                     this.know_host(&host, true).await;
                 });
+                // Whatever the outcome, the read goes on with what is known.
+                let _ = tokio::time::timeout(FIRST_LOOK, looking).await;
             }
         }
         let hosts = self.inner.hosts.lock().await;
