@@ -360,7 +360,7 @@ test('sessions waiting for a free agent slot say where they are in line', async 
 
 test('a rate-limited turn shows until when the session waits before trying again', async ({ page, ff, hydrated }) => {
   await useScriptedAgent(ff, { turns: [
-    { steps: [{ error: { code: -32603, message: 'API Error: 429 rate_limit_error' } }] },
+    { steps: [{ error: { code: -32603, message: 'API Error: 429', data: { error: { type: 'rate_limit_error' } } } }] },
     { steps: [{ text: 'got through' }] },
   ] });
   const { workspace } = await readyWorkspace(ff, 'Limited');
