@@ -27,7 +27,30 @@ pub enum DomainError {
     Internal(String),
 }
 
+/// What a request names by id, for the one wording of "not found" every domain uses.
+pub trait Kind: std::fmt::Display {
+    /// The thing in words ("workspace").
+    const KIND: &'static str;
+}
+
+impl Kind for ff_core::ids::ProjectId {
+    const KIND: &'static str = "project";
+}
+
+impl Kind for ff_core::ids::WorkspaceId {
+    const KIND: &'static str = "workspace";
+}
+
+impl Kind for ff_core::ids::ScheduleId {
+    const KIND: &'static str = "scheduled task";
+}
+
 impl DomainError {
+    /// `no workspace with id …`: the id names nothing (live) of its kind.
+    pub fn not_found<K: Kind>(id: &K) -> Self {
+        Self::NotFound(format!("no {} with id {id}", K::KIND))
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid {
             field,

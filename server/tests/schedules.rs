@@ -574,7 +574,8 @@ async fn a_runs_pull_request_is_recorded_once_github_knows_it() {
         .wait_for_status(run["workspaceId"].as_str().unwrap(), "READY")
         .await;
     let branch = workspace["branchName"].as_str().unwrap();
-    let number = fake.world(|w| w.repo(OWNER, REPO).open(branch, OWNER));
+    // A PR of this branch whose head is this clone's commit: the one discovery attaches.
+    let number = fake_github::open_from(&fake, &repo.path, branch, OWNER);
     let runs = wait_executions(&app, id, "the run's PR recorded", |runs| {
         runs[0]["prNumber"] == number
     })

@@ -17,7 +17,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus, Subscription};
 use crate::locks::KeyedLocks;
 use crate::projects::Projects;
-use crate::schedules::{self, Outcome, Schedules, Start};
+use crate::schedules::{Outcome, Schedules, Start};
 use crate::sessions::Sessions;
 use crate::workspaces::{Progress, Workspaces};
 use ff_core::create::{CreateWorkspace, WorkspaceSource};
@@ -104,7 +104,7 @@ impl ScheduledRuns {
             .schedules
             .begin(id, Start::Manual, None)
             .await?
-            .ok_or_else(|| schedules::not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         self.start_workspace(&task, &execution).await;
         inner.schedules.execution(&execution.id).await
     }

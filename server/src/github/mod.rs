@@ -366,7 +366,7 @@ impl Github {
     async fn project(&self, id: &ProjectId) -> DomainResult<Project> {
         projects::store::get_live(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| projects::not_found(id))
+            .ok_or_else(|| DomainError::not_found(id))
     }
 
     /// Whether `host` runs GitHub as far as the user said: github.com, a host listed with
@@ -419,6 +419,6 @@ impl Github {
     ) -> DomainResult<workspaces::store::WorkspaceRecord> {
         workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| workspaces::not_found(id))
+            .ok_or_else(|| DomainError::not_found(id))
     }
 }

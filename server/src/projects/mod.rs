@@ -45,7 +45,7 @@ impl Projects {
     pub async fn get(&self, id: &ProjectId) -> DomainResult<Project> {
         store::get_live(&mut *self.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| DomainError::not_found(id))
     }
 
     pub async fn add(&self, request: AddProject) -> DomainResult<Project> {
@@ -171,7 +171,7 @@ impl Projects {
         let mut tx = db::begin_write(&self.db).await?;
         let mut project = store::get_live(&mut tx, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         let before = project.clone();
         github_repository(&mut project, &patch)?;
         if let Some(agent) = &patch.default_agent {
@@ -209,7 +209,7 @@ impl Projects {
         let mut tx = db::begin_write(&self.db).await?;
         store::get_live(&mut tx, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         let live = workspaces::store::count_live_in_project(&mut tx, id.as_str()).await?;
         if live > 0 {
             return Err(DomainError::Conflict(format!(
@@ -220,10 +220,6 @@ impl Projects {
         tx.commit().await?;
         Ok(())
     }
-}
-
-pub fn not_found(id: &ProjectId) -> DomainError {
-    DomainError::NotFound(format!("no project with id {id}"))
 }
 
 /// Applies `githubOwner`, `githubRepo` and `githubHost` (each absent: unchanged; null:

@@ -102,7 +102,7 @@ impl Ratchet {
         let mut tx = db::begin_write(&self.inner.db).await?;
         let record = workspaces::store::get(&mut tx, id.as_str())
             .await?
-            .ok_or_else(|| workspaces::not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         if record.workspace.status == WorkspaceStatus::Archived {
             return Err(DomainError::Conflict("the workspace is archived".into()));
         }
@@ -129,7 +129,7 @@ impl Ratchet {
         let mut conn = self.inner.db.acquire().await?;
         workspaces::store::get(&mut conn, id.as_str())
             .await?
-            .ok_or_else(|| workspaces::not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         let book = store::get(&mut conn, id.as_str()).await?;
         Ok(RatchetView {
             enabled: book.enabled,

@@ -76,7 +76,7 @@ impl Review {
         .fetch_optional(&self.inner.db)
         .await?;
         let (path, status, default_branch) =
-            row.ok_or_else(|| crate::workspaces::not_found(workspace))?;
+            row.ok_or_else(|| DomainError::not_found(workspace))?;
         let status: WorkspaceStatus = parse_enum("status", &status)?;
         Ok(path.filter(|_| !status.is_hidden()).map(|path| Worktree {
             path: PathBuf::from(path),

@@ -91,7 +91,7 @@ impl RunScripts {
         let _serialized = self.inner.operations.lock(id.as_str()).await;
         let workspace = workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| workspaces::not_found(id))?
+            .ok_or_else(|| DomainError::not_found(id))?
             .workspace;
         if workspace.status != WorkspaceStatus::Ready {
             return Err(DomainError::Conflict(format!(
@@ -422,7 +422,7 @@ impl RunScripts {
     async fn record(&self, id: &WorkspaceId) -> DomainResult<store::RunScriptRecord> {
         store::get(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| workspaces::not_found(id))
+            .ok_or_else(|| DomainError::not_found(id))
     }
 
     async fn transition(

@@ -22,10 +22,6 @@ use sqlx::SqliteConnection;
 /// machine asleep): its run is a catch-up, one for however many due times passed.
 const LATE_AFTER_MILLIS: i64 = 2 * 60 * 1000;
 
-pub fn not_found(id: &ScheduleId) -> DomainError {
-    DomainError::NotFound(format!("no scheduled task with id {id}"))
-}
-
 /// How a run begins.
 #[derive(Clone, Copy, Debug)]
 pub enum Start {
@@ -69,7 +65,7 @@ impl Schedules {
         let mut conn = self.db.acquire().await?;
         let mut schedule = store::get(&mut conn, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         with_recent(&mut conn, &mut schedule).await?;
         Ok(schedule)
     }
@@ -79,7 +75,7 @@ impl Schedules {
         let mut conn = self.db.acquire().await?;
         store::get(&mut conn, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         Ok(store::executions(&mut conn, id.as_str(), limit).await?)
     }
 
@@ -134,7 +130,7 @@ impl Schedules {
         let mut tx = db::begin_write(&self.db).await?;
         let current = store::get(&mut tx, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         let moves = patch.moves_due_time(&current);
         let definition = patch.apply(&current)?;
         let next_due_at = if moves || (definition.enabled && current.next_due_at.is_none()) {
@@ -163,7 +159,7 @@ impl Schedules {
     pub async fn delete(&self, id: &ScheduleId) -> DomainResult<()> {
         let mut tx = db::begin_write(&self.db).await?;
         if !store::delete(&mut tx, id.as_str()).await? {
-            return Err(not_found(id));
+            return Err(DomainError::not_found(id));
         }
         tx.commit().await?;
         self.changed(id);
@@ -196,7 +192,7 @@ impl Schedules {
         let Some(task) = store::get(&mut tx, id.as_str()).await? else {
             return match start {
                 Start::Due { .. } => Ok(None),
-                Start::Manual => Err(not_found(id)),
+                Start::Manual => Err(DomainError::not_found(id)),
             };
         };
         let (trigger, due_at) = match start {

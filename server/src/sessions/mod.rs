@@ -344,7 +344,7 @@ impl Sessions {
             let mut conn = self.inner.shared.db.acquire().await?;
             workspaces::get(&mut conn, workspace.as_str())
                 .await?
-                .ok_or_else(|| crate::workspaces::not_found(workspace))?;
+                .ok_or_else(|| DomainError::not_found(workspace))?;
             store::of_workspace(&mut conn, workspace.as_str()).await?
         };
         let mut sessions = Vec::with_capacity(records.len());
@@ -392,7 +392,7 @@ impl Sessions {
         let mut tx = db::begin_write(&shared.db).await?;
         let record = workspaces::get(&mut tx, workspace.as_str())
             .await?
-            .ok_or_else(|| crate::workspaces::not_found(workspace))?;
+            .ok_or_else(|| DomainError::not_found(workspace))?;
         if record.workspace.status.is_hidden() {
             return Err(DomainError::Conflict(format!(
                 "the workspace is {}; it takes no new sessions",
@@ -572,7 +572,7 @@ impl Sessions {
         let records = {
             let mut conn = self.inner.shared.db.acquire().await?;
             let Some(record) = workspaces::get(&mut conn, workspace.as_str()).await? else {
-                return Err(crate::workspaces::not_found(workspace));
+                return Err(DomainError::not_found(workspace));
             };
             if record.workspace.worktree_path.is_none()
                 || record.workspace.status != WorkspaceStatus::Ready
@@ -714,7 +714,7 @@ impl Sessions {
             .ok_or_else(|| DomainError::NotFound(format!("no session with id {id}")))?;
         let workspace = workspaces::get(&mut conn, record.workspace_id.as_str())
             .await?
-            .ok_or_else(|| crate::workspaces::not_found(&record.workspace_id))?;
+            .ok_or_else(|| DomainError::not_found(&record.workspace_id))?;
         if !shared.board.knows(&record.workspace_id) {
             let rows: Vec<SessionRow> =
                 store::of_workspace(&mut conn, record.workspace_id.as_str())

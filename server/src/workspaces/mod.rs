@@ -59,10 +59,6 @@ struct Inner {
     shutdown: CancellationToken,
 }
 
-pub fn not_found(id: &WorkspaceId) -> DomainError {
-    DomainError::NotFound(format!("no workspace with id {id}"))
-}
-
 impl Workspaces {
     pub fn new(
         db: Db,
@@ -111,7 +107,7 @@ impl Workspaces {
         let mut tx = db::begin_write(&inner.db).await?;
         projects::store::get_live(&mut tx, project_id.as_str())
             .await?
-            .ok_or_else(|| projects::not_found(project_id))?;
+            .ok_or_else(|| DomainError::not_found(project_id))?;
         let (base_branch, branch_name, issue) = match &command.source {
             WorkspaceSource::Manual { base_branch } => {
                 (base_branch.as_ref().map(|b| b.as_str()), None, None)
@@ -206,7 +202,7 @@ impl Workspaces {
         let mut conn = self.inner.db.acquire().await?;
         projects::store::get_live(&mut conn, project_id.as_str())
             .await?
-            .ok_or_else(|| projects::not_found(project_id))?;
+            .ok_or_else(|| DomainError::not_found(project_id))?;
         let records = store::list(&mut conn, project_id.as_str(), archived).await?;
         Ok(records.into_iter().map(|r| r.workspace).collect())
     }
@@ -215,7 +211,7 @@ impl Workspaces {
         let mut conn = self.inner.db.acquire().await?;
         let record = store::get(&mut conn, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))?;
+            .ok_or_else(|| DomainError::not_found(id))?;
         let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
         drop(conn);
         let run_script = self.inner.run_scripts.status(id).await?;
@@ -435,6 +431,6 @@ impl Workspaces {
     async fn record(&self, id: &WorkspaceId) -> DomainResult<store::WorkspaceRecord> {
         store::get(&mut *self.inner.db.acquire().await?, id.as_str())
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| DomainError::not_found(id))
     }
 }
