@@ -47,8 +47,9 @@ fn one_status_in_words_plus_the_facts_it_leaves_out() {
     use StatusReasonTone as T;
     let permission = Some(PendingRequestType::PermissionRequest);
     // Expected: (words, tone, CI chip, conflict chip).
+    type Expected = (&'static str, T, Option<S>, bool);
     #[rustfmt::skip]
-    let rows: Vec<(&str, RawFields, (&str, T, Option<S>, bool))> = vec![
+    let rows: Vec<(&str, RawFields, Expected)> = vec![
         ("idle", ready(), ("Ready for next prompt", T::Neutral, None, false)),
         ("setting up", RawFields { status: WorkspaceStatus::Provisioning, ..ready() }, ("Setting up workspace", T::Working, None, false)),
         ("setup failed", RawFields { status: WorkspaceStatus::Failed, ..ready() }, ("Setup failed", T::Danger, None, false)),
