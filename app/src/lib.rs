@@ -102,8 +102,9 @@ pub fn App() -> impl IntoView {
                             view=|| view! { <pages::ProjectPage mode=pages::Mode::List /> }
                             ssr=SsrMode::Async
                         />
-                        <Route path=path!("/workspaces/:id") view=pages::WorkspacePage ssr=SsrMode::Async />
-                        <Route path=path!("/workspaces/:id/changes") view=pages::ChangesPage ssr=SsrMode::Async />
+                        // One route for every tab of the panel (`/workspaces/{id}/changes`), so that
+                        // moving between them keeps the page, its chat and its sockets.
+                        <Route path=path!("/workspaces/:id/:tab?") view=pages::WorkspacePage ssr=SsrMode::Async />
                         <Route path=path!("/settings") view=pages::SettingsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

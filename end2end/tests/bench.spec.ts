@@ -1,5 +1,7 @@
 // Benchmarks, run by scripts/bench.sh (excluded from the normal suite): they print numbers.
 import { newSession, readyWorkspace, useScriptedAgent } from './agents';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { addProject, api, createWorkspace, expect, makeRepo, test, waitForStatus } from './ff';
 
 const percentile = (samples: number[], p: number) => [...samples].sort((a, b) => a - b)[Math.round((samples.length - 1) * p)];
@@ -90,4 +92,29 @@ test('@bench an agent’s chunk reaches the chat’s DOM', async ({ page, ff, hy
     `${`agent chunk on stdout → text in the chat’s DOM, ${chunks} chunks`.padEnd(52)} p50 ${percentile(samples, 0.5).toFixed(1)} ms / ` +
       `p99 ${percentile(samples, 0.99).toFixed(1)} ms   target p50 < 15 ms, p99 < 50 ms`,
   );
+});
+
+test('@bench the workspace page’s first load: 300 transcript items, a 50-file diff', async ({ ff }) => {
+  test.setTimeout(120_000);
+  const turns = Array.from({ length: 100 }, (_, i) => ({ steps: [{ text: `Reply number ${i} with **markdown** and a list:\n\n- a\n- b\n` }] }));
+  const agent = await useScriptedAgent(ff, { turns });
+  const { workspace } = await readyWorkspace(ff, 'Perf');
+  const session = await newSession(ff, workspace.id);
+  for (let i = 0; i < 100; i++) {
+    await api(ff, 'POST', `/api/sessions/${session}/messages`, { text: `message ${i}` });
+    await expect.poll(() => agent.events('turn/end').length, { timeout: 10_000 }).toBe(i + 1);
+  }
+  mkdirSync(join(workspace.worktreePath, 'src'), { recursive: true });
+  for (let i = 0; i < 50; i++) writeFileSync(join(workspace.worktreePath, 'src', `file${i}.rs`), `pub fn f${i}() -> u32 {\n    ${i}\n}\n`);
+  await expect.poll(async () => (await api(ff, 'GET', `/api/workspaces/${workspace.id}/diff`)).files.length, { timeout: 20_000 }).toBe(50);
+  const items = (await api(ff, 'GET', `/api/sessions/${session}/items`)).length;
+  const samples: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now();
+    const html = await (await fetch(`${ff.url}/workspaces/${workspace.id}`, { headers: ff.auth })).text();
+    samples.push(performance.now() - started);
+    bytes = html.length;
+  }
+  report(`workspace first-load HTML, ${items} items, 50 files (${Math.round(bytes / 1024)} KiB)`, samples, 'target < 100 ms');
 });

@@ -62,6 +62,7 @@ test('the dev server starts and stops from the detail page, with live status and
   const id = await createWorkspace(ff, project, 'Dev server');
   await waitForStatus(ff, id, 'READY');
   await hydrated(page, `${ff.url}/workspaces/${id}`);
+  await page.locator('[data-testid="panel-tab"][data-tab="dev"]').click();
 
   await page.getByTestId('run-start').click();
   await expect(page.getByTestId('run-status')).toHaveText('RUNNING');
@@ -85,6 +86,7 @@ test('archiving removes the card from every page and the worktree from disk', as
   await hydrated(detail, `${ff.url}/workspaces/${id}`);
   await expect(card(board, 'WAITING', 'Short lived')).toBeVisible();
 
+  await detail.getByTestId('workspace-menu').locator('summary').click();
   await detail.getByTestId('archive').click();
   const confirm = detail.getByTestId('archive-confirm');
   await expect(confirm).toContainText('uncommitted or untracked work');

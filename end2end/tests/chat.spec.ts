@@ -36,7 +36,7 @@ test('a text turn streams into the chat as Markdown while its card goes from Wor
 
   await say(chat, 'Plan the work');
   await expect(items(chat, 'user')).toHaveText(/Plan the work/);
-  await expect(card(board, 'WORKING', 'Streaming')).toContainText('Working');
+  await expect(card(board, 'WORKING', 'Streaming')).toContainText('Agent working');
   // Markdown while it streams: the heading and the bold text are there before the rest.
   const reply = items(chat, 'agent');
   await expect(reply.locator('h1')).toHaveText('The plan');
@@ -187,7 +187,7 @@ test('a workspace created with a prompt starts its agent by itself', async ({ pa
   await page.getByTestId('prompt').fill('Fix the login form');
   await expect(page.getByTestId('agent')).toContainText('scripted (default)');
   await page.getByTestId('create-submit').click();
-  await expect(card(page, 'WORKING', 'Prompted')).toContainText('Working', { timeout: 20_000 });
+  await expect(card(page, 'WORKING', 'Prompted')).toContainText('Agent working', { timeout: 20_000 });
   await expect(card(page, 'WAITING', 'Prompted')).toContainText('Ready for next prompt', { timeout: 20_000 });
   expect(agent.events('session/prompt').map((e) => e.text)).toEqual(['Fix the login form']);
 

@@ -77,7 +77,7 @@ test('Claude writes a file after its permission is allowed in the page, and the 
   await expect(request).toBeVisible({ timeout: 60_000 });
   await expect(request).toContainText('README.md');
   await expect(board.locator('[data-column="WAITING"] [data-testid="card"]')).toContainText('Needs permission');
-  await expect(board.getByTestId('card').getByTestId('pending')).toHaveText('Waiting on you: needs permission');
+  await expect(board.getByTestId('card').getByTestId('reason')).toHaveText('Needs permission');
   await request.locator('[data-option="allow"]').click();
 
   await expect(chat.locator('[data-kind="agent"]').last()).toHaveText('I updated the README.', { timeout: 30_000 });

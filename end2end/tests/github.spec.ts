@@ -114,7 +114,9 @@ test('a PR merged on GitHub moves its card to Done without a reload', async ({ p
     await putWorld(fake, merged);
     const done = card(page, 'DONE', 'Ship the login fix');
     await expect(done).toBeVisible({ timeout: 10_000 });
-    await expect(done.getByTestId('ci-chip')).toHaveText('Merged');
+    // One status: the reason says Merged, no CI chip repeats it.
+    await expect(done.getByTestId('reason')).toHaveText('Merged');
+    await expect(done.getByTestId('ci-chip')).toHaveCount(0);
     await expect(card(page, 'WAITING', 'Ship the login fix')).toHaveCount(0);
     // Still the same page: nothing reloaded it.
     await expect(page.locator('[data-hydrated="true"]')).toBeAttached();
@@ -142,7 +144,7 @@ test('Create PR on the workspace page opens it on GitHub and shows it; the dialo
     }];
     await putWorld(fake, state);
 
-    await hydrated(page, `${ff.url}/workspaces/${id}`);
+    await hydrated(page, `${ff.url}/workspaces/${id}?tab=pr`);
     await expect(page.getByTestId('pr-panel')).toContainText('No pull request yet.');
     await page.getByTestId('create-pr').click();
     const panel = page.getByTestId('pr-panel');
@@ -194,7 +196,7 @@ test('the ratchet on the workspace page: a failing run gets one fixer, its trans
     state.repos = [{ owner: 'acme', name: 'app', defaultBranch: 'main', prs: [pr], issues: [] }];
     await putWorld(fake, state);
 
-    await hydrated(page, `${ff.url}/workspaces/${id}`);
+    await hydrated(page, `${ff.url}/workspaces/${id}?tab=autofix`);
     const panel = page.getByTestId('ratchet-panel');
     await expect(panel.getByTestId('ratchet-last')).toHaveText('Off.');
     await expect(panel.getByTestId('ratchet-check')).toBeDisabled();
@@ -224,6 +226,8 @@ test('the ratchet on the workspace page: a failing run gets one fixer, its trans
     writeFileSync(join(gates, 'pushed'), '');
     await expect(page.locator('.workspace-head')).toContainText('Ready to merge', { timeout: 15_000 });
     await expect(row).toContainText('Finished');
+    // The fixer's link showed its chat; the Auto-fix tab is one click away.
+    await page.locator('[data-testid="panel-tab"][data-tab="autofix"]').click();
     await panel.getByTestId('ratchet-check').click();
     await expect(panel.getByTestId('ratchet-last')).toContainText('Waiting');
     await expect(row).toHaveCount(1);

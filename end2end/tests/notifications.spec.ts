@@ -36,7 +36,7 @@ test('a hidden board notifies when a workspace needs permission and when its tur
 
   await page.evaluate(() => ((window as any).__hidden = true));
   await api(ff, 'POST', `/api/sessions/${session}/messages`, { text: 'two' });
-  await expect(page.getByTestId('card')).toContainText('Waiting on you: needs permission');
+  await expect(page.getByTestId('card').getByTestId('reason')).toHaveText('Needs permission');
   await expect.poll(notes).toEqual([
     { title: 'Background needs you', body: 'Waiting on you: needs permission', tag: `/workspaces/${workspace.id}` },
   ]);

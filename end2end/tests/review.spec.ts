@@ -99,9 +99,9 @@ test('keyboard only: move between files and hunks, comment on two files, send to
   await expect(page.getByTestId('file-diff')).toHaveAttribute('data-path', 'src/app.ts');
 
   // Send: one message naming both files and lines, with the code quoted.
-  await expect(page.getByTestId('send')).toHaveText('Send 2 comment(s) to the agent');
+  await expect(page.getByTestId('send-review')).toHaveText('Send 2 comment(s) to the agent');
   await page.keyboard.press('s');
-  await expect(page.getByTestId('send')).toBeFocused();
+  await expect(page.getByTestId('send-review')).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-testid="comment"][data-state="SENT"]')).toContainText('Add punctuation.');
   await expect(page.locator('[data-testid="comment-state"]')).toHaveText('Sent');

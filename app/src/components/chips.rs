@@ -1,20 +1,23 @@
 //! Small status elements shared by cards, sidebar rows, the list and the detail page. Every text
 //! comes from core (labels, tooltips): the views never re-derive state.
 
-use ff_core::derive::{ci_label, ci_tooltip, pr_tooltip_suffix, StatusReason};
+use ff_core::derive::{ci_label, ci_tooltip, pr_tooltip_suffix, status_line};
 use ff_core::entry::{Entry, GitStats};
-use ff_core::enums::{PendingRequestType, PrState, SidebarCiState, WorkspaceStatus};
+use ff_core::enums::{PendingRequestType, PrState, SidebarCiState};
 use ff_core::github::{pr_state_label, review_label, web_link};
 use ff_core::transcript::Cost;
 use leptos::prelude::*;
 
+/// The workspace's one status, in core's words (the same on cards, sidebar rows, list rows and
+/// the workspace page), then the CI and conflict chips when the words leave them out.
 #[component]
-pub fn ReasonChip(reason: StatusReason) -> impl IntoView {
-    let class = format!("chip tone-{}", reason.tone);
+pub fn StatusChips(entry: Entry) -> impl IntoView {
+    let line = status_line(&entry);
+    let class = format!("chip tone-{}", line.tone);
     view! {
-        <span class=class data-testid="reason" title=reason.label.clone()>
-            {reason.code.chip_label()}
-        </span>
+        <span class=class data-testid="reason" data-code=line.code.to_string()>{line.words}</span>
+        {line.ci.map(|state| ci_chip(state, entry.raw.pr_state))}
+        {line.conflict.then(conflict_chip)}
     }
 }
 
@@ -22,12 +25,24 @@ pub fn ReasonChip(reason: StatusReason) -> impl IntoView {
 #[component]
 pub fn CiChip(entry: Entry) -> impl IntoView {
     let state = entry.derived.sidebar_status.ci_state;
-    (state != SidebarCiState::None).then(|| {
-        let class = format!("chip ci-{}", state.to_string().to_lowercase());
-        view! {
-            <span class=class title=ci_tooltip(state, entry.raw.pr_state) data-testid="ci-chip">{ci_label(state)}</span>
-        }
-    })
+    (state != SidebarCiState::None).then(|| ci_chip(state, entry.raw.pr_state))
+}
+
+fn ci_chip(state: SidebarCiState, pr: PrState) -> impl IntoView {
+    let class = format!("chip ci-{}", state.to_string().to_lowercase());
+    view! { <span class=class title=ci_tooltip(state, pr) data-testid="ci-chip">{ci_label(state)}</span> }
+}
+
+fn conflict_chip() -> impl IntoView {
+    view! {
+        <span class="chip pr-conflict" title="The PR has merge conflicts with its base" data-testid="pr-conflict">"Conflict"</span>
+    }
+}
+
+/// The conflict mark of the PR panel.
+#[component]
+pub fn ConflictChip(entry: Entry) -> impl IntoView {
+    entry.raw.has_merge_conflict.then(conflict_chip)
 }
 
 /// `+12 −3` lines against the merge base; nothing while there is nothing to show.
@@ -47,35 +62,6 @@ pub fn DiffStat(stats: Option<GitStats>) -> impl IntoView {
         })
 }
 
-/// The setup state of a workspace that is not simply ready.
-#[component]
-pub fn LifecycleBadge(status: WorkspaceStatus) -> impl IntoView {
-    let (label, class) = match status {
-        WorkspaceStatus::New => ("Pending", "badge"),
-        WorkspaceStatus::Provisioning => ("Setting up", "badge busy"),
-        WorkspaceStatus::Failed => ("Setup failed", "badge danger"),
-        WorkspaceStatus::Ready | WorkspaceStatus::Archiving | WorkspaceStatus::Archived => {
-            return None
-        }
-    };
-    Some(view! { <span class=class>{label}</span> })
-}
-
-/// What a workspace waits on the user for (R§9.5 colours).
-#[component]
-pub fn PendingBadge(pending: Option<PendingRequestType>) -> impl IntoView {
-    pending.map(|p| {
-        let class = match p {
-            PendingRequestType::PlanApproval => "badge plan",
-            PendingRequestType::PermissionRequest => "badge permission",
-            PendingRequestType::UserQuestion => "badge question",
-        };
-        view! {
-            <span class=class data-testid="pending">"Waiting on you: " {request_label(p)}</span>
-        }
-    })
-}
-
 /// "needs permission", "plan approval", "question".
 pub fn request_label(request: PendingRequestType) -> &'static str {
     match request {
@@ -83,19 +69,6 @@ pub fn request_label(request: PendingRequestType) -> &'static str {
         PendingRequestType::PlanApproval => "plan approval",
         PendingRequestType::UserQuestion => "question",
     }
-}
-
-/// An agent of the workspace has a turn in flight.
-#[component]
-pub fn WorkingBadge(working: bool) -> impl IntoView {
-    working.then(|| {
-        view! {
-            <span class="badge working" data-testid="working">
-                <span class="pulse" aria-hidden="true"></span>
-                "Working"
-            </span>
-        }
-    })
 }
 
 /// What the workspace's sessions wait on, in core's words (a free agent slot, their agent's start
@@ -151,7 +124,7 @@ pub fn PrLink(entry: Entry) -> impl IntoView {
     })
 }
 
-/// The PR's state, review decision and conflict mark; nothing without a PR.
+/// The PR's state and review decision; nothing without a PR.
 #[component]
 pub fn PrChips(entry: Entry) -> impl IntoView {
     entry.raw.pr_number?;
@@ -167,8 +140,5 @@ pub fn PrChips(entry: Entry) -> impl IntoView {
     Some(view! {
         <span class=state_class data-testid="pr-state">{pr_state_label(state)}</span>
         {review.map(|r| view! { <span class="chip pr-review" data-testid="pr-review">{review_label(r)}</span> })}
-        {entry.raw.has_merge_conflict.then(|| view! {
-            <span class="chip pr-conflict" title="The PR has merge conflicts with its base" data-testid="pr-conflict">"Conflict"</span>
-        })}
     })
 }

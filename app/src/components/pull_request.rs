@@ -3,7 +3,7 @@
 //! GitHub; "Create PR" while there is none. Everything GitHub wrote is shown as text.
 
 use crate::commands;
-use crate::components::chips::{CiChip, PrChips, PrLink};
+use crate::components::chips::{CiChip, ConflictChip, PrChips, PrLink};
 use ff_core::entry::Entry;
 use ff_core::github::{web_link, PrView, Verdict};
 use ff_core::ids::WorkspaceId;
@@ -52,6 +52,7 @@ pub fn PullRequest(
                         <PrLink entry=e.clone() />
                         <CiChip entry=e.clone() />
                         <PrChips entry=e.clone() />
+                        <ConflictChip entry=e.clone() />
                     </p>
                 }.into_any()
             } else {

@@ -1,10 +1,8 @@
 //! The workspaces as a table, sortable by name, status, creation and last activity.
 
-use crate::components::chips::{
-    CiChip, CostChip, DiffStat, PendingBadge, PrChips, PrLink, QueuedBadge, ReasonChip,
-    WorkingBadge,
-};
+use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, QueuedBadge, StatusChips};
 use crate::live::Live;
+use ff_core::derive::status_line;
 use ff_core::entry::Entry;
 use ff_core::ids::Timestamp;
 use leptos::prelude::*;
@@ -21,11 +19,7 @@ enum Key {
 fn compare(key: Key, a: &Entry, b: &Entry) -> Ordering {
     match key {
         Key::Name => a.raw.name.to_lowercase().cmp(&b.raw.name.to_lowercase()),
-        Key::Status => a
-            .derived
-            .status_reason
-            .label
-            .cmp(&b.derived.status_reason.label),
+        Key::Status => status_line(a).words.cmp(&status_line(b).words),
         Key::Created => a.raw.created_at.cmp(&b.raw.created_at),
         Key::Activity => a.raw.last_activity_at.cmp(&b.raw.last_activity_at),
     }
@@ -90,15 +84,13 @@ pub fn List(live: Live) -> impl IntoView {
                     children=|e| view! {
                         <tr data-testid="row" data-workspace=e.workspace_id.to_string()>
                             <td><a href=format!("/workspaces/{}", e.workspace_id)>{e.raw.name.clone()}</a></td>
-                            <td><ReasonChip reason=e.derived.status_reason.clone() /></td>
+                            <td class="status-cell"><StatusChips entry=e.clone() /></td>
                             <td class="agent-chips">
-                                <WorkingBadge working=e.raw.is_working />
-                                <PendingBadge pending=e.raw.pending_request_type />
                                 <QueuedBadge entry=e.clone() />
                                 <CostChip entry=e.clone() />
                             </td>
                             <td class="mono">{e.raw.branch_name.clone().unwrap_or_default()}</td>
-                            <td class="pr-cell"><PrLink entry=e.clone() /> <CiChip entry=e.clone() /> <PrChips entry=e.clone() /></td>
+                            <td class="pr-cell"><PrLink entry=e.clone() /> <PrChips entry=e.clone() /></td>
                             <td><DiffStat stats=e.raw.git_stats /></td>
                             <td>{when(e.raw.created_at)}</td>
                             <td>{when(e.raw.last_activity_at)}</td>

@@ -7,7 +7,6 @@ mod projects;
 pub mod settings;
 mod workspace;
 
-pub use changes::ChangesPage;
 pub use not_found::NotFound;
 pub use project::{Mode, ProjectPage};
 pub use projects::ProjectsPage;

@@ -1,11 +1,14 @@
-//! `/workspaces/{id}`: one workspace, its pull request, its ratchet, its agent sessions, its
-//! setup output, its dev server and its actions.
+//! `/workspaces/{id}` and `/workspaces/{id}/changes`: the cockpit of one workspace. The chat is
+//! the main pane, its composer at the bottom of the viewport; beside it a tabbed panel (Changes,
+//! Pull request, Auto-fix, Dev server, Setup) whose width each browser remembers; on a phone the
+//! panel is a full-screen sheet. The header is one line: name, branch, status, PR, a menu.
 //! Status comes from the project's live cache like everywhere else; the setup output and the
 //! dev-server logs, which the snapshot does not carry, are fetched while they are moving.
 
+use super::changes::{Changes, ChangesPanel};
 use crate::commands;
 use crate::components::chat::Sessions;
-use crate::components::chips::{CiChip, CostChip, DiffStat, LifecycleBadge, ReasonChip};
+use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, StatusChips};
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::components::ratchet::RatchetPanel;
@@ -13,12 +16,77 @@ use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
 use ff_core::chat::ChatFrame;
+use ff_core::entry::Entry;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::wire::Frame;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Everything a tab of the panel may draw from.
+#[derive(Clone)]
+struct Cockpit {
+    id: WorkspaceId,
+    live: Live,
+    entry: Memo<Option<Entry>>,
+    detail: RwSignal<WorkspaceDetail>,
+    status: Signal<WorkspaceStatus>,
+    ready: Signal<bool>,
+    logs: RwSignal<String>,
+    command: Action<&'static str, Result<(), String>>,
+    ratchet: StoredValue<RatchetView>,
+    changes: StoredValue<Option<Changes>>,
+    /// The tab shown.
+    tab: Memo<&'static str>,
+}
+
+/// One tab of the panel: its key (in `?tab=` and `data-tab`), its label, and what it shows.
+struct Tab {
+    key: &'static str,
+    label: &'static str,
+    view: fn(&Cockpit) -> AnyView,
+}
+
+/// The panel's tabs, in order; the first is shown unless the address asks for another.
+const TABS: &[Tab] = &[
+    Tab {
+        key: "changes",
+        label: "Changes",
+        view: changes_tab,
+    },
+    Tab {
+        key: "pr",
+        label: "Pull request",
+        view: pr_tab,
+    },
+    Tab {
+        key: "autofix",
+        label: "Auto-fix",
+        view: autofix_tab,
+    },
+    Tab {
+        key: "dev",
+        label: "Dev server",
+        view: dev_tab,
+    },
+    Tab {
+        key: "setup",
+        label: "Setup",
+        view: setup_tab,
+    },
+];
+
+/// The tab the address asks for: `/workspaces/{id}/{tab}` or `?tab=` (which wins), if it is one.
+fn asked_tab(path: Option<&str>, query: Option<&str>) -> Option<&'static str> {
+    query
+        .or(path)
+        .and_then(|asked| TABS.iter().find(|t| t.key == asked))
+        .map(|t| t.key)
+}
+
+/// The panel's width (px) until the person drags it.
+const PANEL_WIDTH: i32 = 560;
 
 #[component]
 pub fn WorkspacePage() -> impl IntoView {
@@ -31,6 +99,7 @@ pub fn WorkspacePage() -> impl IntoView {
     let page = Resource::new(id, move |id| {
         let source = source.clone();
         let wanted = wanted.get_untracked();
+        let path = query.with_untracked(|q| q.get("path"));
         async move {
             let detail = source.workspace(id.clone()).await?;
             let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
@@ -39,13 +108,20 @@ pub fn WorkspacePage() -> impl IntoView {
                 Some(session) => source.chat(session).await,
                 None => None,
             };
-            Ok::<_, String>((detail, frame, ratchet, chat))
+            // A worktree being set up has no diff yet; the tab says so.
+            let diffable = detail.workspace.status == WorkspaceStatus::Ready
+                && detail.workspace.worktree_path.is_some();
+            let changes = match diffable {
+                true => Changes::load(&source, &id, path).await,
+                false => None,
+            };
+            Ok::<_, String>((detail, frame, ratchet, chat, changes))
         }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((detail, frame, ratchet, chat)) => view! { <WorkspaceView detail frame ratchet chat wanted /> }.into_any(),
+                Ok((detail, frame, ratchet, chat, changes)) => view! { <WorkspaceView detail frame ratchet chat changes wanted /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Workspace unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -83,6 +159,7 @@ fn WorkspaceView(
     frame: Frame,
     ratchet: RatchetView,
     chat: Option<ChatFrame>,
+    changes: Option<Changes>,
     wanted: Memo<Option<SessionId>>,
 ) -> impl IntoView {
     let id = detail.workspace.id.clone();
@@ -97,20 +174,15 @@ fn WorkspaceView(
         move |_| live.cache.with(|c| c.get(&id).cloned())
     });
     // Hidden (archiving, archived) workspaces leave the live cache: then the fetched detail says.
-    let status = move || {
+    let status = Signal::derive(move || {
         entry
             .with(|e| e.as_ref().map(|e| e.raw.status))
             .unwrap_or_else(|| detail.with(|d| d.workspace.status))
-    };
-    let run_status = move || {
-        entry
-            .with(|e| e.as_ref().map(|e| e.raw.run_script_status))
-            .unwrap_or(RunScriptStatus::Idle)
-    };
+    });
     #[cfg(feature = "hydrate")]
     follow(id.clone(), live, detail, logs);
     // Agents work in a ready workspace; the chat appears (once) when it is.
-    let ready = Memo::new(move |_| status() == WorkspaceStatus::Ready);
+    let ready = Memo::new(move |_| status.get() == WorkspaceStatus::Ready);
     let error = RwSignal::new(None::<String>);
     let command = {
         let id = id.clone();
@@ -119,7 +191,6 @@ fn WorkspaceView(
     Effect::new(move |_| error.set(command.value().get().and_then(Result::err)));
     let confirming = RwSignal::new(false);
     let board = format!("/projects/{project}");
-    let changes = format!("/workspaces/{id}/changes");
     let workspace = id.clone();
     let worktree = detail.with_untracked(|d| d.workspace.worktree_path.clone());
     let chat = StoredValue::new(chat);
@@ -131,47 +202,116 @@ fn WorkspaceView(
                 .unwrap_or_else(|| "—".to_owned())
         })
     };
+    let params = use_params_map();
+    let query = use_query_map();
+    let tab = Memo::new(move |_| {
+        let path = params.with(|p| p.get("tab"));
+        let asked = query.with(|q| q.get("tab"));
+        asked_tab(path.as_deref(), asked.as_deref()).unwrap_or(TABS[0].key)
+    });
+    // On a phone the panel is a sheet over the chat: open on the first load when the address
+    // asked for a tab (a link to a diff opens it).
+    let sheet = RwSignal::new(
+        params.with_untracked(|p| p.get("tab").is_some())
+            || query.with_untracked(|q| q.get("tab").is_some()),
+    );
+    let width = RwSignal::new(PANEL_WIDTH);
+    #[cfg(feature = "hydrate")]
+    browser::remember_width(width);
+    let cockpit = Cockpit {
+        id: id.clone(),
+        live,
+        entry,
+        detail,
+        status,
+        ready: Signal::from(ready),
+        logs,
+        command,
+        ratchet: StoredValue::new(ratchet),
+        changes: StoredValue::new(changes),
+        tab,
+    };
+    let session_query = move || {
+        query
+            .with(|q| q.get("session"))
+            .map(|s| format!("&session={s}"))
+            .unwrap_or_default()
+    };
+    let tab_list = TABS
+        .iter()
+        .map(|t| {
+            let key = t.key;
+            let href = {
+                let id = id.clone();
+                move || match key {
+                    "changes" => format!("/workspaces/{id}/changes"),
+                    _ => format!("/workspaces/{id}?tab={key}{}", session_query()),
+                }
+            };
+            view! {
+                <a role="tab" class="panel-tab" data-testid="panel-tab" data-tab=key href=href
+                    aria-selected=move || (tab.get() == key).to_string()>{t.label}</a>
+            }
+        })
+        .collect_view();
+    let panes = TABS
+        .iter()
+        .map(|t| {
+            let key = t.key;
+            view! {
+                <div class="panel-pane" role="tabpanel" data-tab=key aria-label=t.label
+                    hidden=move || tab.get() != key>
+                    {(t.view)(&cockpit)}
+                </div>
+            }
+        })
+        .collect_view();
+    let name = move || detail.with(|d| d.workspace.name.clone());
+    let drag = move |ev: leptos::ev::PointerEvent| {
+        #[cfg(feature = "hydrate")]
+        browser::drag(ev, width);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let nudge = move |ev: leptos::ev::KeyboardEvent| {
+        #[cfg(feature = "hydrate")]
+        browser::nudge(ev, width);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
     view! {
-        <section class="panel workspace" data-testid="workspace">
-            <p><a href=board.clone()>"← Board"</a></p>
+        <section class="cockpit" data-testid="workspace" data-status=move || status.get().to_string()>
             <header class="workspace-head">
-                <h1>{move || detail.with(|d| d.workspace.name.clone())}</h1>
-                <span data-testid="workspace-status" class="mono">{move || status().to_string()}</span>
+                <a class="back" href=board.clone() title="Back to the board" aria-label="Back to the board">"←"</a>
+                <h1 title=name>{name}</h1>
+                <span class="branch" data-testid="branch" title=branch>{branch}</span>
                 {move || entry.get().map(|e| view! {
-                    <ReasonChip reason=e.derived.status_reason.clone() />
-                    <LifecycleBadge status=e.raw.status />
-                    <CiChip entry=e.clone() />
+                    <StatusChips entry=e.clone() />
                     <DiffStat stats=e.raw.git_stats />
-                    <CostChip entry=e.clone() />
+                    <PrLink entry=e.clone() />
+                    <PrChips entry=e.clone() />
+                    <CostChip entry=e />
                 })}
+                <span class="spacer"></span>
+                <button type="button" class="button secondary sheet-open" data-testid="open-panel"
+                    aria-expanded=move || sheet.get().to_string() on:click=move |_| sheet.set(true)>
+                    "Changes & PR"
+                </button>
+                <details class="menu" data-testid="workspace-menu">
+                    <summary aria-label="More actions">"⋯"</summary>
+                    <div class="menu-items">
+                        <p class="mono muted" data-testid="worktree" title="Worktree">{move || detail.with(|d| d.workspace.worktree_path.clone().unwrap_or_else(|| "—".to_owned()))}</p>
+                        <p class="muted">"Created from " {move || detail.with(|d| d.workspace.creation_source.to_string())}</p>
+                        {move || matches!(status.get(), WorkspaceStatus::Ready | WorkspaceStatus::Failed).then(|| view! {
+                            <button type="button" class="button danger" data-testid="archive" on:click=move |_| confirming.set(true)>"Archive…"</button>
+                        })}
+                    </div>
+                </details>
             </header>
-            <dl class="facts">
-                <dt>"Branch"</dt><dd class="mono" data-testid="branch">{branch}</dd>
-                <dt>"Worktree"</dt><dd class="mono" data-testid="worktree">{move || detail.with(|d| d.workspace.worktree_path.clone().unwrap_or_else(|| "—".to_owned()))}</dd>
-                <dt>"Created from"</dt><dd>{move || detail.with(|d| d.workspace.creation_source.to_string())}</dd>
-                <dt>"Changes"</dt><dd><a href=changes data-testid="changes-link">"Review the changes"</a></dd>
-            </dl>
-            {move || entry.get().map(|e| view! { <OverlapList workspace=e.workspace_id.clone() overlaps=e.raw.overlaps.clone() /> })}
-            {move || detail.with(|d| d.workspace.init_error_message.clone()).map(|message| view! {
-                <p class="warning" role="status" data-testid="init-error">{message}</p>
-            })}
             {move || detail.with(|d| d.archive_error.clone()).map(|e| view! {
                 <p class="error" role="alert">"The last archive was rolled back: " {e.message}</p>
             })}
             <p class="error" role="alert">{move || error.get()}</p>
-
-            <div class="actions">
-                {move || {
-                    let retryable = status() == WorkspaceStatus::Failed
-                        || (status() == WorkspaceStatus::Ready && detail.with(|d| d.workspace.init_error_message.is_some()));
-                    retryable.then(|| view! {
-                        <button type="button" class="button secondary" data-testid="retry" on:click=move |_| { command.dispatch("retry"); }>"Retry setup"</button>
-                    })
-                }}
-                {move || matches!(status(), WorkspaceStatus::Ready | WorkspaceStatus::Failed).then(|| view! {
-                    <button type="button" class="button danger" data-testid="archive" on:click=move |_| confirming.set(true)>"Archive…"</button>
-                })}
-            </div>
             {move || confirming.get().then(|| view! {
                 <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" data-testid="archive-confirm">
                     <h2 id="confirm-title">"Archive this workspace?"</h2>
@@ -189,39 +329,195 @@ fn WorkspaceView(
                     </div>
                 </div>
             })}
-            {move || (status() == WorkspaceStatus::Archived).then(|| view! {
+            {move || (status.get() == WorkspaceStatus::Archived).then(|| view! {
                 <p class="muted" data-testid="archived">"This workspace is archived. " <a href=board.clone()>"Back to the board"</a></p>
             })}
             {move || detail.with(|d| d.archive_note.clone()).map(|note| view! {
                 <p class="muted" data-testid="archive-note">{note}</p>
             })}
+            <div class="cockpit-body" style=move || format!("--panel-width: {}px", width.get())>
+                <div class="cockpit-chat">
+                    {move || entry.get().map(|e| view! { <OverlapList workspace=e.workspace_id.clone() overlaps=e.raw.overlaps.clone() /> })}
+                    {move || if ready.get() {
+                        view! {
+                            <Sessions workspace=workspace.clone() entry first=chat.try_update_value(Option::take).flatten() worktree=worktree.clone() wanted />
+                        }.into_any()
+                    } else {
+                        view! { <p class="muted not-ready">"The agents start once the workspace is set up: see Setup."</p> }.into_any()
+                    }}
+                </div>
+                <div class="resizer" role="separator" aria-orientation="vertical" aria-label="Resize the panel"
+                    tabindex="0" data-testid="resizer"
+                    aria-valuenow=move || width.get().to_string()
+                    on:pointerdown=drag on:keydown=nudge
+                ></div>
+                <aside class="work-panel" class:open=move || sheet.get() aria-label="Workspace panel" data-testid="work-panel">
+                    <div class="panel-bar">
+                        <nav class="panel-tabs" role="tablist" aria-label="Panel">{tab_list}</nav>
+                        <button type="button" class="button secondary sheet-close" data-testid="close-panel"
+                            on:click=move |_| sheet.set(false)>"Back to chat"</button>
+                    </div>
+                    {panes}
+                </aside>
+            </div>
+        </section>
+    }
+    .into_any()
+}
 
-            <PullRequest id=id.clone() entry=entry ready=Signal::from(ready) />
-            <RatchetPanel id=id.clone() entry first=ratchet />
+fn changes_tab(c: &Cockpit) -> AnyView {
+    let tab = c.tab;
+    let first = c.changes.try_update_value(Option::take).flatten();
+    view! {
+        <ChangesPanel id=c.id.clone() live=c.live first active=Signal::derive(move || tab.get() == "changes") />
+    }
+    .into_any()
+}
 
-            {move || ready.get().then(|| view! {
-                <h2>"Agents"</h2>
-                <Sessions workspace=workspace.clone() entry first=chat.try_update_value(Option::take).flatten() worktree=worktree.clone() wanted />
-            })}
+fn pr_tab(c: &Cockpit) -> AnyView {
+    view! { <PullRequest id=c.id.clone() entry=c.entry ready=c.ready /> }.into_any()
+}
 
-            <h2>"Dev server"</h2>
+fn autofix_tab(c: &Cockpit) -> AnyView {
+    let first = c.ratchet.get_value();
+    view! { <RatchetPanel id=c.id.clone() entry=c.entry first /> }.into_any()
+}
+
+fn dev_tab(c: &Cockpit) -> AnyView {
+    let (entry, detail, status, logs, command) = (c.entry, c.detail, c.status, c.logs, c.command);
+    let run_status = move || {
+        entry
+            .with(|e| e.as_ref().map(|e| e.raw.run_script_status))
+            .unwrap_or(RunScriptStatus::Idle)
+    };
+    // The address ff gave the dev server, while it runs.
+    let url = move || {
+        detail
+            .with(|d| d.run_script.port)
+            .filter(|_| run_status().is_active())
+            .map(|port| format!("http://localhost:{port}"))
+    };
+    view! {
+        <section class="dev-server" aria-labelledby="dev-title">
+            <h2 id="dev-title">"Dev server"</h2>
             <div class="actions">
                 <span data-testid="run-status" class="mono">{move || run_status().to_string()}</span>
                 {move || detail.with(|d| d.run_script.command.clone()).map(|c| view! { <code class="command">{c}</code> })}
                 <button type="button" class="button" data-testid="run-start"
-                    disabled=move || run_status().is_active() || status() != WorkspaceStatus::Ready
+                    disabled=move || run_status().is_active() || status.get() != WorkspaceStatus::Ready
                     on:click=move |_| { command.dispatch("run-script/start"); }>"Start"</button>
                 <button type="button" class="button secondary" data-testid="run-stop"
                     disabled=move || !run_status().is_active()
                     on:click=move |_| { command.dispatch("run-script/stop"); }>"Stop"</button>
+                {move || url().map(|u| view! {
+                    <a href=u.clone() target="_blank" rel="noopener noreferrer" data-testid="run-url">{u.clone()}</a>
+                })}
             </div>
             <pre class="log" data-testid="run-logs" aria-live="polite">{move || logs.get()}</pre>
+        </section>
+    }
+    .into_any()
+}
 
-            <h2>"Setup output"</h2>
+fn setup_tab(c: &Cockpit) -> AnyView {
+    let (detail, status, command) = (c.detail, c.status, c.command);
+    view! {
+        <section class="setup" aria-labelledby="setup-title">
+            <h2 id="setup-title">"Setup output"</h2>
+            {move || detail.with(|d| d.workspace.init_error_message.clone()).map(|message| view! {
+                <p class="warning" role="status" data-testid="init-error">{message}</p>
+            })}
+            {move || {
+                let retryable = status.get() == WorkspaceStatus::Failed
+                    || (status.get() == WorkspaceStatus::Ready && detail.with(|d| d.workspace.init_error_message.is_some()));
+                retryable.then(|| view! {
+                    <div class="actions">
+                        <button type="button" class="button secondary" data-testid="retry" on:click=move |_| { command.dispatch("retry"); }>"Retry setup"</button>
+                    </div>
+                })
+            }}
             <pre class="log" data-testid="init-output">{move || detail.with(|d| d.init_output.clone())}</pre>
         </section>
     }
     .into_any()
+}
+
+/// The panel width a browser keeps: read once hydrated, written when a drag ends, bounded by the
+/// window so a width saved on a wide screen still leaves the chat its room on a narrow one.
+#[cfg(feature = "hydrate")]
+mod browser {
+    use leptos::prelude::*;
+
+    const PANEL_WIDTH_KEY: &str = "ff.panelWidth";
+    const PANEL_MIN: i32 = 320;
+    /// What the chat keeps at least when the panel grows.
+    const CHAT_MIN: i32 = 360;
+
+    fn storage() -> Option<web_sys::Storage> {
+        web_sys::window()?.local_storage().ok().flatten()
+    }
+
+    fn bounded(width: i32) -> i32 {
+        let window = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .map_or(i32::MAX, |w| w as i32);
+        width.min(window - CHAT_MIN).max(PANEL_MIN)
+    }
+
+    pub fn remember_width(width: RwSignal<i32>) {
+        Effect::new(move |_| {
+            if let Some(saved) = storage()
+                .and_then(|s| s.get_item(PANEL_WIDTH_KEY).ok().flatten())
+                .and_then(|w| w.parse::<i32>().ok())
+            {
+                width.set(bounded(saved));
+            }
+        });
+    }
+
+    fn save(width: i32) {
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(PANEL_WIDTH_KEY, &width.to_string());
+        }
+    }
+
+    /// Dragging the separator: the panel's left edge follows the pointer until it is released.
+    pub fn drag(ev: leptos::ev::PointerEvent, width: RwSignal<i32>) {
+        ev.prevent_default();
+        let start_x = ev.client_x();
+        let start_width = width.get_untracked();
+        let moves = window_event_listener(leptos::ev::pointermove, move |ev| {
+            width.set(bounded(start_width + start_x - ev.client_x()));
+        });
+        let moves = StoredValue::new_local(Some(moves));
+        let ups = StoredValue::new_local(None::<WindowListenerHandle>);
+        ups.set_value(Some(window_event_listener(
+            leptos::ev::pointerup,
+            move |_| {
+                if let Some(handle) = moves.try_update_value(Option::take).flatten() {
+                    handle.remove();
+                }
+                if let Some(handle) = ups.try_update_value(Option::take).flatten() {
+                    handle.remove();
+                }
+                save(width.get_untracked());
+            },
+        )));
+    }
+
+    /// The keyboard's way to resize: arrows move the separator by 32 px.
+    pub fn nudge(ev: leptos::ev::KeyboardEvent, width: RwSignal<i32>) {
+        let by = match ev.key().as_str() {
+            "ArrowLeft" => 32,
+            "ArrowRight" => -32,
+            _ => return,
+        };
+        ev.prevent_default();
+        let now = bounded(width.get_untracked() + by);
+        width.set(now);
+        save(now);
+    }
 }
 
 /// While the page is open: the setup output whenever the status moves (and every second while
@@ -236,6 +532,7 @@ fn follow(id: WorkspaceId, live: Live, detail: RwSignal<WorkspaceDetail>, logs: 
     on_cleanup(move || stop.store(false, Ordering::Relaxed));
     leptos::task::spawn_local(async move {
         let mut seen = detail.with_untracked(|d| Some(d.workspace.status));
+        let mut seen_run = None;
         let mut read_logs = true;
         while running.load(Ordering::Relaxed) {
             let now = live
@@ -254,13 +551,16 @@ fn follow(id: WorkspaceId, live: Live, detail: RwSignal<WorkspaceDetail>, logs: 
                 ),
                 None => status != Some(WorkspaceStatus::Archived),
             };
-            if busy || status != seen {
+            let active = now.is_some_and(|(_, run)| run.is_active());
+            // A dev server that starts gets its port: the detail has it.
+            let run_moved = now.map(|(_, run)| run) != seen_run;
+            if busy || status != seen || run_moved {
                 if let Ok(fresh) = commands::workspace(id.clone()).await {
                     detail.set(fresh);
                     seen = status;
+                    seen_run = now.map(|(_, run)| run);
                 }
             }
-            let active = now.is_some_and(|(_, run)| run.is_active());
             if active || read_logs {
                 if let Ok(text) = commands::logs(id.clone()).await {
                     logs.set(text);
@@ -270,4 +570,19 @@ fn follow(id: WorkspaceId, live: Live, detail: RwSignal<WorkspaceDetail>, logs: 
             sleep(std::time::Duration::from_secs(1)).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{asked_tab, TABS};
+
+    #[test]
+    fn the_address_chooses_the_tab_and_the_query_wins() {
+        assert_eq!(asked_tab(None, None), None);
+        assert_eq!(asked_tab(Some("changes"), None), Some("changes"));
+        assert_eq!(asked_tab(Some("changes"), Some("pr")), Some("pr"));
+        assert_eq!(asked_tab(None, Some("autofix")), Some("autofix"));
+        assert_eq!(asked_tab(Some("nonsense"), Some("nope")), None);
+        assert_eq!(TABS[0].key, "changes");
+    }
 }

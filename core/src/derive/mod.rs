@@ -7,6 +7,7 @@ mod ci;
 mod flow;
 mod ratchet;
 mod sidebar;
+mod status_line;
 mod status_reason;
 
 pub use ci::ci_observation;
@@ -16,6 +17,7 @@ pub use sidebar::{
     activity_tooltip, ci_label, ci_tooltip, pr_tooltip_suffix, sidebar_status, SidebarInput,
     SidebarStatus,
 };
+pub use status_line::{needs_you, status_line, ColumnCounts, StatusLine};
 pub use status_reason::{status_reason, StatusReason, StatusReasonInput};
 
 use crate::entry::RawFields;

@@ -1,7 +1,8 @@
-//! `/workspaces/{id}/changes`: what the agent changed, file by file, and line comments sent back
-//! to it (review.md §1–§2). The first HTML has the file list and the first (or asked-for) file's
-//! hunks; then the keyboard moves between files, hunks and lines, and the page refreshes itself
-//! when the workspace's live entry says the worktree moved.
+//! The workspace page's Changes tab (`/workspaces/{id}/changes`): what the agent changed, file by
+//! file, and line comments sent back to it (review.md §1–§2). The first HTML has the file list and
+//! the first (or asked-for) file's hunks; then the keyboard moves between files, hunks and lines
+//! while the tab is shown, and the tab refreshes itself when the workspace's live entry says the
+//! worktree moved.
 
 mod state;
 mod view;
@@ -9,63 +10,64 @@ mod view;
 use crate::commands;
 use crate::data::Source;
 use crate::live::Live;
-use ff_core::api::WorkspaceDetail;
+use ff_core::ids::WorkspaceId;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
-use ff_core::wire::Frame;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use state::ReviewState;
 use view::{FileList, FileView};
 
-#[component]
-pub fn ChangesPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = move || ff_core::ids::WorkspaceId::new(params.read().get("id").unwrap_or_default());
-    let source = Source::current();
-    let page = Resource::new(id, move |id| {
-        let source = source.clone();
-        let wanted = query.with_untracked(|q| q.get("path"));
-        async move {
-            let detail = source.workspace(id.clone()).await?;
-            let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
-            let list = source.diff(id.clone()).await?;
-            let comments = source.review_comments(id.clone()).await?;
-            let path = wanted
-                .filter(|p| list.file(p).is_some())
-                .or_else(|| list.files.first().map(|f| f.path.clone()));
-            let file = match path {
-                Some(path) => Some(source.diff_file(id, path).await?),
-                None => None,
-            };
-            Ok::<_, String>((detail, frame, list, comments, file))
-        }
-    });
-    view! {
-        <Suspense fallback=|| ()>
-            {move || page.get().map(|loaded| match loaded {
-                Ok((detail, frame, list, comments, file)) => {
-                    view! { <ChangesView detail frame list comments file /> }.into_any()
-                }
-                Err(message) => view! {
-                    <section class="panel"><h1>"Changes unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
-                }.into_any(),
-            })}
-        </Suspense>
+/// What the Changes tab starts from: the file list, the comments and the shown file.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Changes {
+    list: DiffList,
+    comments: Vec<ReviewComment>,
+    file: Option<FileDiff>,
+}
+
+impl Changes {
+    /// Reads them for the page's first load, the `wanted` file if it is listed, else the first.
+    /// `None` while there is no diff to read (a workspace still being set up has no worktree).
+    pub async fn load(source: &Source, id: &WorkspaceId, wanted: Option<String>) -> Option<Self> {
+        let list = source.diff(id.clone()).await.ok()?;
+        let comments = source.review_comments(id.clone()).await.ok()?;
+        let path = wanted
+            .filter(|p| list.file(p).is_some())
+            .or_else(|| list.files.first().map(|f| f.path.clone()));
+        let file = match path {
+            Some(path) => Some(source.diff_file(id.clone(), path).await.ok()?),
+            None => None,
+        };
+        Some(Self {
+            list,
+            comments,
+            file,
+        })
     }
 }
 
 #[component]
-fn ChangesView(
-    detail: WorkspaceDetail,
-    frame: Frame,
-    list: DiffList,
-    comments: Vec<ReviewComment>,
-    file: Option<FileDiff>,
+pub fn ChangesPanel(
+    id: WorkspaceId,
+    live: Live,
+    first: Option<Changes>,
+    /// The tab is shown: only then do keys act on it.
+    active: Signal<bool>,
 ) -> impl IntoView {
-    let id = detail.workspace.id.clone();
-    let live = Live::new(detail.workspace.project_id.clone(), frame);
+    let Some(Changes {
+        list,
+        comments,
+        file,
+    }) = first
+    else {
+        return view! {
+            <section class="changes" data-testid="changes">
+                <p class="muted" data-testid="no-changes">"No changes to show until the worktree is ready."</p>
+            </section>
+        }
+        .into_any();
+    };
     let state = ReviewState::new(id.clone(), list, file, comments);
     let query = use_query_map();
     // The asked-for file while it is listed, else the first one.
@@ -91,9 +93,9 @@ fn ChangesView(
     #[cfg(feature = "hydrate")]
     browser::follow(state, selected, moved);
     #[cfg(not(feature = "hydrate"))]
-    let _ = moved;
+    let _ = (moved, active);
     #[cfg(feature = "hydrate")]
-    browser::keyboard(state, selected);
+    browser::keyboard(state, selected, active);
     let send = Action::new({
         let id = id.clone();
         move |_: &()| commands::send_review(id.clone())
@@ -115,8 +117,6 @@ fn ChangesView(
         Some(Err(message)) => state.error.set(Some(message)),
         None => {}
     });
-    let workspace_href = format!("/workspaces/{id}");
-    let name = detail.workspace.name.clone();
     let totals = move || {
         state.list.with(|l| {
             format!(
@@ -126,16 +126,14 @@ fn ChangesView(
         })
     };
     view! {
-        <section class="panel changes" data-testid="changes">
-            <p><a href=workspace_href>"← " {name}</a></p>
+        <section class="changes" data-testid="changes">
             <header class="changes-head">
-                <h1>"Changes"</h1>
                 <span class="muted" data-testid="totals">{totals}</span>
                 <button
                     type="button"
                     id="send-review"
                     class="button"
-                    data-testid="send"
+                    data-testid="send-review"
                     disabled=move || state.drafts() == 0 || send.pending().get()
                     on:click=move |_| { send.dispatch(()); }
                 >
@@ -159,6 +157,7 @@ fn ChangesView(
             </div>
         </section>
     }
+    .into_any()
 }
 
 /// What only the browser does: fetch again when the worktree moves or another file is asked
@@ -258,9 +257,12 @@ mod browser {
         }
     }
 
-    pub fn keyboard(state: ReviewState, selected: Memo<Option<String>>) {
+    pub fn keyboard(state: ReviewState, selected: Memo<Option<String>>, active: Signal<bool>) {
         let navigate = use_navigate();
         let keys = window_event_listener(leptos::ev::keydown, move |ev| {
+            if !active.get_untracked() {
+                return;
+            }
             let typing = ev
                 .target()
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
