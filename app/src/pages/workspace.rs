@@ -9,6 +9,7 @@ use crate::components::chips::{CiChip, CostChip, DiffStat, LifecycleBadge, Reaso
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::components::ratchet::RatchetPanel;
+use crate::components::terminal::Terminal;
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
@@ -121,6 +122,7 @@ fn WorkspaceView(
     let board = format!("/projects/{project}");
     let changes = format!("/workspaces/{id}/changes");
     let workspace = id.clone();
+    let terminal = id.clone();
     let worktree = detail.with_untracked(|d| d.workspace.worktree_path.clone());
     let chat = StoredValue::new(chat);
     let branch = move || {
@@ -203,6 +205,7 @@ fn WorkspaceView(
                 <h2>"Agents"</h2>
                 <Sessions workspace=workspace.clone() entry first=chat.try_update_value(Option::take).flatten() worktree=worktree.clone() wanted />
             })}
+            {move || ready.get().then(|| view! { <Terminal workspace=terminal.clone() /> })}
 
             <h2>"Dev server"</h2>
             <div class="actions">
