@@ -29,6 +29,12 @@ if [[ "$profile" == release ]]; then
     -o "$pkg.tmp/ff_bg.wasm" "$pkg.tmp/ff_bg.wasm"
 fi
 cp style/ff.css style/favicon.svg "$pkg.tmp/"
+# xterm.js for the terminals, from the npm packages setup.sh installs into app/node_modules.
+xterm=app/node_modules/@xterm
+[[ -f "$xterm/xterm/lib/xterm.js" ]] || die "xterm.js is missing from app/node_modules: run scripts/setup.sh"
+mkdir -p "$pkg.tmp/xterm"
+cp "$xterm/xterm/lib/xterm.js" "$xterm/xterm/css/xterm.css" \
+  "$xterm/addon-fit/lib/addon-fit.js" "$xterm/addon-web-links/lib/addon-web-links.js" "$pkg.tmp/xterm/"
 # Replace the site in one step so the server never embeds a half-written one.
 rm -rf "$pkg" && mv "$pkg.tmp" "$pkg"
 

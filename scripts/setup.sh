@@ -46,5 +46,11 @@ if [[ ! -f "$stamp" ]] || ! cmp -s "$stamp" end2end/package-lock.json; then
   (cd end2end && npm ci --no-audit --no-fund) || die "npm ci failed in end2end/"
   cp end2end/package-lock.json "$stamp"
 fi
+step "checking the browser libraries the app bundles (xterm.js)"
+stamp=app/node_modules/.ff-lock-stamp
+if [[ ! -f "$stamp" ]] || ! cmp -s "$stamp" app/package-lock.json; then
+  (cd app && npm ci --no-audit --no-fund) || die "npm ci failed in app/"
+  cp app/package-lock.json "$stamp"
+fi
 [[ -x "$WASM_OPT" ]] || die "wasm-opt is missing from end2end/node_modules (npm ci did not install binaryen)"
 echo "setup complete"

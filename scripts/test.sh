@@ -49,6 +49,12 @@ cargo fmt --all --check
 step "building (debug site and server; also the wasm32 build of app with hydrate)"
 scripts/build.sh
 
+step "install into a temporary directory (scripts/install.sh)"
+install_dir=$(mktemp -d)
+scripts/install.sh --debug --bin-dir "$install_dir/bin" >/dev/null
+"$install_dir/bin/ff" --version
+rm -rf "$install_dir"
+
 step "wasm32 build of core"
 cargo build --locked -p ff-core --target wasm32-unknown-unknown
 

@@ -18,6 +18,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at startup: the size of the serve arguments costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Migrate the database, start everything and print the URL.
     Serve(ServeArgs),
@@ -129,6 +131,14 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_MAX_RUNNING_AGENTS", default_value_t = 6,
           value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub max_running_agents: u64,
+    /// Terminals open at once in one workspace; more are refused.
+    #[arg(long, env = "FF_MAX_TERMINALS_PER_WORKSPACE", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_terminals_per_workspace: u64,
+    /// Terminals open at once across all workspaces; more are refused.
+    #[arg(long, env = "FF_MAX_TERMINALS", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub max_terminals: u64,
     /// Longest agent turn, in milliseconds, before it is cancelled [default: 4 hours].
     #[arg(long, env = "FF_TURN_TIMEOUT_MS", default_value_t = 4 * 3600 * 1000,
           value_parser = clap::value_parser!(u64).range(1000..))]

@@ -29,6 +29,34 @@ pub struct Config {
     pub ratchet: RatchetConfig,
     /// When scheduled tasks are due: the system clock; tests set their own.
     pub clock: crate::clock::Clock,
+    pub terminals: TerminalsConfig,
+}
+
+/// The workspaces' terminals.
+#[derive(Clone, Debug)]
+pub struct TerminalsConfig {
+    /// What a terminal runs: `$SHELL`, else `/bin/sh`.
+    pub shell: PathBuf,
+    /// Terminals open at once in one workspace (`--max-terminals-per-workspace`).
+    pub max_per_workspace: usize,
+    /// Terminals open at once in all (`--max-terminals`).
+    pub max_total: usize,
+    /// The last output kept for a page that reattaches; not a flag.
+    pub scrollback_bytes: usize,
+    /// SIGHUP to SIGKILL when a terminal ends; not a flag.
+    pub stop_grace: Duration,
+}
+
+impl TerminalsConfig {
+    pub fn new(shell: PathBuf) -> Self {
+        Self {
+            shell,
+            max_per_workspace: 8,
+            max_total: 64,
+            scrollback_bytes: 256 * 1024,
+            stop_grace: Duration::from_secs(2),
+        }
+    }
 }
 
 /// How the ratchet paces its checks (ratchet.md §2).
@@ -249,6 +277,7 @@ impl Config {
             .or_else(|| env("FF_LOG"))
             .or_else(|| env("RUST_LOG"))
             .unwrap_or_else(|| "info".to_owned());
+        let mut terminals = TerminalsConfig::new(shell_from(env("SHELL")));
         let api_url = args
             .github_api_url
             .as_deref()
@@ -259,6 +288,9 @@ impl Config {
             Duration::from_millis(args.github_poll_interval_ms),
             Arc::new(env),
         );
+        terminals.max_per_workspace =
+            usize::try_from(args.max_terminals_per_workspace).unwrap_or(usize::MAX);
+        terminals.max_total = usize::try_from(args.max_terminals).unwrap_or(usize::MAX);
         github.hosts = args
             .github_hosts
             .iter()
@@ -287,12 +319,21 @@ impl Config {
             github,
             ratchet: RatchetConfig::default(),
             clock: crate::clock::Clock::system(),
+            terminals,
         })
     }
 
     pub fn is_loopback(&self) -> bool {
         self.addr.ip().is_loopback()
     }
+}
+
+/// The shell a terminal runs: `$SHELL` when it names an absolute path, else `/bin/sh`.
+fn shell_from(env_shell: Option<String>) -> PathBuf {
+    env_shell
+        .map(PathBuf::from)
+        .filter(|shell| shell.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/bin/sh"))
 }
 
 /// An API root without its trailing slash.
@@ -416,6 +457,34 @@ mod tests {
         assert_eq!(config.github.api_url, None);
         assert_eq!(config.github.poll_interval, Duration::from_secs(60));
         assert_eq!(config.github.request_timeout, Duration::from_secs(30));
+        assert_eq!(config.terminals.shell, PathBuf::from("/bin/sh"));
+        assert_eq!(
+            (
+                config.terminals.max_per_workspace,
+                config.terminals.max_total
+            ),
+            (8, 64)
+        );
+        assert_eq!(config.terminals.scrollback_bytes, 256 * 1024);
+    }
+
+    #[test]
+    fn terminals_run_the_users_shell_within_the_flagged_limits() {
+        let env = [("HOME", "/h"), ("SHELL", "/usr/bin/fish")];
+        let flags = ["--max-terminals-per-workspace", "2", "--max-terminals", "3"];
+        let config = resolve(&flags, &env).unwrap();
+        assert_eq!(config.terminals.shell, PathBuf::from("/usr/bin/fish"));
+        assert_eq!(
+            (
+                config.terminals.max_per_workspace,
+                config.terminals.max_total
+            ),
+            (2, 3)
+        );
+        let relative = resolve(&[], &[("HOME", "/h"), ("SHELL", "fish")]).unwrap();
+        assert_eq!(relative.terminals.shell, PathBuf::from("/bin/sh"));
+        let argv = ["ff", "serve", "--max-terminals", "0"];
+        assert!(Cli::try_parse_from(argv).is_err(), "at least one terminal");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod settings;
 pub mod snapshot;
 pub mod telemetry;
+pub mod terminals;
 pub mod workspaces;
 
 use anyhow::Context;
@@ -161,12 +162,14 @@ impl App {
             snapshot_config,
         );
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
+        let terminals = terminals::Terminals::new(config.terminals.clone(), &config.data_dir);
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
             bus.clone(),
             git,
             run_scripts.clone(),
             sessions.clone(),
+            terminals.clone(),
             config.data_dir.join("archived"),
         );
         sessions
@@ -177,6 +180,7 @@ impl App {
             .recover()
             .await
             .context("cannot recover run scripts after a restart")?;
+        terminals.recover().await;
         workspaces
             .recover()
             .await
@@ -221,8 +225,10 @@ impl App {
             gate: http::auth::Gate::new(access, config.addr.port()),
             db,
             bus,
+            open_terminal: flows::OpenTerminal::new(workspaces.clone(), terminals.clone()),
             workspaces,
             run_scripts,
+            terminals,
             sessions,
             github,
             ratchet,
@@ -265,7 +271,8 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves; then closes the sockets, lets in-flight
-    /// requests finish, interrupts setup scripts, stops run scripts and flushes the snapshot.
+    /// requests finish, interrupts setup scripts, stops run scripts, ends terminals and flushes
+    /// the snapshot.
     pub async fn run(
         self,
         listener: TcpListener,
@@ -299,6 +306,7 @@ impl App {
         self.state.sessions.shutdown().await;
         self.state.github.shutdown().await;
         self.state.run_scripts.stop_all().await;
+        self.state.terminals.shutdown().await;
         self.state.snapshot.shutdown().await;
         self.state.db.close().await;
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");

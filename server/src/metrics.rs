@@ -24,6 +24,9 @@ pub struct Metrics {
     pub sockets: IntGauge,
     /// Connected session (chat) sockets.
     pub session_sockets: IntGauge,
+    /// Connected terminal sockets, and those closed because their client fell behind.
+    pub terminal_sockets: IntGauge,
+    pub terminal_slow_closes: IntCounter,
     /// Transcript items written, and the transactions that wrote them (batches).
     pub transcript_items: IntCounter,
     pub transcript_writes: IntCounter,
@@ -118,6 +121,11 @@ impl Metrics {
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
             connections: gauge("ff_http_connections", "Open HTTP connections"),
             session_sockets: gauge("ff_session_sockets", "Connected session sockets"),
+            terminal_sockets: gauge("ff_terminal_sockets", "Connected terminal sockets"),
+            terminal_slow_closes: counter(
+                "ff_terminal_slow_closes_total",
+                "Terminal sockets closed with 1013 because their client fell behind",
+            ),
             transcript_items: counter(
                 "ff_transcript_items_written_total",
                 "Transcript items written (new or updated)",

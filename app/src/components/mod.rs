@@ -14,3 +14,4 @@ pub mod pull_request;
 pub mod ratchet;
 pub mod scheduled_tasks;
 pub mod sidebar;
+pub mod terminal;

@@ -12,6 +12,7 @@ use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, StatusChips}
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::components::ratchet::RatchetPanel;
+use crate::components::terminal::Terminal;
 use crate::data::Source;
 use crate::live::Live;
 use ff_core::api::WorkspaceDetail;
@@ -69,6 +70,11 @@ const TABS: &[Tab] = &[
         key: "dev",
         label: "Dev server",
         view: dev_tab,
+    },
+    Tab {
+        key: "terminal",
+        label: "Terminal",
+        view: terminal_tab,
     },
     Tab {
         key: "setup",
@@ -416,6 +422,23 @@ fn dev_tab(c: &Cockpit) -> AnyView {
             <pre class="log" data-testid="run-logs" aria-live="polite">{move || logs.get()}</pre>
         </section>
     }
+    .into_any()
+}
+
+/// Mounted while its tab is shown (and the worktree is ready): xterm.js measures a visible screen,
+/// and leaving the tab detaches while the shell runs on, so coming back shows its scrollback.
+fn terminal_tab(c: &Cockpit) -> AnyView {
+    let (tab, ready, id) = (c.tab, c.ready, c.id.clone());
+    (move || {
+        (tab.get() == "terminal").then(|| {
+            if ready.get() {
+                view! { <Terminal workspace=id.clone() /> }.into_any()
+            } else {
+                view! { <p class="muted">"A terminal opens once the workspace is set up."</p> }
+                    .into_any()
+            }
+        })
+    })
     .into_any()
 }
 

@@ -18,6 +18,7 @@ pub mod serve;
 mod sessions;
 mod snapshot;
 mod socket;
+mod terminals;
 mod workspaces;
 
 use crate::backup::Backup;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub projects: Projects,
     pub workspaces: Workspaces,
     pub run_scripts: RunScripts,
+    pub terminals: crate::terminals::Terminals,
+    pub open_terminal: crate::flows::OpenTerminal,
     pub sessions: crate::sessions::Sessions,
     pub github: crate::github::Github,
     pub ratchet: crate::ratchet::Ratchet,
@@ -192,6 +195,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{session_id}/permission", post(sessions::answer))
         .route("/sessions/{session_id}/config", put(sessions::configure))
         .route("/sessions/{session_id}/items", get(sessions::items))
+        .route(
+            "/workspaces/{workspace_id}/terminals",
+            get(terminals::list).post(terminals::open),
+        )
+        .route("/terminals/{terminal_id}", delete(terminals::end))
         .route("/workspaces/{workspace_id}/diff", get(review::diff))
         .route(
             "/workspaces/{workspace_id}/diff/file",
@@ -224,6 +232,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(snapshot::metrics))
         .route("/ws/snapshots", get(snapshot::socket))
         .route("/ws/sessions/{session_id}", get(sessions::socket))
+        .route("/ws/terminals/{terminal_id}", get(terminals::socket))
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

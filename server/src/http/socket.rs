@@ -178,7 +178,7 @@ pub async fn run<T: Outgoing>(
     meters.open.dec();
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
+pub(super) fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),
@@ -187,7 +187,7 @@ fn close(code: u16, reason: &'static str) -> Message {
 
 /// Every send is bounded: a client that stops reading fills its TCP window, and an unbounded send
 /// would keep the socket's loop from ever seeing the ping check or the overflow.
-async fn send_within(
+pub(super) async fn send_within(
     sink: &mut SplitSink<WebSocket, Message>,
     limit: Duration,
     message: Message,

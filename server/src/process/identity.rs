@@ -40,6 +40,19 @@ impl ProcessIdentity {
         };
         (ours && group_alive(self.pid)).then_some(self.pid)
     }
+
+    /// The recorded session, if it is still the one ff started (a terminal's shell leads its
+    /// own session; job control puts what it runs in other groups of that session).
+    pub fn live_session(&self) -> Option<u32> {
+        if boot_id() != Some(self.boot_id.as_str()) {
+            return None;
+        }
+        let ours = match Stat::read(self.pid) {
+            Some(stat) if !stat.exited() => stat.start_ticks == self.start_ticks,
+            _ => true,
+        };
+        (ours && super::session_alive(self.pid)).then_some(self.pid)
+    }
 }
 
 /// Stored as `pid:start_ticks:boot_id`.
@@ -87,6 +100,7 @@ fn boot_id() -> Option<&'static str> {
 pub(super) struct Stat {
     pub state: char,
     pub group: i32,
+    pub session: i32,
     pub start_ticks: u64,
 }
 
@@ -102,6 +116,7 @@ impl Stat {
         Some(Self {
             state: fields.first()?.chars().next()?,
             group: fields.get(2)?.parse().ok()?,
+            session: fields.get(3)?.parse().ok()?,
             // Field 22 of the whole line is the 20th after the comm.
             start_ticks: fields.get(19)?.parse().ok()?,
         })
@@ -122,8 +137,8 @@ mod tests {
         let line = "4242 (a (b) c) S 1 4240 4240 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2";
         let stat = Stat::parse(line).unwrap();
         assert_eq!(
-            (stat.state, stat.group, stat.start_ticks),
-            ('S', 4240, 987654)
+            (stat.state, stat.group, stat.session, stat.start_ticks),
+            ('S', 4240, 4240, 987654)
         );
         assert!(Stat::parse("garbage").is_none());
     }

@@ -51,6 +51,62 @@ pub fn process_alive(pid: u32) -> bool {
     nix::sys::signal::kill(Pid::from_raw(raw), None).is_ok() && live_members(|p, _| p == raw)
 }
 
+/// Sends `signal` to every live process of the session `sid`, whatever its process group;
+/// false when none is left.
+#[cfg(target_os = "linux")]
+pub fn signal_session(sid: u32, signal: Signal) -> bool {
+    let Ok(sid) = i32::try_from(sid) else {
+        return false;
+    };
+    let members = session_members(sid);
+    for pid in &members {
+        let _ = nix::sys::signal::kill(Pid::from_raw(*pid), signal);
+    }
+    !members.is_empty()
+}
+
+/// Elsewhere a session's leader's group is what can be found.
+#[cfg(not(target_os = "linux"))]
+pub fn signal_session(sid: u32, signal: Signal) -> bool {
+    signal_group(sid, signal)
+}
+
+/// Whether any process of the session `sid` can still run.
+#[cfg(target_os = "linux")]
+pub fn session_alive(sid: u32) -> bool {
+    i32::try_from(sid).is_ok_and(|sid| !session_members(sid).is_empty())
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn session_alive(sid: u32) -> bool {
+    group_alive(sid)
+}
+
+/// The live (non-zombie) processes of a session.
+#[cfg(target_os = "linux")]
+fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| Stat::read(pid).is_some_and(|stat| !stat.exited() && stat.session == sid))
+        .collect()
+}
+
+/// A terminal's end: SIGHUP (what closing a terminal window sends; interactive shells ignore
+/// SIGTERM) and SIGTERM to every process of the session; once the leader has exited, or `grace`
+/// has passed, SIGKILL to whatever is left of it.
+pub async fn terminate_session(sid: u32, grace: Duration, leader_exited: impl Future<Output = ()>) {
+    signal_session(sid, Signal::SIGHUP);
+    signal_session(sid, Signal::SIGTERM);
+    let _ = tokio::time::timeout(grace, leader_exited).await;
+    if session_alive(sid) {
+        signal_session(sid, Signal::SIGKILL);
+    }
+}
+
 /// Whether a running (non-zombie) process matches `wanted(pid, process group)`.
 #[cfg(target_os = "linux")]
 fn live_members(wanted: impl Fn(i32, i32) -> bool) -> bool {

@@ -16,6 +16,7 @@ use crate::projects;
 use crate::ratchet;
 use crate::run_script::{self, RunScripts};
 use crate::sessions::Sessions;
+use crate::terminals::Terminals;
 use ff_core::api::{PrInfo, Workspace, WorkspaceDetail};
 use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
@@ -52,6 +53,8 @@ struct Inner {
     run_scripts: RunScripts,
     /// Agents are stopped before their worktree goes.
     sessions: Sessions,
+    /// So are the shells of its terminals.
+    terminals: Terminals,
     /// Where archives keep what git does not (ignored files), one directory per workspace.
     archive_dir: PathBuf,
     /// Provisioning and archive work in flight, awaited at shutdown.
@@ -66,6 +69,7 @@ impl Workspaces {
         git: Git,
         run_scripts: RunScripts,
         sessions: Sessions,
+        terminals: Terminals,
         archive_dir: PathBuf,
     ) -> Self {
         let lifecycle = Lifecycle::new(db.clone(), bus.clone());
@@ -81,6 +85,7 @@ impl Workspaces {
                 provisioner,
                 run_scripts,
                 sessions,
+                terminals,
                 archive_dir,
                 tasks: TaskTracker::new(),
                 shutdown,
@@ -328,6 +333,7 @@ impl Workspaces {
         .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
         let aside = inner.archive_dir.join(id.as_str());
         inner.sessions.stop_workspace(id).await;
+        inner.terminals.end_workspace(id).await;
         let cleaned = match inner.run_scripts.stop(id).await {
             Ok(()) => archive::remove_worktree(&inner.git, &record, &project, &aside).await,
             Err(e) => Err(ff_core::api::ErrorDetail {
