@@ -107,7 +107,7 @@ test('keyboard only: move between files and hunks, comment on two files, send to
   await expect(page.locator('[data-testid="comment-state"]')).toHaveText('Sent');
   await expect.poll(() => prompts(log).length, { timeout: 20_000 }).toBe(2);
   const message = prompts(log)[1];
-  for (const expected of ['`README.md`, line 2', 'world', 'Say who is greeted.', '`src/app.ts`, lines 3–4', '  return `${greeting}, ${name}`;', 'Add punctuation.']) {
+  for (const expected of ['File "README.md", line 2', 'world', 'Say who is greeted.', 'File "src/app.ts", lines 3–4', '  return `${greeting}, ${name}`;', 'Add punctuation.']) {
     expect(message).toContain(expected);
   }
 

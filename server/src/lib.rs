@@ -186,7 +186,7 @@ impl App {
             .await
             .context("cannot recover workspaces after a restart")?;
         ratchet.start().await.context("cannot start the ratchet")?;
-        let review = review::Review::new(db.clone(), sessions.clone());
+        let review = review::Review::new(db.clone());
         let projects = projects::Projects::new(
             db.clone(),
             config.worktree_dir.clone(),
@@ -226,6 +226,7 @@ impl App {
             db,
             bus,
             open_terminal: flows::OpenTerminal::new(workspaces.clone(), terminals.clone()),
+            send_review: flows::SendReview::new(review.clone(), sessions.clone()),
             workspaces,
             run_scripts,
             terminals,

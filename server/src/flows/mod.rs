@@ -8,7 +8,9 @@
 pub mod open_terminal;
 pub mod save_schedule;
 pub mod scheduled_run;
+pub mod send_review;
 
 pub use open_terminal::OpenTerminal;
 pub use save_schedule::SaveSchedule;
 pub use scheduled_run::ScheduledRuns;
+pub use send_review::SendReview;

@@ -54,6 +54,7 @@ pub struct AppState {
     pub github: crate::github::Github,
     pub ratchet: crate::ratchet::Ratchet,
     pub review: crate::review::Review,
+    pub send_review: crate::flows::SendReview,
     pub schedules: crate::schedules::Schedules,
     pub save_schedule: crate::flows::SaveSchedule,
     pub scheduled_runs: crate::flows::ScheduledRuns,

@@ -75,5 +75,5 @@ pub async fn send(
     State(state): State<AppState>,
     ApiPath(workspace): ApiPath<WorkspaceId>,
 ) -> Result<Json<SentReview>, AppError> {
-    Ok(Json(state.review.send(&workspace).await?))
+    Ok(Json(state.send_review.send(&workspace).await?))
 }

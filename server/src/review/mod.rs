@@ -1,5 +1,5 @@
 //! Reviewing an agent's work (review.md): the diff of a workspace's worktree against its merge
-//! base, line comments on it, and sending the drafts to the agent through the session queue.
+//! base, and line comments on it (sending them to the agent is a flow: `flows::send_review`).
 //! The only writer of `review_comments`.
 
 pub mod diff;
@@ -11,17 +11,11 @@ use crate::db::codec::parse_enum;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::git::changes::bounded;
-use crate::locks::KeyedLocks;
-use crate::sessions::Sessions;
-use ff_core::enums::{SessionStatus, WorkspaceStatus};
+use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{CommentId, SessionId, WorkspaceId};
-use ff_core::review::comments::{
-    CommentState, CommentUpdate, NewComment, ReviewComment, SentReview,
-};
+use ff_core::review::comments::{CommentState, CommentUpdate, NewComment, ReviewComment};
 use ff_core::review::diff::{DiffList, FileDiff};
-use ff_core::review::message::review_messages;
 use ff_core::review::path::ReviewPath;
-use ff_core::sessions::{CreateSession, MessageText, MAX_MESSAGE_CHARS};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,11 +34,8 @@ pub struct Review {
 
 struct Inner {
     db: Db,
-    sessions: Sessions,
     scans: Arc<Semaphore>,
     timeout: Duration,
-    /// Sending is one step per workspace, so that no draft is sent twice.
-    sending: KeyedLocks,
 }
 
 /// Where a workspace's diff is read from.
@@ -54,14 +45,12 @@ struct Worktree {
 }
 
 impl Review {
-    pub fn new(db: Db, sessions: Sessions) -> Self {
+    pub fn new(db: Db) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
-                sessions,
                 scans: Arc::new(Semaphore::new(CONCURRENT_SCANS)),
                 timeout: SCAN_TIMEOUT,
-                sending: KeyedLocks::default(),
             }),
         }
     }
@@ -266,13 +255,12 @@ impl Review {
         }
     }
 
-    /// `POST /api/workspaces/{id}/review/send`: every open draft, queued in the workspace's
-    /// current session (a new session of the default agent when it has none) as one message, or
-    /// as several when together they exceed one message's cap; each message's comments are
-    /// marked SENT once it is queued, so a failure part-way leaves the rest as drafts to send
-    /// again.
-    pub async fn send(&self, workspace: &WorkspaceId) -> DomainResult<SentReview> {
-        let _one = self.inner.sending.lock(workspace.as_str()).await;
+    /// The drafts "Send to agent" would send now (open ones, oldest first); refused when there
+    /// are none, naming the workspace, and not found when it does not exist.
+    pub async fn drafts_to_send(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> DomainResult<Vec<ReviewComment>> {
         let drafts: Vec<ReviewComment> = {
             let mut conn = self.inner.db.acquire().await?;
             store::of_workspace(&mut conn, workspace).await?
@@ -286,58 +274,14 @@ impl Review {
                 "workspace {workspace} has no draft comments to send"
             )));
         }
-        let mut session = self.current_session(workspace).await?;
-        let mut sent_ids: Vec<CommentId> = Vec::with_capacity(drafts.len());
-        for part in review_messages(&drafts, MAX_MESSAGE_CHARS) {
-            let message = MessageText::parse("comments", &part.text)?;
-            let to = match &session {
-                Some(session) => {
-                    self.inner.sessions.send(session, message.as_str()).await?;
-                    session.clone()
-                }
-                None => {
-                    let request = CreateSession {
-                        prompt: Some(message.into_string()),
-                        ..CreateSession::default()
-                    };
-                    self.inner.sessions.create(workspace, request).await?.id
-                }
-            };
-            let ids: Vec<CommentId> = drafts[part.comments].iter().map(|c| c.id.clone()).collect();
-            let mut conn = self.inner.db.acquire().await?;
-            store::mark_sent(&mut conn, &ids, &to, clock::now()).await?;
-            sent_ids.extend(ids);
-            session = Some(to);
-        }
-        let session = session.expect("at least one draft, so at least one message");
-        tracing::info!(workspace = %workspace, session = %session, comments = sent_ids.len(), "review comments sent to the agent");
-        let sent = self
-            .comments(workspace)
-            .await?
-            .into_iter()
-            .filter(|c| sent_ids.contains(&c.id))
-            .collect();
-        Ok(SentReview {
-            session_id: session,
-            comments: sent,
-        })
+        Ok(drafts)
     }
 
-    /// The session a person is talking to: the most recently active of the workspace's own
-    /// (not a fixer's) sessions that has not ended.
-    async fn current_session(&self, workspace: &WorkspaceId) -> DomainResult<Option<SessionId>> {
-        let sessions = self.inner.sessions.list(workspace).await?;
-        Ok(sessions
-            .into_iter()
-            .filter(|s| s.workflow == "user")
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    SessionStatus::Idle | SessionStatus::Running | SessionStatus::Paused
-                )
-            })
-            .max_by_key(|s| s.updated_at)
-            .map(|s| s.id))
+    /// Marks `ids` SENT to `session` (they were queued there).
+    pub async fn mark_sent(&self, ids: &[CommentId], session: &SessionId) -> DomainResult<()> {
+        let mut conn = self.inner.db.acquire().await?;
+        store::mark_sent(&mut conn, ids, session, clock::now()).await?;
+        Ok(())
     }
 }
 
