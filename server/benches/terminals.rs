@@ -141,7 +141,8 @@ async fn main() {
         percentile(&trips, 0.95)
     );
 
-    ws.send(Message::Binary(b"yes\n".to_vec().into()))
+    // Ctrl-U first: the keys typed above are still on the line.
+    ws.send(Message::Binary(b"\x15yes\n".to_vec().into()))
         .await
         .unwrap();
     // Warm-up: the ring fills and the buffers reach their size.
