@@ -39,7 +39,6 @@ impl ChangedFile {
 
 pub struct Changes<'r> {
     repo: &'r Repository,
-    default_branch: String,
     diff: Diff<'r>,
     /// Anything staged, modified or untracked in the working tree (among the scanned paths).
     pub has_uncommitted: bool,
@@ -78,21 +77,6 @@ impl<'r> Changes<'r> {
 
     /// `paths` empty: everything.
     fn scan_within(
-        repo: &'r Repository,
-        default_branch: &str,
-        paths: &[&str],
-    ) -> Result<Self, git2::Error> {
-        let mut changes = Self::compare(repo, default_branch, paths)?;
-        // Renames as `git diff` finds them by default (untracked files are never their target).
-        changes
-            .diff
-            .find_similar(Some(DiffFindOptions::new().renames(true)))?;
-        Ok(changes)
-    }
-
-    /// [`Self::scan_within`] without finding renames: each path's delta on its own, which is
-    /// what it is in the whole scan unless that scan pairs it into a rename.
-    fn compare(
         repo: &'r Repository,
         default_branch: &str,
         paths: &[&str],
@@ -149,9 +133,10 @@ impl<'r> Changes<'r> {
         };
         let has_uncommitted = unstaged.deltas().len() > 0 || staged > 0;
         diff.merge(&unstaged)?;
+        // Renames as `git diff` finds them by default (untracked files are never their target).
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
         Ok(Self {
             repo,
-            default_branch: default_branch.to_owned(),
             diff,
             has_uncommitted,
         })
@@ -159,73 +144,12 @@ impl<'r> Changes<'r> {
 
     /// Every changed file with its line counts. Untracked files count no lines in the
     /// statistics, so reading them is skipped unless `count_untracked`.
-    ///
-    /// Counting lines means reading and comparing both versions of each file, which dominates
-    /// a large diff: with many files to read, the cores share them. A libgit2 diff cannot cross
-    /// threads, so each helper opens the repository itself and scans just its files without
-    /// finding renames (each path's delta is then the one here); renames stay on this thread.
     pub fn files(&self, count_untracked: bool) -> Result<Vec<ChangedFile>, git2::Error> {
-        let count = self.diff.deltas().len();
-        let shared: Vec<(usize, String)> = self
-            .diff
-            .deltas()
-            .enumerate()
-            .filter(|(_, d)| match d.status() {
-                Delta::Renamed | Delta::Copied => false,
-                Delta::Untracked => count_untracked,
-                _ => true,
-            })
-            .map(|(index, d)| (index, path_of(&d).0))
-            .collect();
-        let helpers = helpers_for(shared.len());
-        let workdir = self.repo.workdir().map(Path::to_owned);
-        let (Some(workdir), true) = (workdir, helpers > 0) else {
-            return (0..count)
-                .map(|index| Ok(self.file(index, count_untracked)?.0))
-                .collect();
-        };
-        // Contiguous shares, one per helper and one for this thread, which has no scan to redo.
-        let share = shared.len().div_ceil(helpers + 1);
-        let mut theirs: Vec<Vec<(usize, String)>> =
-            shared.chunks(share).map(<[_]>::to_vec).collect();
-        let mine: Vec<usize> = theirs.remove(0).into_iter().map(|(i, _)| i).collect();
-        let mut files: Vec<Option<ChangedFile>> = vec![None; count];
-        let branch = self.default_branch.as_str();
-        let counted = std::thread::scope(|scope| {
-            let running: Vec<_> = theirs
-                .into_iter()
-                .map(|part| {
-                    let workdir = &workdir;
-                    scope.spawn(move || counted_apart(workdir, branch, &part, count_untracked))
-                })
-                .collect();
-            for &index in &mine {
-                files[index] = Some(self.file(index, count_untracked)?.0);
-            }
-            Ok::<_, git2::Error>(
-                running
-                    .into_iter()
-                    .filter_map(|h| h.join().ok())
-                    .flatten()
-                    .collect::<Vec<_>>(),
-            )
-        })?;
-        for (index, file) in counted {
-            let delta = self.diff.get_delta(index).expect("an index of the scan");
-            if file.status == delta.status() {
-                files[index] = Some(file);
-            }
+        let mut files = Vec::with_capacity(self.diff.deltas().len());
+        for index in 0..self.diff.deltas().len() {
+            files.push(self.file(index, count_untracked)?.0);
         }
-        // Whatever a helper could not count (it failed, or the file changed between the two
-        // scans) is counted here, as it would have been without helpers.
-        files
-            .into_iter()
-            .enumerate()
-            .map(|(index, file)| match file {
-                Some(file) => Ok(file),
-                None => Ok(self.file(index, count_untracked)?.0),
-            })
-            .collect()
+        Ok(files)
     }
 
     /// The changed file at `path` (its path in the working tree, as [`Self::files`] lists it)
@@ -319,54 +243,6 @@ impl<'r> Changes<'r> {
         let on_disk = self.repo.workdir()?.join(side.path()?);
         read_capped(&on_disk, cap)
     }
-}
-
-/// Files below this many are counted on one thread: a helper's own scan would cost more than
-/// it saves.
-const FILES_PER_HELPER: usize = 100;
-
-/// Helper threads for counting `files` files: up to one per core besides the caller's.
-fn helpers_for(files: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    (files / FILES_PER_HELPER).min(cores - 1)
-}
-
-/// A helper's share of [`Changes::files`]: the files at `part` (their indices in the whole scan,
-/// and paths), counted from a scan of just those paths in a repository handle of its own. A
-/// file this scan does not find is left out, and one it finds changed in another way is
-/// dropped by the caller: the caller counts those itself.
-fn counted_apart(
-    workdir: &Path,
-    default_branch: &str,
-    part: &[(usize, String)],
-    count_untracked: bool,
-) -> Vec<(usize, ChangedFile)> {
-    let count = || -> Result<Vec<(usize, ChangedFile)>, git2::Error> {
-        let repo = Repository::open(workdir)?;
-        let paths: Vec<&str> = part.iter().map(|(_, path)| path.as_str()).collect();
-        let changes = Changes::compare(&repo, default_branch, &paths)?;
-        let at: std::collections::HashMap<String, usize> = changes
-            .diff
-            .deltas()
-            .enumerate()
-            .map(|(i, d)| (path_of(&d).0, i))
-            .collect();
-        let mut counted = Vec::with_capacity(part.len());
-        for (index, path) in part {
-            if let Some(&i) = at.get(path) {
-                let (file, _) = changes.file(i, count_untracked)?;
-                counted.push((
-                    *index,
-                    ChangedFile {
-                        index: *index,
-                        ..file
-                    },
-                ));
-            }
-        }
-        Ok(counted)
-    };
-    count().unwrap_or_default()
 }
 
 /// Runs `work` (a scan) off the async runtime, at most `limit.available_permits()` at a time,
