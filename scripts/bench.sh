@@ -7,7 +7,7 @@ source scripts/lib.sh
 scripts/setup.sh
 step "server benchmarks"
 cargo bench --locked -p ff-server
-step "release build (wasm size)"
+step "release build (wasm size against its budget)"
 scripts/build.sh --release
 step "browser benchmarks"
 (cd end2end && FF_BIN=../target/release/ff FF_BENCH=1 npx playwright test)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every check: formatting, clippy, the tests of every crate
 # (per package, so `app` is never built with both `ssr` and `hydrate`), the wasm32 builds of
-# `core` and of `app` with `hydrate`, and the Playwright suite in system Chromium.
+# `core` and of `app` with `hydrate` (the release one against its size budget), and the
+# Playwright suite in system Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

@@ -8,15 +8,15 @@ use crate::commands;
 use crate::components::agent_select::AgentSelect;
 use ff_core::enums::{ExecutionStatus, RunTrigger};
 use ff_core::ids::{ProjectId, ScheduleId, Timestamp};
-use ff_core::schedules::{Execution, NewSchedule, Schedule, SchedulePatch, Timing};
+use ff_core::schedules::{Execution, NewSchedule, Schedule, SchedulePatch};
 use leptos::prelude::*;
 
-/// How people read a time of a task: on the task's clock, with its zone's abbreviation.
-fn on_clock_of(schedule: &Schedule, at: Timestamp) -> String {
-    match Timing::parse(&schedule.cron, &schedule.time_zone) {
-        Ok(timing) => timing.local(at, "%Y-%m-%d %H:%M %Z"),
-        Err(_) => at.utc("%Y-%m-%d %H:%M UTC"),
-    }
+/// How people read a time of a task: on the task's clock, with its zone's abbreviation, as the
+/// server wrote it (this module carries no time-zone database); in UTC if it did not.
+fn on_clock(written: Option<&String>, at: Timestamp) -> String {
+    written
+        .cloned()
+        .unwrap_or_else(|| at.utc("%Y-%m-%d %H:%M UTC"))
 }
 
 fn trigger_label(trigger: RunTrigger) -> &'static str {
@@ -68,18 +68,17 @@ impl Form {
         }
     }
 
-    /// The request, checked with the server's own parser; `agent` empty: the project's default.
-    fn request(&self, agent: &str) -> Result<NewSchedule, String> {
-        let request = NewSchedule {
+    /// The request; `agent` empty: the project's default. The server checks it: reading cron
+    /// expressions and time zones takes a zone database this module leaves out.
+    fn request(&self, agent: &str) -> NewSchedule {
+        NewSchedule {
             name: self.name.clone(),
             prompt: self.prompt.clone(),
             agent: Some(agent.to_owned()).filter(|a| !a.is_empty()),
             cron: self.cron.clone(),
             time_zone: self.time_zone.trim().to_owned(),
             enabled: self.enabled,
-        };
-        request.clone().parse().map_err(|e| e.message)?;
-        Ok(request)
+        }
     }
 }
 
@@ -160,12 +159,8 @@ pub fn ScheduledTasks(project: ProjectId, schedules: RwSignal<Vec<Schedule>>) ->
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match form.with_untracked(|f| f.request(&agent.get_untracked())) {
-            Ok(request) => {
-                act.dispatch(Command::Save(editing.get_untracked(), request));
-            }
-            Err(message) => error.set(Some(message)),
-        }
+        let request = form.with_untracked(|f| f.request(&agent.get_untracked()));
+        act.dispatch(Command::Save(editing.get_untracked(), request));
     };
     let field = move |label: &'static str,
                       testid: &'static str,
@@ -189,12 +184,11 @@ pub fn ScheduledTasks(project: ProjectId, schedules: RwSignal<Vec<Schedule>>) ->
                 {move || schedules.get().into_iter().map(|s| {
                         let id = s.id.clone();
                         let next = match s.next_due_at {
-                            Some(at) => format!("Next run {}", on_clock_of(&s, at)),
+                            Some(at) => format!("Next run {}", on_clock(s.next_due_on_clock.as_ref(), at)),
                             None if s.enabled => "Not due again".to_owned(),
                             None => "Disabled".to_owned(),
                         };
                         let runs = s.recent_executions.clone();
-                        let shown = s.clone();
                         let (toggle, run, edit, delete, really) = (id.clone(), id.clone(), s.clone(), id.clone(), id.clone());
                         let confirm_shown = id.clone();
                         view! {
@@ -234,7 +228,7 @@ pub fn ScheduledTasks(project: ProjectId, schedules: RwSignal<Vec<Schedule>>) ->
                                         }.into_any()
                                     }}
                                 </div>
-                                <History schedule=shown runs />
+                                <History runs />
                             </li>
                         }
                     }).collect_view()}
@@ -277,7 +271,7 @@ pub fn ScheduledTasks(project: ProjectId, schedules: RwSignal<Vec<Schedule>>) ->
 
 /// A task's latest runs, newest first.
 #[component]
-fn History(schedule: Schedule, runs: Vec<Execution>) -> impl IntoView {
+fn History(runs: Vec<Execution>) -> impl IntoView {
     if runs.is_empty() {
         return view! { <p class="muted" data-testid="schedule-history">"No runs yet."</p> }
             .into_any();
@@ -285,7 +279,7 @@ fn History(schedule: Schedule, runs: Vec<Execution>) -> impl IntoView {
     view! {
         <ol class="executions" data-testid="schedule-history">
             {runs.into_iter().map(|run| {
-                let when = on_clock_of(&schedule, run.due_at.unwrap_or(run.started_at));
+                let when = on_clock(run.on_clock.as_ref(), run.due_at.unwrap_or(run.started_at));
                 let workspace = run.workspace_id.clone().map(|id| {
                     let name = run.workspace_name.clone().unwrap_or_else(|| id.to_string());
                     view! { <a href=format!("/workspaces/{id}") data-testid="execution-workspace">{name}</a> }

@@ -2,10 +2,13 @@
 //! into a definition the server stores. Serde refuses what is malformed (`BAD_REQUEST`); the
 //! parse names the first field whose value is not acceptable (`VALIDATION_FAILED`).
 
+#[cfg(feature = "schedule-timing")]
 use super::timing::Timing;
+#[cfg(feature = "schedule-timing")]
 use crate::create::{DisplayName, FieldError};
 use crate::enums::{ExecutionStatus, RunTrigger};
 use crate::ids::{ExecutionId, ProjectId, ScheduleId, Timestamp, WorkspaceId};
+#[cfg(feature = "schedule-timing")]
 use crate::sessions::{validate_agent_name, MessageText};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +62,7 @@ pub struct SchedulePatch {
 
 /// A task as the server stores it, every value checked. Whether `agent` is a configured agent
 /// is the server's to check: core does not know the settings.
+#[cfg(feature = "schedule-timing")]
 #[derive(Clone, Debug)]
 pub struct ScheduleDefinition {
     pub name: DisplayName,
@@ -71,6 +75,7 @@ pub struct ScheduleDefinition {
     pub enabled: bool,
 }
 
+#[cfg(feature = "schedule-timing")]
 impl NewSchedule {
     pub fn parse(self) -> Result<ScheduleDefinition, FieldError> {
         definition(
@@ -86,6 +91,7 @@ impl NewSchedule {
 
 impl SchedulePatch {
     /// The task as it would be with the patch applied, checked whole.
+    #[cfg(feature = "schedule-timing")]
     pub fn apply(self, current: &Schedule) -> Result<ScheduleDefinition, FieldError> {
         definition(
             self.name.as_deref().unwrap_or(&current.name),
@@ -107,6 +113,7 @@ impl SchedulePatch {
     }
 }
 
+#[cfg(feature = "schedule-timing")]
 fn definition(
     name: &str,
     prompt: &str,
@@ -146,6 +153,10 @@ pub struct Schedule {
     pub enabled: bool,
     /// `None` while the task is disabled.
     pub next_due_at: Option<Timestamp>,
+    /// `next_due_at` on the task's clock ([`super::CLOCK_FORMAT`]), as the server wrote it:
+    /// the browser module carries no time-zone database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due_on_clock: Option<String>,
     pub last_run_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -171,6 +182,9 @@ pub struct Execution {
     pub error: Option<String>,
     pub started_at: Timestamp,
     pub completed_at: Option<Timestamp>,
+    /// When it ran (its due time, else its start) on its task's clock, as the server wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_clock: Option<String>,
 }
 
 #[cfg(test)]
@@ -268,6 +282,7 @@ mod tests {
             time_zone: "UTC".into(),
             enabled: true,
             next_due_at: None,
+            next_due_on_clock: None,
             last_run_at: None,
             created_at: Timestamp::from_millis(0).unwrap(),
             updated_at: Timestamp::from_millis(0).unwrap(),

@@ -4,11 +4,18 @@
 
 mod api;
 mod run;
+#[cfg(feature = "schedule-timing")]
 mod timing;
 
+#[cfg(feature = "schedule-timing")]
+pub use api::ScheduleDefinition;
 pub use api::{
-    Execution, NewSchedule, Schedule, ScheduleDefinition, SchedulePatch, EXECUTIONS_KEPT,
-    MAX_SCHEDULES_PER_PROJECT, RECENT_EXECUTIONS,
+    Execution, NewSchedule, Schedule, SchedulePatch, EXECUTIONS_KEPT, MAX_SCHEDULES_PER_PROJECT,
+    RECENT_EXECUTIONS,
 };
 pub use run::{run_name, run_state, RunFacts, RunState};
+#[cfg(feature = "schedule-timing")]
 pub use timing::{Timing, CRON_MAX_CHARS};
+
+/// How people read a time of a task: on its own clock, with the zone's abbreviation.
+pub const CLOCK_FORMAT: &str = "%Y-%m-%d %H:%M %Z";

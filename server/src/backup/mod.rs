@@ -434,6 +434,7 @@ async fn restore_schedule(
         time_zone: s.time_zone.clone(),
         enabled: s.enabled,
         next_due_at: s.enabled.then(|| timing.next_after(now)).flatten(),
+        next_due_on_clock: None,
         last_run_at: s.last_run_at,
         created_at: s.created_at,
         updated_at: s.updated_at,
@@ -457,6 +458,7 @@ fn execution(s: &ScheduleBackup, e: &ExecutionBackup) -> Execution {
         error: e.error.clone(),
         started_at: e.started_at,
         completed_at: e.completed_at,
+        on_clock: None,
     }
 }
 

@@ -121,12 +121,22 @@ impl<'r> Changes<'r> {
             }
         }
         let unstaged = repo.diff_index_to_workdir(Some(&index), Some(&mut options))?;
-        let staged =
-            repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut options))?;
-        let has_uncommitted = unstaged.deltas().len() > 0 || staged.deltas().len() > 0;
         // Base → index, then index → working tree: the working tree against the merge base.
         let mut diff =
             repo.diff_tree_to_index(base_tree.as_ref(), Some(&index), Some(&mut options))?;
+        // What is staged is HEAD → index; while HEAD is the merge base (nothing committed on the
+        // branch yet) that is the diff just made, and walking the tree again would repeat it.
+        let same_tree = |a: &Option<git2::Tree<'_>>, b: &Option<git2::Tree<'_>>| {
+            a.as_ref().map(git2::Tree::id) == b.as_ref().map(git2::Tree::id)
+        };
+        let staged = if same_tree(&head_tree, &base_tree) {
+            diff.deltas().len()
+        } else {
+            repo.diff_tree_to_index(head_tree.as_ref(), Some(&index), Some(&mut options))?
+                .deltas()
+                .len()
+        };
+        let has_uncommitted = unstaged.deltas().len() > 0 || staged > 0;
         diff.merge(&unstaged)?;
         // Renames as `git diff` finds them by default (untracked files are never their target).
         diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;

@@ -13,7 +13,7 @@ use crate::events::{DomainEvent, EventBus};
 use ff_core::enums::{ExecutionStatus, RunTrigger};
 use ff_core::ids::{ExecutionId, ProjectId, ScheduleId, Timestamp, WorkspaceId};
 use ff_core::schedules::{
-    Execution, Schedule, ScheduleDefinition, SchedulePatch, Timing, EXECUTIONS_KEPT,
+    Execution, Schedule, ScheduleDefinition, SchedulePatch, Timing, CLOCK_FORMAT, EXECUTIONS_KEPT,
     MAX_SCHEDULES_PER_PROJECT, RECENT_EXECUTIONS,
 };
 use sqlx::SqliteConnection;
@@ -100,7 +100,7 @@ impl Schedules {
                 "this project has {count} scheduled tasks already; the limit is {MAX_SCHEDULES_PER_PROJECT}"
             )));
         }
-        let schedule = Schedule {
+        let mut schedule = Schedule {
             id: ScheduleId::new(clock::new_id()),
             project_id: project.clone(),
             name: definition.name.to_string(),
@@ -110,6 +110,7 @@ impl Schedules {
             time_zone: definition.time_zone,
             enabled: definition.enabled,
             next_due_at,
+            next_due_on_clock: None,
             last_run_at: None,
             created_at: now,
             updated_at: now,
@@ -119,6 +120,7 @@ impl Schedules {
         tx.commit().await?;
         self.changed(&schedule.id);
         tracing::info!(schedule = %schedule.id, project = %project, cron = %schedule.cron, zone = %schedule.time_zone, "scheduled task created");
+        on_clock(&definition.timing, &mut schedule);
         Ok(schedule)
     }
 
@@ -229,6 +231,7 @@ impl Schedules {
             completed_at: skip.is_some().then_some(now),
             error: skip,
             started_at: now,
+            on_clock: None,
         };
         store::insert_execution(&mut tx, &execution).await?;
         if execution.status == ExecutionStatus::Running {
@@ -345,5 +348,17 @@ async fn with_recent(conn: &mut SqliteConnection, schedule: &mut Schedule) -> Do
     const RECENT: u32 = RECENT_EXECUTIONS as u32;
     const _: () = assert!(RECENT_EXECUTIONS <= EXECUTIONS_KEPT);
     schedule.recent_executions = store::executions(conn, schedule.id.as_str(), RECENT).await?;
+    on_clock(&timing(schedule)?, schedule);
     Ok(())
+}
+
+/// Writes a task's times on its own clock, for the browser, which cannot: it carries no
+/// time-zone database.
+fn on_clock(timing: &Timing, schedule: &mut Schedule) {
+    schedule.next_due_on_clock = schedule
+        .next_due_at
+        .map(|at| timing.local(at, CLOCK_FORMAT));
+    for run in &mut schedule.recent_executions {
+        run.on_clock = Some(timing.local(run.due_at.unwrap_or(run.started_at), CLOCK_FORMAT));
+    }
 }

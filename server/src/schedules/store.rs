@@ -36,6 +36,7 @@ impl TryFrom<ScheduleRow> for Schedule {
             time_zone: r.time_zone,
             enabled: r.enabled,
             next_due_at: parse_opt_time("next_due_at", r.next_due_at.as_deref())?,
+            next_due_on_clock: None,
             last_run_at: parse_opt_time("last_run_at", r.last_run_at.as_deref())?,
             created_at: parse_time("created_at", &r.created_at)?,
             updated_at: parse_time("updated_at", &r.updated_at)?,
@@ -80,6 +81,7 @@ impl TryFrom<ExecutionRow> for Execution {
             error: r.error,
             started_at: parse_time("started_at", &r.started_at)?,
             completed_at: parse_opt_time("completed_at", r.completed_at.as_deref())?,
+            on_clock: None,
         })
     }
 }

@@ -23,8 +23,11 @@ pub struct Measurement {
 }
 
 pub fn compute(worktree: &Path, default_branch: &str) -> Result<Measurement, git2::Error> {
-    let repo = Repository::open(worktree)?;
-    let changes = Changes::scan(&repo, default_branch)?;
+    measure(&Repository::open(worktree)?, default_branch)
+}
+
+fn measure(repo: &Repository, default_branch: &str) -> Result<Measurement, git2::Error> {
+    let changes = Changes::scan(repo, default_branch)?;
     let files = changes.files(false)?;
     Ok(Measurement {
         stats: changes.stats(&files),
@@ -46,19 +49,22 @@ pub struct RefsKey {
 }
 
 pub fn refs_key(worktree: &Path, default_branch: &str) -> Result<RefsKey, git2::Error> {
-    let repo = Repository::open(worktree)?;
+    Ok(key_of(&Repository::open(worktree)?, default_branch))
+}
+
+fn key_of(repo: &Repository, default_branch: &str) -> RefsKey {
     let oid = |name: &str| repo.refname_to_id(name).ok();
     let index = std::fs::metadata(repo.path().join("index"))
         .ok()
         .and_then(|m| Some((m.modified().ok()?, m.len())));
-    Ok(RefsKey {
+    RefsKey {
         refs: vec![
             repo.head().ok().and_then(|h| h.target()),
             oid(&format!("refs/remotes/origin/{default_branch}")),
             oid(&format!("refs/heads/{default_branch}")),
         ],
         index,
-    })
+    }
 }
 
 /// [`compute`] off the async runtime, at most `limit.available_permits()` at a time, giving up
@@ -72,9 +78,11 @@ pub async fn compute_bounded(
     let worktree = worktree.to_owned();
     let branch = default_branch.to_owned();
     bounded(limit, timeout, "git statistics", move || {
-        // The key is read first: a commit landing during the scan then misses the cache next time.
-        let key = refs_key(&worktree, &branch)?;
-        Ok((compute(&worktree, &branch)?, key))
+        // One repository handle for both. The key is read first: a commit landing during the
+        // scan then misses the cache next time.
+        let repo = Repository::open(&worktree)?;
+        let key = key_of(&repo, &branch);
+        Ok((measure(&repo, &branch)?, key))
     })
     .await
 }
