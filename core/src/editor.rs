@@ -56,6 +56,18 @@ pub struct EditorSettings {
     pub ssh_host: Option<String>,
 }
 
+/// `POST /api/workspaces/{id}/open-in-editor`: the worktree, or one of its files (relative, as
+/// the review names it) at a line. The line reaches URL-scheme editors only: a custom command
+/// has no place for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenRequest {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub line: Option<u32>,
+}
+
 /// Longest custom command and SSH host accepted.
 pub const MAX_COMMAND_CHARS: usize = 1000;
 pub const MAX_HOST_CHARS: usize = 255;
@@ -75,7 +87,8 @@ impl EditorSettings {
                     format!("customCommand has at most {MAX_COMMAND_CHARS} characters"),
                 ));
             }
-            command_argv(command, "/").map_err(|e| ("editor.customCommand", e))?;
+            command_argv(command, "/")
+                .map_err(|e| ("editor.customCommand", format!("customCommand: {e}")))?;
         }
         if self.editor == Editor::Custom && custom_command.is_none() {
             return Err((
@@ -455,10 +468,28 @@ mod tests {
         );
         let field = |s: EditorSettings| s.checked().map_err(|(f, _)| f);
         assert_eq!(field(custom(None, None)), Err("editor.customCommand"));
-        assert_eq!(field(custom(Some("   "), None)), Err("editor.customCommand"));
-        assert_eq!(field(custom(Some("x 'y"), None)), Err("editor.customCommand"));
-        for bad in ["-oProxyCommand=x", "a b", "a;b", "a@b@c", "@", "@box", "-x@box"] {
-            assert_eq!(field(custom(Some("x"), Some(bad))), Err("editor.sshHost"), "{bad}");
+        assert_eq!(
+            field(custom(Some("   "), None)),
+            Err("editor.customCommand")
+        );
+        assert_eq!(
+            field(custom(Some("x 'y"), None)),
+            Err("editor.customCommand")
+        );
+        for bad in [
+            "-oProxyCommand=x",
+            "a b",
+            "a;b",
+            "a@b@c",
+            "@",
+            "@box",
+            "-x@box",
+        ] {
+            assert_eq!(
+                field(custom(Some("x"), Some(bad))),
+                Err("editor.sshHost"),
+                "{bad}"
+            );
         }
         assert!(settings(Editor::Zed, Some("me@dev-box.lan"))
             .checked()

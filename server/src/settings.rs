@@ -361,7 +361,10 @@ mod tests {
             Some("emacsclient -n {path}")
         );
         for (bad, field) in [
-            (serde_json::json!({"editor": "custom"}), "editor.customCommand"),
+            (
+                serde_json::json!({"editor": "custom"}),
+                "editor.customCommand",
+            ),
             (
                 serde_json::json!({"editor": "vscode", "sshHost": "-oProxyCommand=x"}),
                 "editor.sshHost",
