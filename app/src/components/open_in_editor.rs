@@ -50,14 +50,18 @@ impl EditorTarget {
     }
 }
 
+/// The worktree of the page's workspace, for links deep in its views (the changes tab).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Worktree(pub String);
+
 /// Opens the worktree, or `path` in it at `line`, in the user's editor. Renders nothing where
 /// the page provided no [`EditorTarget`].
 #[component]
 pub fn OpenInEditor(
     workspace: WorkspaceId,
     worktree: String,
-    #[prop(optional)] path: Option<String>,
-    #[prop(optional)] line: Option<u32>,
+    #[prop(default = None)] path: Option<String>,
+    #[prop(default = None)] line: Option<u32>,
     /// The visible text; the title always says what opens.
     #[prop(default = "Open in editor")]
     label: &'static str,

@@ -9,7 +9,7 @@ use super::changes::{Changes, ChangesPanel};
 use crate::commands;
 use crate::components::chat::Sessions;
 use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, StatusChips};
-use crate::components::open_in_editor::{EditorTarget, OpenInEditor};
+use crate::components::open_in_editor::{EditorTarget, OpenInEditor, Worktree};
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::components::ratchet::RatchetPanel;
@@ -179,6 +179,9 @@ fn WorkspaceView(
 ) -> impl IntoView {
     if let Some(editor) = editor {
         provide_context(editor);
+    }
+    if let Some(worktree) = detail.workspace.worktree_path.clone() {
+        provide_context(Worktree(worktree));
     }
     let id = detail.workspace.id.clone();
     let project = detail.workspace.project_id.clone();
