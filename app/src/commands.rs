@@ -4,6 +4,7 @@
 
 use ff_core::api::{AddProject, PatchProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
+use ff_core::editor::OpenRequest;
 use ff_core::github::{HostStatus, IssueSummary, PrView};
 use ff_core::ids::{CommentId, MessageId, ProjectId, ScheduleId, SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
@@ -56,6 +57,20 @@ mod sent {
         command: &'static str,
     ) -> impl Future<Output = Answer<()>> + Send {
         browser(api::post(format!("/api/workspaces/{id}/{command}")))
+    }
+
+    pub fn open_in_editor(
+        id: WorkspaceId,
+        request: OpenRequest,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(async move {
+            api::send_json(
+                "POST",
+                format!("/api/workspaces/{id}/open-in-editor"),
+                &request,
+            )
+            .await
+        })
     }
 
     pub fn set_ratchet(
@@ -329,6 +344,13 @@ mod sent {
 
     fn browser_only<T: Send>() -> impl Future<Output = Answer<T>> + Send {
         std::future::ready(Err("this action runs in the browser".to_owned()))
+    }
+
+    pub fn open_in_editor(
+        _: WorkspaceId,
+        _: OpenRequest,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
     }
 
     pub fn schedules(_: ProjectId) -> impl Future<Output = Answer<Vec<Schedule>>> + Send {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "lowercase")]
 pub enum Editor {
     #[default]
     Vscode,
@@ -29,10 +29,10 @@ impl Editor {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Editor::Vscode => "VSCODE",
-            Editor::Cursor => "CURSOR",
-            Editor::Zed => "ZED",
-            Editor::Custom => "CUSTOM",
+            Editor::Vscode => "vscode",
+            Editor::Cursor => "cursor",
+            Editor::Zed => "zed",
+            Editor::Custom => "custom",
         }
     }
 
@@ -47,7 +47,7 @@ impl Editor {
 pub struct EditorSettings {
     #[serde(default)]
     pub editor: Editor,
-    /// For `CUSTOM`: the program and its arguments, `{path}` where the path goes.
+    /// For `custom`: the program and its arguments, `{path}` where the path goes.
     #[serde(default)]
     pub custom_command: Option<String>,
     /// The SSH host (`[user@]host`) the browser's machine reaches ff's machine as; links go
@@ -56,12 +56,25 @@ pub struct EditorSettings {
     pub ssh_host: Option<String>,
 }
 
+/// `POST /api/workspaces/{id}/open-in-editor`: the worktree, or one of its files (relative, as
+/// the review names it) at a line. The line reaches URL-scheme editors only: a custom command
+/// has no place for it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenRequest {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub line: Option<u32>,
+}
+
 /// Longest custom command and SSH host accepted.
 pub const MAX_COMMAND_CHARS: usize = 1000;
 pub const MAX_HOST_CHARS: usize = 255;
 
 impl EditorSettings {
-    /// The settings checked whole: `Err` names the offending field.
+    /// The settings checked whole: `Err` names the offending field as a `PATCH /api/settings`
+    /// body holds it.
     pub fn checked(self) -> Result<Self, (&'static str, String)> {
         let custom_command = self
             .custom_command
@@ -70,15 +83,16 @@ impl EditorSettings {
         if let Some(command) = &custom_command {
             if command.chars().count() > MAX_COMMAND_CHARS {
                 return Err((
-                    "customCommand",
+                    "editor.customCommand",
                     format!("customCommand has at most {MAX_COMMAND_CHARS} characters"),
                 ));
             }
-            command_argv(command, "/").map_err(|e| ("customCommand", e))?;
+            command_argv(command, "/")
+                .map_err(|e| ("editor.customCommand", format!("customCommand: {e}")))?;
         }
         if self.editor == Editor::Custom && custom_command.is_none() {
             return Err((
-                "customCommand",
+                "editor.customCommand",
                 "customCommand is required for a custom editor, e.g. \"emacsclient -n {path}\""
                     .to_owned(),
             ));
@@ -88,7 +102,7 @@ impl EditorSettings {
             .map(|h| h.trim().to_owned())
             .filter(|h| !h.is_empty());
         if let Some(host) = &ssh_host {
-            check_ssh_host(host).map_err(|e| ("sshHost", e))?;
+            check_ssh_host(host).map_err(|e| ("editor.sshHost", e))?;
         }
         Ok(Self {
             editor: self.editor,
@@ -100,15 +114,20 @@ impl EditorSettings {
 
 /// `[user@]host[:port]`-free SSH destination: letters, digits, `.`, `-`, `_`, one optional `@`.
 fn check_ssh_host(host: &str) -> Result<(), String> {
-    let (user, name) = host.split_once('@').unwrap_or(("", host));
+    let (user, name) = match host.split_once('@') {
+        Some((user, name)) => (Some(user), name),
+        None => (None, host),
+    };
     let fine = |part: &str| {
         part.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
     };
-    if host.len() > MAX_HOST_CHARS || name.is_empty() || name.starts_with('-') {
+    // An empty user (`@box`) or a leading '-' would reach ssh as something else than a host.
+    let bad_user = user.is_some_and(|u| u.is_empty() || u.starts_with('-'));
+    if host.len() > MAX_HOST_CHARS || name.is_empty() || name.starts_with('-') || bad_user {
         return Err(format!("sshHost {host:?} is not a host name"));
     }
-    if !fine(user) || !fine(name) {
+    if !user.is_none_or(fine) || !fine(name) {
         return Err(format!(
             "sshHost {host:?} may hold only letters, digits, '.', '-', '_' and one '@'"
         ));
@@ -116,10 +135,15 @@ fn check_ssh_host(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the page's host name is this machine's loopback (then the browser runs where ff
-/// does, and a local link opens the right files).
+/// Whether the page's host (a `Host` header or `location.host`, port allowed) is this machine's
+/// loopback (then the browser runs where ff does, and a local link opens the right files).
 pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        // One ':' is a port; more is a bare IPv6 address.
+        None if host.matches(':').count() == 1 => host.split(':').next().unwrap_or_default(),
+        None => host,
+    };
     host.eq_ignore_ascii_case("localhost")
         || host == "::1"
         || host
@@ -376,6 +400,10 @@ mod tests {
             ("192.168.1.5", false),
             ("ff.lan", false),
             ("[fe80::1]", false),
+            ("127.0.0.1:8080", true),
+            ("localhost:3000", true),
+            ("[::1]:8080", true),
+            ("ff.lan:8080", false),
         ] {
             assert_eq!(is_loopback_host(host), loopback, "{host}");
         }
@@ -439,11 +467,29 @@ mod tests {
             })
         );
         let field = |s: EditorSettings| s.checked().map_err(|(f, _)| f);
-        assert_eq!(field(custom(None, None)), Err("customCommand"));
-        assert_eq!(field(custom(Some("   "), None)), Err("customCommand"));
-        assert_eq!(field(custom(Some("x 'y"), None)), Err("customCommand"));
-        for bad in ["-oProxyCommand=x", "a b", "a;b", "a@b@c", "@"] {
-            assert_eq!(field(custom(Some("x"), Some(bad))), Err("sshHost"), "{bad}");
+        assert_eq!(field(custom(None, None)), Err("editor.customCommand"));
+        assert_eq!(
+            field(custom(Some("   "), None)),
+            Err("editor.customCommand")
+        );
+        assert_eq!(
+            field(custom(Some("x 'y"), None)),
+            Err("editor.customCommand")
+        );
+        for bad in [
+            "-oProxyCommand=x",
+            "a b",
+            "a;b",
+            "a@b@c",
+            "@",
+            "@box",
+            "-x@box",
+        ] {
+            assert_eq!(
+                field(custom(Some("x"), Some(bad))),
+                Err("editor.sshHost"),
+                "{bad}"
+            );
         }
         assert!(settings(Editor::Zed, Some("me@dev-box.lan"))
             .checked()

@@ -2,6 +2,7 @@
 //! settings that configure agents. Requests are parsed into these types once, strictly.
 
 use crate::create::FieldError;
+use crate::editor::EditorSettings;
 use crate::entry::{LastExit, SessionSummaries, SessionSummary};
 use crate::enums::{PendingRequestType, SessionActivity, SessionRuntimePhase, SessionStatus};
 use crate::ids::{MessageId, SessionId, Timestamp, WorkspaceId};
@@ -430,6 +431,9 @@ pub struct SettingsView {
     /// GitHub Enterprise hosts besides github.com (and `--github-hosts`, `GH_HOST`).
     #[serde(default)]
     pub github_hosts: Vec<String>,
+    /// Where "Open in editor" opens a worktree.
+    #[serde(default)]
+    pub editor: EditorSettings,
 }
 
 /// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
@@ -452,6 +456,9 @@ pub struct SettingsPatch {
     /// Replaces the list of GitHub Enterprise hosts.
     #[serde(default)]
     pub github_hosts: Option<Vec<String>>,
+    /// Replaces the editor settings, checked whole.
+    #[serde(default)]
+    pub editor: Option<EditorSettings>,
 }
 
 /// What a session's row says, as the snapshot summarises it.

@@ -223,6 +223,7 @@ impl App {
                 allowed_origins: Arc::from(config.allowed_origins.clone()),
             },
             gate: http::auth::Gate::new(access, config.addr.port()),
+            open_in_editor: flows::OpenInEditor::new(db.clone(), workspaces.clone()),
             db,
             bus,
             open_terminal: flows::OpenTerminal::new(workspaces.clone(), terminals.clone()),

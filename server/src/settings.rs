@@ -4,6 +4,7 @@
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use ff_core::create::FieldError;
+use ff_core::editor::EditorSettings;
 use ff_core::github::Host;
 use ff_core::ids::Timestamp;
 use ff_core::ratchet::ReviewTrigger;
@@ -36,6 +37,9 @@ pub struct Settings {
     /// GitHub features and the Enterprise token.
     #[serde(default)]
     pub github_hosts: Vec<String>,
+    /// Where "Open in editor" opens a worktree (absent in older backups: VS Code).
+    #[serde(default)]
+    pub editor: EditorSettings,
 }
 
 /// More Enterprise hosts than anyone runs.
@@ -60,6 +64,7 @@ impl Default for Settings {
             ratchet_permission_policy: ratchet_policy(),
             ratchet_review_trigger: ReviewTrigger::default(),
             github_hosts: Vec::new(),
+            editor: EditorSettings::default(),
         }
     }
 }
@@ -79,6 +84,7 @@ impl Settings {
             ratchet_permission_policy: self.ratchet_permission_policy,
             ratchet_review_trigger: self.ratchet_review_trigger,
             github_hosts: self.github_hosts.clone(),
+            editor: self.editor.clone(),
         }
     }
 
@@ -145,6 +151,11 @@ impl Settings {
             }
             next.github_hosts = checked;
         }
+        if let Some(editor) = patch.editor {
+            next.editor = editor
+                .checked()
+                .map_err(|(field, message)| FieldError::new(field, message))?;
+        }
         Ok(next)
     }
 }
@@ -158,6 +169,7 @@ struct Row {
     ratchet_permission_policy: String,
     ratchet_review_trigger: String,
     github_hosts: String,
+    editor: String,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
@@ -170,7 +182,7 @@ fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T,
 pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
-         ratchet_permission_policy, ratchet_review_trigger, github_hosts FROM settings WHERE id = 1",
+         ratchet_permission_policy, ratchet_review_trigger, github_hosts, editor FROM settings WHERE id = 1",
     )
     .fetch_optional(conn)
     .await?;
@@ -194,6 +206,7 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
             &format!("\"{}\"", row.ratchet_review_trigger),
         )?,
         github_hosts: decode("github_hosts", &row.github_hosts)?,
+        editor: decode("editor", &row.editor)?,
     })
 }
 
@@ -207,10 +220,10 @@ pub async fn set(
     sqlx::query(
         "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
          permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at, \
-         github_hosts) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         github_hosts, editor) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
          ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
          default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, \
-         ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8",
+         ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8, editor = ?9",
     )
     .bind(settings.ratchet_enabled)
     .bind(servers)
@@ -222,6 +235,7 @@ pub async fn set(
     ))
     .bind(now.to_string())
     .bind(serde_json::to_string(&settings.github_hosts).unwrap_or_else(|_| "[]".into()))
+    .bind(serde_json::to_string(&settings.editor).unwrap_or_else(|_| "{}".into()))
     .execute(conn)
     .await
     .map(drop)
@@ -331,5 +345,39 @@ mod tests {
             .patched(patch(serde_json::json!({ "githubHosts": many })))
             .unwrap_err();
         assert!(e.message.contains("at most"), "{}", e.message);
+    }
+
+    #[test]
+    fn editor_settings_are_replaced_whole_and_refused_naming_the_field() {
+        let start = Settings::default();
+        let custom = start
+            .patched(patch(serde_json::json!({
+                "editor": {"editor": "custom", "customCommand": " emacsclient -n {path} "}
+            })))
+            .unwrap();
+        assert_eq!(custom.editor.editor, ff_core::editor::Editor::Custom);
+        assert_eq!(
+            custom.editor.custom_command.as_deref(),
+            Some("emacsclient -n {path}")
+        );
+        for (bad, field) in [
+            (
+                serde_json::json!({"editor": "custom"}),
+                "editor.customCommand",
+            ),
+            (
+                serde_json::json!({"editor": "vscode", "sshHost": "-oProxyCommand=x"}),
+                "editor.sshHost",
+            ),
+        ] {
+            let e = custom
+                .patched(patch(serde_json::json!({ "editor": bad })))
+                .unwrap_err();
+            assert_eq!(e.field, field, "{}", e.message);
+        }
+        assert!(serde_json::from_value::<SettingsPatch>(
+            serde_json::json!({"editor": {"editor": "emacs"}})
+        )
+        .is_err());
     }
 }

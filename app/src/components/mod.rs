@@ -8,6 +8,7 @@ pub mod create_dialog;
 pub mod github_status;
 pub mod issue_picker;
 pub mod notification_settings;
+pub mod open_in_editor;
 pub mod overlaps;
 pub mod project_settings;
 pub mod pull_request;

@@ -1,11 +1,13 @@
 //! `/settings`: the agents ff can run (with their install state) and the user's own agent
 //! servers, the default agent, who answers agents' permission requests, the ratchet's defaults,
-//! the GitHub Enterprise hosts, and this browser's notifications.
+//! the GitHub Enterprise hosts, the editor "Open in editor" uses, and this browser's
+//! notifications.
 
 use crate::commands;
 use crate::components::agent_servers::AgentServers;
 use crate::components::notification_settings::NotificationSettings;
 use crate::data::Source;
+use ff_core::editor::{Editor, EditorSettings};
 use ff_core::ratchet::ReviewTrigger;
 use ff_core::sessions::{AgentInfo, PermissionPolicy, SettingsPatch, SettingsView};
 use leptos::prelude::*;
@@ -181,11 +183,64 @@ fn Settings(agents: Vec<AgentInfo>, settings: SettingsView) -> impl IntoView {
                     } />
             </label>
 
+            <h2>"Editor"</h2>
+            <EditorSettingsForm state />
+
             <h2>"Notifications"</h2>
             <NotificationSettings />
         </section>
     }
     .into_any()
+}
+
+/// "Open in editor": the editor, the custom command, the SSH host; each change saves the three
+/// together, as the server checks them.
+#[component]
+fn EditorSettingsForm(state: SettingsState) -> impl IntoView {
+    let save = move |change: &dyn Fn(&mut EditorSettings)| {
+        let mut next = state.settings.with(|s| s.editor.clone());
+        change(&mut next);
+        state.save.dispatch(SettingsPatch {
+            editor: Some(next),
+            ..SettingsPatch::default()
+        });
+    };
+    let optional = |text: String| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    view! {
+        <label class="field">
+            <span>"Open in"</span>
+            <select data-testid="editor"
+                prop:value=move || state.settings.with(|s| s.editor.editor.as_str())
+                on:change=move |ev| {
+                    if let Some(chosen) = Editor::parse(&event_target_value(&ev)) {
+                        save(&|e| e.editor = chosen);
+                    }
+                }>
+                {Editor::ALL.into_iter().map(|editor| {
+                    let selected = move || state.settings.with(|s| s.editor.editor == editor);
+                    view! { <option value=editor.as_str() selected=selected>{editor.label()}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+        <label class="field">
+            <span>"Custom command, run on ff's machine with {path} as one argument (no shell)"</span>
+            <input type="text" data-testid="editor-command" placeholder="emacsclient -n {path}"
+                prop:value=move || state.settings.with(|s| s.editor.custom_command.clone().unwrap_or_default())
+                on:change=move |ev| {
+                    let command = optional(event_target_value(&ev));
+                    save(&|e| e.custom_command = command.clone());
+                } />
+        </label>
+        <label class="field">
+            <span>"SSH host of ff's machine, for links opened from another machine ([user@]host)"</span>
+            <input type="text" data-testid="editor-ssh-host" placeholder="me@dev-box"
+                prop:value=move || state.settings.with(|s| s.editor.ssh_host.clone().unwrap_or_default())
+                on:change=move |ev| {
+                    let host = optional(event_target_value(&ev));
+                    save(&|e| e.ssh_host = host.clone());
+                } />
+        </label>
+    }
 }
 
 const POLICIES: [(PermissionPolicy, &str, &str); 3] = [

@@ -9,6 +9,7 @@ use super::changes::{Changes, ChangesPanel};
 use crate::commands;
 use crate::components::chat::Sessions;
 use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, StatusChips};
+use crate::components::open_in_editor::{EditorTarget, OpenInEditor, Worktree};
 use crate::components::overlaps::OverlapList;
 use crate::components::pull_request::PullRequest;
 use crate::components::ratchet::RatchetPanel;
@@ -102,8 +103,10 @@ pub fn WorkspacePage() -> impl IntoView {
     let query = use_query_map();
     let wanted = Memo::new(move |_| query.with(|q| q.get("session").map(SessionId::new)));
     let source = Source::current();
+    let page_host = EditorTarget::page_host();
     let page = Resource::new(id, move |id| {
         let source = source.clone();
+        let page_host = page_host.clone();
         let wanted = wanted.get_untracked();
         let path = query.with_untracked(|q| q.get("path"));
         async move {
@@ -121,13 +124,18 @@ pub fn WorkspacePage() -> impl IntoView {
                 true => Changes::load(&source, &id, path).await,
                 false => None,
             };
-            Ok::<_, String>((detail, frame, ratchet, chat, changes))
+            // Without the settings the page still works, with no "Open in editor".
+            let editor = source.settings().await.ok().map(|s| EditorTarget {
+                settings: s.editor,
+                page_host,
+            });
+            Ok::<_, String>((detail, frame, ratchet, chat, changes, editor))
         }
     });
     view! {
         <Suspense fallback=|| ()>
             {move || page.get().map(|loaded| match loaded {
-                Ok((detail, frame, ratchet, chat, changes)) => view! { <WorkspaceView detail frame ratchet chat changes wanted /> }.into_any(),
+                Ok((detail, frame, ratchet, chat, changes, editor)) => view! { <WorkspaceView detail frame ratchet chat changes editor wanted /> }.into_any(),
                 Err(message) => view! {
                     <section class="panel"><h1>"Workspace unavailable"</h1><p class="error">{message}</p><a href="/">"All projects"</a></section>
                 }.into_any(),
@@ -166,8 +174,15 @@ fn WorkspaceView(
     ratchet: RatchetView,
     chat: Option<ChatFrame>,
     changes: Option<Changes>,
+    editor: Option<EditorTarget>,
     wanted: Memo<Option<SessionId>>,
 ) -> impl IntoView {
+    if let Some(editor) = editor {
+        provide_context(editor);
+    }
+    if let Some(worktree) = detail.workspace.worktree_path.clone() {
+        provide_context(Worktree(worktree));
+    }
     let id = detail.workspace.id.clone();
     let project = detail.workspace.project_id.clone();
     let live = Live::new(project.clone(), frame);
@@ -197,6 +212,7 @@ fn WorkspaceView(
     Effect::new(move |_| error.set(command.value().get().and_then(Result::err)));
     let confirming = RwSignal::new(false);
     let board = format!("/projects/{project}");
+    let workspace_for_editor = id.clone();
     let workspace = id.clone();
     let worktree = detail.with_untracked(|d| d.workspace.worktree_path.clone());
     let chat = StoredValue::new(chat);
@@ -303,6 +319,9 @@ fn WorkspaceView(
                     aria-expanded=move || sheet.get().to_string() on:click=move |_| sheet.set(true)>
                     "Changes & PR"
                 </button>
+                {move || detail.with(|d| d.workspace.worktree_path.clone()).map(|worktree| view! {
+                    <OpenInEditor workspace=workspace_for_editor.clone() worktree />
+                })}
                 <details class="menu" data-testid="workspace-menu">
                     <summary aria-label="More actions">"⋯"</summary>
                     <div class="menu-items">

@@ -5,11 +5,13 @@
 //! it needs to run (locks, its background task). Domains never call a flow: the HTTP layer and
 //! the crate roots do.
 
+pub mod open_in_editor;
 pub mod open_terminal;
 pub mod save_schedule;
 pub mod scheduled_run;
 pub mod send_review;
 
+pub use open_in_editor::OpenInEditor;
 pub use open_terminal::OpenTerminal;
 pub use save_schedule::SaveSchedule;
 pub use scheduled_run::ScheduledRuns;

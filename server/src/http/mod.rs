@@ -50,6 +50,7 @@ pub struct AppState {
     pub run_scripts: RunScripts,
     pub terminals: crate::terminals::Terminals,
     pub open_terminal: crate::flows::OpenTerminal,
+    pub open_in_editor: crate::flows::OpenInEditor,
     pub sessions: crate::sessions::Sessions,
     pub github: crate::github::Github,
     pub ratchet: crate::ratchet::Ratchet,
@@ -153,6 +154,10 @@ pub fn router(state: AppState) -> Router {
             post(workspaces::archive),
         )
         .route("/workspaces/{workspace_id}/retry", post(workspaces::retry))
+        .route(
+            "/workspaces/{workspace_id}/open-in-editor",
+            post(workspaces::open_in_editor),
+        )
         .route(
             "/workspaces/{workspace_id}/ratchet",
             get(ratchet::view).put(ratchet::toggle),

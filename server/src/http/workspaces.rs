@@ -1,11 +1,12 @@
 use super::error::AppError;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ff_core::api::{RunScriptInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{ErrorCode, RunScriptInfo, Workspace, WorkspaceDetail};
 use ff_core::create::CreateWorkspaceRequest;
+use ff_core::editor::OpenRequest;
 use ff_core::ids::{ProjectId, WorkspaceId};
 use serde::Deserialize;
 
@@ -56,6 +57,22 @@ pub async fn retry(
 ) -> Result<StatusCode, AppError> {
     state.workspaces.retry(&id).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The body is optional: none opens the worktree itself.
+pub async fn open_in_editor(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<WorkspaceId>,
+    ApiBody(body): ApiBody,
+) -> Result<StatusCode, AppError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        OpenRequest::default()
+    } else {
+        ff_core::json::from_object_slice(&body)
+            .map_err(|e| AppError::new(ErrorCode::BadRequest, format!("invalid JSON body: {e}")))?
+    };
+    state.open_in_editor.open(&id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn run_script(

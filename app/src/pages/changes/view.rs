@@ -3,6 +3,7 @@
 
 use super::state::{positions, side_of, ReviewState};
 use crate::commands;
+use crate::components::open_in_editor::{OpenInEditor, Worktree};
 use crate::components::overlaps::changes_href;
 use ff_core::review::comments::{CommentState, NewComment, ReviewComment, Side};
 use ff_core::review::diff::{DiffFile, DiffLine, FileDiff, FileStatus, LineKind, Token};
@@ -237,6 +238,18 @@ pub fn FileView(state: ReviewState, file: FileDiff) -> impl IntoView {
             .collect()
     });
     let hidden = file.file.hidden_reason();
+    // A deleted file is nowhere in the worktree to open.
+    let worktree = use_context::<Worktree>().filter(|_| file.file.status != FileStatus::Deleted);
+    let open = {
+        let path = path.clone();
+        move |line: Option<u32>, label: &'static str, testid: &'static str| {
+            worktree.clone().map(|Worktree(worktree)| {
+                view! {
+                    <OpenInEditor workspace=state.workspace.get_value() worktree path=Some(path.clone()) line label testid />
+                }
+            })
+        }
+    };
     let mut index = 0;
     let hunks = file
         .hunks
@@ -271,7 +284,10 @@ pub fn FileView(state: ReviewState, file: FileDiff) -> impl IntoView {
                 .collect_view();
             view! {
                 <section class="hunk" data-testid="hunk" data-hunk=h.to_string()>
-                    <div class="hunk-head mono">{hunk.header()}</div>
+                    <div class="hunk-head mono">
+                        {hunk.header()}
+                        {open(Some(hunk.new_start.max(1)), "Open at line", "open-hunk-in-editor")}
+                    </div>
                     {rows}
                 </section>
             }
@@ -285,7 +301,7 @@ pub fn FileView(state: ReviewState, file: FileDiff) -> impl IntoView {
     let lines = positions(&file).len();
     view! {
         <article class="file-diff" data-testid="file-diff" data-path=file.file.path.clone() data-lines=lines.to_string()>
-            <h2 class="mono">{file.file.path.clone()}</h2>
+            <h2 class="mono">{file.file.path.clone()} {open(None, "Open in editor", "open-file-in-editor")}</h2>
             {renamed}
             {(!moved_away.is_empty()).then(|| view! {
                 <div class="moved-comments">
