@@ -32,7 +32,7 @@ async fn the_first_load_is_fully_server_rendered() {
         "<title>ff</title>",
         r#"href="/pkg/ff.css""#,
         "/pkg/ff.js",
-        "<h1>Projects</h1>",
+        "<h1>Home</h1>",
         r#"data-testid="repo-path""#,
     ] {
         assert!(
