@@ -60,23 +60,13 @@ async fn main() {
         "run": "if [ -f long ]; then exec yes \"$(head -c 4096 /dev/zero | tr '\\0' x)\"; else exec yes ''; fi",
     }}));
     let ff = RunningFf::start(data.path(), "warn");
-    let (_, project) = ff
-        .post("/api/projects", Some(json!({"repoPath": repo.path})))
-        .await;
-    let workspaces = format!(
-        "/api/projects/{}/workspaces",
-        project["id"].as_str().unwrap()
-    );
+    let project = ff.add_project(&repo.path).await;
     let mut ids = Vec::new();
     for name in ["Empty lines", "Long lines"] {
-        let (_, created) = ff
-            .post(&workspaces, Some(json!({"source": "MANUAL", "name": name})))
-            .await;
-        let id = created["id"].as_str().unwrap().to_owned();
-        let ready = ff.wait_for(&id, "ready", |w| w["status"] == "READY").await;
+        let ready = ff.ready_workspace(&project, name).await;
         ids.push((
             name,
-            id,
+            ready["id"].as_str().unwrap().to_owned(),
             PathBuf::from(ready["worktreePath"].as_str().unwrap()),
         ));
     }

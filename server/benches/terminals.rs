@@ -78,21 +78,9 @@ async fn main() {
     let data = tempfile::tempdir().unwrap();
     let repo = TestRepo::new();
     let ff = RunningFf::start(data.path(), "warn");
-    let (_, project) = ff
-        .post("/api/projects", Some(json!({"repoPath": repo.path})))
-        .await;
-    let (_, workspace) = ff
-        .post(
-            &format!(
-                "/api/projects/{}/workspaces",
-                project["id"].as_str().unwrap()
-            ),
-            Some(json!({"source": "MANUAL", "name": "Bench"})),
-        )
-        .await;
+    let project = ff.add_project(&repo.path).await;
+    let workspace = ff.ready_workspace(&project, "Bench").await;
     let workspace = workspace["id"].as_str().unwrap().to_owned();
-    ff.wait_for(&workspace, "ready", |w| w["status"] == "READY")
-        .await;
 
     // A plain shell waiting at its prompt: each key is echoed by the PTY's line discipline.
     let mut ws = open_terminal(&ff, &workspace).await;

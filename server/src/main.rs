@@ -1,12 +1,9 @@
 use clap::Parser;
 use ff_server::cli::{Cli, Command};
+use ff_server::process::SECRETS;
 use std::collections::HashMap;
 use std::future::Future;
 use std::process::ExitCode;
-
-/// ff's own secrets. They are read once at start and taken out of the environment before any
-/// thread or child process exists, so no agent, script or terminal ff starts inherits them.
-const SECRETS: [&str; 2] = ["FF_TOKEN", "FF_GITHUB_TOKEN"];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

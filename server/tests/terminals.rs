@@ -308,22 +308,9 @@ async fn yes_for_ten_seconds_is_paced_and_bounded() {
     let data = tempfile::tempdir().unwrap();
     let repo = TestRepo::new();
     let ff = RunningFf::start(data.path(), "warn");
-    let (status, project) = ff
-        .post("/api/projects", Some(json!({"repoPath": repo.path})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{project}");
-    let (_, workspace) = ff
-        .post(
-            &format!(
-                "/api/projects/{}/workspaces",
-                project["id"].as_str().unwrap()
-            ),
-            Some(json!({"source": "MANUAL", "name": "Yes"})),
-        )
-        .await;
+    let project = ff.add_project(&repo.path).await;
+    let workspace = ff.ready_workspace(&project, "Yes").await;
     let workspace = workspace["id"].as_str().unwrap().to_owned();
-    ff.wait_for(&workspace, "ready", |w| w["status"] == "READY")
-        .await;
     let (status, terminal) = ff
         .post(
             &format!("/api/workspaces/{workspace}/terminals"),
@@ -389,21 +376,9 @@ async fn a_restart_ends_the_shells_a_killed_ff_left() {
     let data = tempfile::tempdir().unwrap();
     let repo = TestRepo::new();
     let ff = RunningFf::start(data.path(), "warn");
-    let (_, project) = ff
-        .post("/api/projects", Some(json!({"repoPath": repo.path})))
-        .await;
-    let (_, workspace) = ff
-        .post(
-            &format!(
-                "/api/projects/{}/workspaces",
-                project["id"].as_str().unwrap()
-            ),
-            Some(json!({"source": "MANUAL", "name": "Left"})),
-        )
-        .await;
+    let project = ff.add_project(&repo.path).await;
+    let workspace = ff.ready_workspace(&project, "Left").await;
     let workspace = workspace["id"].as_str().unwrap().to_owned();
-    ff.wait_for(&workspace, "ready", |w| w["status"] == "READY")
-        .await;
     let (_, terminal) = ff
         .post(
             &format!("/api/workspaces/{workspace}/terminals"),

@@ -23,6 +23,7 @@ use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
 use ff_core::wire::Frame;
+use futures_util::future::join4;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -111,21 +112,36 @@ pub fn WorkspacePage() -> impl IntoView {
         let path = query.with_untracked(|q| q.get("path"));
         async move {
             let detail = source.workspace(id.clone()).await?;
-            let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
-            let ratchet = source.ratchet(id.clone()).await?;
-            let chat = match shown_session(&frame, &id, wanted.as_ref()) {
-                Some(session) => source.chat(session).await,
-                None => None,
-            };
             // A worktree being set up has no diff yet; the tab says so.
             let diffable = detail.workspace.status == WorkspaceStatus::Ready
                 && detail.workspace.worktree_path.is_some();
-            let changes = match diffable {
-                true => Changes::load(&source, &id, path).await,
-                false => None,
+            // The rest needs only the workspace: read it all at once, so the first load waits
+            // for the slowest read and not their sum.
+            let snapshot_and_chat = async {
+                let frame = source.snapshot(detail.workspace.project_id.clone()).await?;
+                let chat = match shown_session(&frame, &id, wanted.as_ref()) {
+                    Some(session) => source.chat(session).await,
+                    None => None,
+                };
+                Ok::<_, String>((frame, chat))
             };
+            let changes = async {
+                match diffable {
+                    true => Changes::load(&source, &id, path).await,
+                    false => None,
+                }
+            };
+            let (snapshot_and_chat, ratchet, changes, settings) = join4(
+                snapshot_and_chat,
+                source.ratchet(id.clone()),
+                changes,
+                source.settings(),
+            )
+            .await;
+            let (frame, chat) = snapshot_and_chat?;
+            let ratchet = ratchet?;
             // Without the settings the page still works, with no "Open in editor".
-            let editor = source.settings().await.ok().map(|s| EditorTarget {
+            let editor = settings.ok().map(|s| EditorTarget {
                 settings: s.editor,
                 page_host,
             });

@@ -6,6 +6,7 @@
 
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
+use crate::process::SECRETS;
 use crate::settings;
 use crate::workspaces::Workspaces;
 use ff_core::editor::{command_argv, Editor, OpenRequest};
@@ -14,9 +15,6 @@ use ff_core::review::path::ReviewPath;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-
-/// ff's own credentials: an editor is the user's program, not a client of ff.
-const SECRETS: [&str; 2] = ["FF_TOKEN", "FF_GITHUB_TOKEN"];
 
 /// How long a started command is watched: one that fails at once (a bad flag, a missing
 /// library) is reported; one still running then is the editor, left to the user.

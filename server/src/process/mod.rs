@@ -15,6 +15,11 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Command;
 
+/// ff's own credentials. `main` reads them once at start and takes them out of the environment
+/// before any thread or child exists; a child built by hand removes them again, so that no
+/// agent, script, editor or terminal ff starts can act as ff or as the user on GitHub.
+pub const SECRETS: [&str; 2] = ["FF_TOKEN", "FF_GITHUB_TOKEN"];
+
 /// `bash -c <script>` in `cwd`, leading a new process group, output piped, no stdin.
 pub fn shell(script: &str, cwd: &Path) -> Command {
     let mut command = Command::new("bash");

@@ -1,6 +1,7 @@
 //! Starting a shell on a new PTY: it leads its own session (so its own process group), with the
 //! PTY as its controlling terminal, in the worktree.
 
+use crate::process::SECRETS;
 use pty_process::{Pty, Size};
 use std::path::Path;
 use tokio::process::Child;
@@ -16,14 +17,16 @@ pub fn spawn(shell: &Path, cwd: &Path, cols: u16, rows: u16) -> std::io::Result<
     let (pty, pts) = pty_process::open().map_err(std::io::Error::other)?;
     pty.resize(Size::new(rows, cols))
         .map_err(std::io::Error::other)?;
-    let command = pty_process::Command::new(shell)
+    let mut command = pty_process::Command::new(shell)
         .current_dir(cwd)
         // Shells take $PWD as the logical directory when it names the one they start in.
         .env("PWD", cwd)
         .env("TERM", "xterm-256color")
-        .env("COLORTERM", "truecolor")
-        // The shell is the user's, not a client of ff: it gets no credential of ff's.
-        .env_remove("FF_TOKEN");
+        .env("COLORTERM", "truecolor");
+    // The shell is the user's, not a client of ff: it gets no credential of ff's.
+    for key in SECRETS {
+        command = command.env_remove(key);
+    }
     let child = command.spawn(pts).map_err(std::io::Error::other)?;
     let pid = child
         .id()

@@ -2,7 +2,7 @@
 //! tests that drive it make and what `/proc` says about its memory and CPU.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -132,6 +132,29 @@ impl RunningFf {
             response.status(),
             response.json().await.unwrap_or(Value::Null),
         )
+    }
+
+    /// Adds the repository at `repo` as a project; its id.
+    pub async fn add_project(&self, repo: &Path) -> String {
+        let (status, project) = self
+            .post("/api/projects", Some(json!({"repoPath": repo})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{project}");
+        project["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a manual workspace named `name` in `project` and waits until it is READY; the
+    /// workspace as the API shows it then.
+    pub async fn ready_workspace(&self, project: &str, name: &str) -> Value {
+        let (status, created) = self
+            .post(
+                &format!("/api/projects/{project}/workspaces"),
+                Some(json!({"source": "MANUAL", "name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().unwrap();
+        self.wait_for(id, "ready", |w| w["status"] == "READY").await
     }
 
     /// Polls the workspace until `done` holds (at most 30 s).

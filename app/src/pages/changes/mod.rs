@@ -13,6 +13,7 @@ use crate::live::Live;
 use ff_core::ids::WorkspaceId;
 use ff_core::review::comments::ReviewComment;
 use ff_core::review::diff::{DiffList, FileDiff};
+use futures_util::future::join;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use state::ReviewState;
@@ -30,8 +31,9 @@ impl Changes {
     /// Reads them for the page's first load, the `wanted` file if it is listed, else the first.
     /// `None` while there is no diff to read (a workspace still being set up has no worktree).
     pub async fn load(source: &Source, id: &WorkspaceId, wanted: Option<String>) -> Option<Self> {
-        let list = source.diff(id.clone()).await.ok()?;
-        let comments = source.review_comments(id.clone()).await.ok()?;
+        let (list, comments) =
+            join(source.diff(id.clone()), source.review_comments(id.clone())).await;
+        let (list, comments) = (list.ok()?, comments.ok()?);
         let path = wanted
             .filter(|p| list.file(p).is_some())
             .or_else(|| list.files.first().map(|f| f.path.clone()));
