@@ -23,6 +23,23 @@ pub const USER_WORKFLOW: &str = "user";
 /// The workflow of the sessions the ratchet starts to fix a pull request.
 pub const RATCHET_WORKFLOW: &str = "ratchet";
 
+/// What `acquire_and_dispatch` did (D§4.9): what the server's sessions did with a
+/// prompt another part of ff sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dispatched {
+    /// A session was created or reused, and the prompt queued in it.
+    Started {
+        session: SessionId,
+    },
+    /// A session of that workflow is working already; the prompt was not sent.
+    AlreadyActive {
+        session: SessionId,
+    },
+    Skipped {
+        reason: String,
+    },
+}
+
 /// Times a message is sent again after the model API said it is rate limited, before it fails.
 pub const MAX_RATE_LIMIT_RETRIES: u32 = 5;
 

@@ -5,7 +5,6 @@
 
 pub mod addresses;
 pub mod auth;
-pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -136,21 +135,27 @@ impl App {
         let bus = EventBus::new(EVENT_BUS_CAPACITY);
         let metrics = metrics::Metrics::new();
         let git = Git::new(GIT_TIMEOUT);
-        let github =
-            github::Github::start(db.clone(), bus.clone(), git.clone(), config.github.clone());
+        let rows = Arc::new(flows::neighbours::Rows::new(db.clone()));
+        let github = github::Github::start(
+            db.clone(),
+            bus.clone(),
+            git.clone(),
+            config.github.clone(),
+            rows.clone(),
+        );
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
             metrics.clone(),
-            github.clone(),
+            rows.clone(),
+            Arc::new(flows::first_session::IssuePrompt::new(github.clone())),
             &config.data_dir,
             config.sessions.clone(),
         );
         let ratchet = ratchet::Ratchet::new(
             db.clone(),
             bus.clone(),
-            github.clone(),
-            sessions.clone(),
+            Arc::new(flows::fix::Fix::new(github.clone(), sessions.clone())),
             config.ratchet.clone(),
         );
         // Subscribed before recovery, so that no event of the recovery is missed.
@@ -161,15 +166,18 @@ impl App {
             metrics.clone(),
             snapshot_config,
         );
-        let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
+        let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone(), rows.clone());
         let terminals = terminals::Terminals::new(config.terminals.clone(), &config.data_dir);
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
             bus.clone(),
             git,
-            run_scripts.clone(),
-            sessions.clone(),
-            terminals.clone(),
+            rows.clone(),
+            Arc::new(flows::archive::Archive::new(
+                sessions.clone(),
+                terminals.clone(),
+                run_scripts.clone(),
+            )),
             config.data_dir.join("archived"),
         );
         sessions
@@ -191,6 +199,7 @@ impl App {
             db.clone(),
             config.worktree_dir.clone(),
             config.github.ssh.clone(),
+            Arc::new(flows::remove_project::ProjectWorkspaces),
         );
         let schedules = schedules::Schedules::new(db.clone(), bus.clone(), config.clock.clone());
         let scheduled_runs = flows::ScheduledRuns::new(
@@ -216,7 +225,7 @@ impl App {
             projects,
             schedules,
             scheduled_runs,
-            backup: backup::Backup::new(db.clone(), bus.clone()),
+            backup: flows::backup::Backup::new(db.clone(), bus.clone()),
             trust: http::guard::Trust {
                 beyond_loopback: !config.is_loopback(),
                 own_addresses: Arc::from(own_addresses),
@@ -384,7 +393,7 @@ pub async fn backup_command(
         )
     })?;
     let db = db::connect(&storage.database_url).await?;
-    let backup = backup::Backup::new(db.clone(), events::EventBus::new(1));
+    let backup = flows::backup::Backup::new(db.clone(), events::EventBus::new(1));
     let result = match action {
         cli::BackupAction::Export { out } => {
             let document = backup.export().await?;

@@ -43,7 +43,7 @@ pub use issues::{
 pub use names::{
     GithubRepo, Host, NameError, Owner, RepoName, GITHUB_COM, OWNER_MAX_CHARS, REPO_MAX_CHARS,
 };
-pub use observation::ratchet_observation;
+pub use observation::{ratchet_observation, Observation};
 pub use prompt::issue_prompt;
 pub use pull_request::{
     CheckRun, CheckSuite, Commit, Discovery, LatestReview, PrCandidate, PullRequestCommit,

@@ -2,10 +2,29 @@
 //! and, when the decision needs them, the PR's reviews and review threads.
 
 use super::answer::login_or_ghost;
+use super::ci::FailingCheck;
 use super::details::PullRequestDetails;
 use super::enums::PullRequestState;
+use super::names::GithubRepo;
 use super::pull_request::PullRequestSummary;
+use super::urls::PrUrl;
 use crate::ratchet::{FailedCheck, GithubPrState, PrObservation, Review, ReviewComment};
+
+/// A workspace's PR for one ratchet check.
+#[derive(Clone, Debug)]
+pub struct Observation {
+    pub pr: PrObservation,
+    /// The failing checks with their jobs and links, for the fixer's prompt.
+    pub failing: Vec<FailingCheck>,
+    /// The PR's head branch as GitHub names it: data for the fixer, never a command.
+    pub head: String,
+    /// ff's own spelling of the PR's URL.
+    pub url: PrUrl,
+    pub repo: GithubRepo,
+    /// The project's default branch, as its clone names it.
+    pub default_branch: String,
+    pub self_login: String,
+}
 
 /// `has_merge_conflict` is the stored mark, which stays as it was while GitHub computes
 /// mergeability. Without `details` the observation has no reviews and no threads.

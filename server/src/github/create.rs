@@ -37,8 +37,7 @@ impl Github {
         }
         // Two clicks must not open two PRs: the second waits, then finds the first attached.
         let _one_at_a_time = self.inner.repositories.lock(&format!("create:{id}")).await;
-        let record = self.workspace(id).await?;
-        let workspace = &record.workspace;
+        let workspace = &self.workspace(id).await?;
         if workspace.status != WorkspaceStatus::Ready {
             return Err(DomainError::Conflict(format!(
                 "only a ready workspace can open a PR; this one is {}",
@@ -84,9 +83,7 @@ impl Github {
         let repository = answer.repository.ok_or_else(|| {
             DomainError::Upstream(format!("{repo} is not there (or the token cannot see it)"))
         })?;
-        let body = request
-            .body
-            .unwrap_or_else(|| default_body(&record.workspace));
+        let body = request.body.unwrap_or_else(|| default_body(workspace));
         let variables = json!({
             "repositoryId": repository.id,
             "baseRefName": project.default_branch,

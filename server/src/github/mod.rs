@@ -17,19 +17,20 @@ mod transport;
 mod triggers;
 mod view;
 
+use crate::clock;
 use crate::config::GithubConfig;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
 use crate::events::EventBus;
 use crate::git::Git;
 use crate::locks::{InFlight, KeyedLocks};
-use crate::{clock, projects, workspaces};
 use budget::{HostBudget, Limits, Refusal};
-use ff_core::api::Project;
+use ff_core::api::{Project, Workspace};
 use ff_core::github::{
     GithubRepo, Host, HostStatus, IssueSummary, PullRequestDetails, PullRequestSummary, GITHUB_COM,
 };
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
+use futures_util::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -39,8 +40,25 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use transport::{Answer, Failure, Transport};
 
+pub use ff_core::github::Observation;
 pub use issues::Assignee;
-pub use observation::Observation;
+
+/// What GitHub needs of the projects and workspaces (a repository's origin, a workspace's branch
+/// and worktree), without using those domains: a bridge implemented above them
+/// (`flows::neighbours`).
+pub trait Directory: Send + Sync {
+    /// A live project; `None` when there is none.
+    fn project<'a>(
+        &'a self,
+        id: &'a ProjectId,
+    ) -> BoxFuture<'a, Result<Option<Project>, sqlx::Error>>;
+    fn live_projects(&self) -> BoxFuture<'_, Result<Vec<Project>, sqlx::Error>>;
+    /// A workspace as its owner records it; `None` when there is none.
+    fn workspace<'a>(
+        &'a self,
+        id: &'a WorkspaceId,
+    ) -> BoxFuture<'a, Result<Option<Workspace>, sqlx::Error>>;
+}
 
 #[derive(Clone)]
 pub struct Github {
@@ -52,6 +70,7 @@ struct Inner {
     bus: EventBus,
     git: Git,
     config: GithubConfig,
+    directory: Arc<dyn Directory>,
     transport: Transport,
     /// What ff knows of each host. Never held while waiting on anything outside ff.
     hosts: tokio::sync::Mutex<HashMap<String, Known>>,
@@ -134,7 +153,13 @@ pub fn repository_of(project: &Project) -> Option<GithubRepo> {
 
 impl Github {
     /// Subscribes to the bus at once (so no trigger is missed) and starts polling.
-    pub fn start(db: Db, bus: EventBus, git: Git, config: GithubConfig) -> Self {
+    pub fn start(
+        db: Db,
+        bus: EventBus,
+        git: Git,
+        config: GithubConfig,
+        directory: Arc<dyn Directory>,
+    ) -> Self {
         let events = bus.subscribe();
         let github = Self {
             inner: Arc::new(Inner {
@@ -142,6 +167,7 @@ impl Github {
                 bus,
                 git,
                 config,
+                directory,
                 transport: Transport::new(),
                 hosts: tokio::sync::Mutex::default(),
                 resolving: KeyedLocks::default(),
@@ -364,7 +390,9 @@ impl Github {
     }
 
     async fn project(&self, id: &ProjectId) -> DomainResult<Project> {
-        projects::store::get_live(&mut *self.inner.db.acquire().await?, id.as_str())
+        self.inner
+            .directory
+            .project(id)
             .await?
             .ok_or_else(|| DomainError::not_found(id))
     }
@@ -413,11 +441,10 @@ impl Github {
         Ok((project, repo))
     }
 
-    async fn workspace(
-        &self,
-        id: &WorkspaceId,
-    ) -> DomainResult<workspaces::store::WorkspaceRecord> {
-        workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
+    async fn workspace(&self, id: &WorkspaceId) -> DomainResult<Workspace> {
+        self.inner
+            .directory
+            .workspace(id)
             .await?
             .ok_or_else(|| DomainError::not_found(id))
     }

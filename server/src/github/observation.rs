@@ -6,30 +6,13 @@
 use super::{store, Github};
 use crate::error::{DomainError, DomainResult};
 use ff_core::enums::CiStatus;
-use ff_core::github::{ratchet_observation, FailingCheck, GithubRepo, PrUrl, PullRequestState};
+use ff_core::github::{ratchet_observation, Observation, PrUrl, PullRequestState};
 use ff_core::ids::WorkspaceId;
-use ff_core::ratchet::PrObservation;
-
-/// A workspace's PR for one ratchet check.
-#[derive(Clone, Debug)]
-pub struct Observation {
-    pub pr: PrObservation,
-    /// The failing checks with their jobs and links, for the fixer's prompt.
-    pub failing: Vec<FailingCheck>,
-    /// The PR's head branch as GitHub names it: data for the fixer, never a command.
-    pub head: String,
-    /// ff's own spelling of the PR's URL.
-    pub url: PrUrl,
-    pub repo: GithubRepo,
-    /// The project's default branch, as its clone names it.
-    pub default_branch: String,
-    pub self_login: String,
-}
 
 impl Github {
     /// `None` when the workspace has no PR.
     pub async fn observation(&self, id: &WorkspaceId) -> DomainResult<Option<Observation>> {
-        let workspace = self.workspace(id).await?.workspace;
+        let workspace = self.workspace(id).await?;
         let (project, repo) = self.repository(&workspace.project_id).await?;
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
         let Some(number) = stored.record.number else {

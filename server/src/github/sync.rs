@@ -99,8 +99,7 @@ impl Github {
 
     /// Every live project's repository as its origin (or the user) names it, on any host.
     pub(super) async fn named_repositories(&self) -> DomainResult<Vec<(ProjectId, GithubRepo)>> {
-        let projects =
-            crate::projects::store::list_live(&mut *self.inner.db.acquire().await?).await?;
+        let projects = self.inner.directory.live_projects().await?;
         Ok(projects
             .iter()
             .filter_map(|p| Some((p.id.clone(), repository_of(p)?)))
@@ -318,7 +317,7 @@ impl Github {
     /// `POST /api/workspaces/{id}/pr/refresh`: this workspace's PR now, within the budget.
     pub async fn refresh(&self, id: &WorkspaceId) -> DomainResult<ff_core::github::PrView> {
         let workspace = self.workspace(id).await?;
-        let project = &workspace.workspace.project_id;
+        let project = &workspace.project_id;
         let (_, repo) = self.repository(project).await?;
         self.admit(&repo.host).await?;
         self.poll(project, Some(id)).await?;
@@ -367,7 +366,7 @@ impl Github {
             tracing::info!(workspace = %id, "{pr} is not of {repo}; not attached");
             return Ok(());
         }
-        let Some(branch) = self.workspace(id).await?.workspace.branch_name else {
+        let Some(branch) = self.workspace(id).await?.branch_name else {
             return Ok(());
         };
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
@@ -401,7 +400,7 @@ impl Github {
         &self,
         id: &WorkspaceId,
     ) -> DomainResult<(ProjectId, GithubRepo)> {
-        let workspace = self.workspace(id).await?.workspace;
+        let workspace = self.workspace(id).await?;
         if workspace.status.is_hidden() {
             return Err(DomainError::Conflict(format!(
                 "the workspace is {}; a PR can no longer be attached",

@@ -83,7 +83,7 @@ impl Github {
 
     async fn project_of(&self, id: &WorkspaceId) -> Option<ProjectId> {
         match self.workspace(id).await {
-            Ok(record) => Some(record.workspace.project_id),
+            Ok(workspace) => Some(workspace.project_id),
             Err(e) => {
                 tracing::debug!(workspace = %id, "{e}");
                 None

@@ -110,7 +110,7 @@ impl Github {
         &self,
         id: &WorkspaceId,
     ) -> DomainResult<Option<Arc<PullRequestDetails>>> {
-        let workspace = self.workspace(id).await?.workspace;
+        let workspace = self.workspace(id).await?;
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
         let Some(number) = stored.record.number else {
             return Ok(None);

@@ -1,7 +1,7 @@
 use super::error::AppError;
 use super::extract::ApiBody;
 use super::AppState;
-use crate::backup::format::Document;
+use crate::flows::backup::format::Document;
 use axum::extract::State;
 use axum::Json;
 use ff_core::api::ImportCounts;

@@ -21,8 +21,8 @@ mod socket;
 mod terminals;
 mod workspaces;
 
-use crate::backup::Backup;
 use crate::db::Db;
+use crate::flows::backup::Backup;
 use crate::projects::Projects;
 use crate::run_script::RunScripts;
 use crate::workspaces::Workspaces;

@@ -7,14 +7,16 @@ use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::git::inspect::{inspect, InspectError};
 use crate::git::ssh::SshLookup;
-use crate::workspaces;
 use ff_core::api::{AddProject, PatchProject, Project};
 use ff_core::create::DisplayName;
 use ff_core::github::{is_ssh_remote, GithubRepo, Host, Owner, RepoName, GITHUB_COM};
 use ff_core::ids::ProjectId;
 use ff_core::naming::{slug_candidates, slugify, title_from_dir};
 use ff_core::refname::BranchName;
+use futures_util::future::BoxFuture;
+use sqlx::SqliteConnection;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const SETUP_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=3600;
@@ -22,19 +24,37 @@ const DEFAULT_SETUP_TIMEOUT_SECONDS: u32 = 300;
 const INSPECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_SLUG_ATTEMPTS: usize = 100;
 
+/// What removing a project needs of the workspaces, without using that domain (a bridge the
+/// flow `flows::remove_project` implements): how many live workspaces it has, read in the
+/// removal's own transaction so that none is created meanwhile.
+pub trait LiveWorkspaces: Send + Sync {
+    fn count<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        project: &'a str,
+    ) -> BoxFuture<'a, Result<i64, sqlx::Error>>;
+}
+
 #[derive(Clone)]
 pub struct Projects {
     db: Db,
     worktree_dir: PathBuf,
     ssh: SshLookup,
+    workspaces: Arc<dyn LiveWorkspaces>,
 }
 
 impl Projects {
-    pub fn new(db: Db, worktree_dir: PathBuf, ssh: SshLookup) -> Self {
+    pub fn new(
+        db: Db,
+        worktree_dir: PathBuf,
+        ssh: SshLookup,
+        workspaces: Arc<dyn LiveWorkspaces>,
+    ) -> Self {
         Self {
             db,
             worktree_dir,
             ssh,
+            workspaces,
         }
     }
 
@@ -210,7 +230,7 @@ impl Projects {
         store::get_live(&mut tx, id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
-        let live = workspaces::store::count_live_in_project(&mut tx, id.as_str()).await?;
+        let live = self.workspaces.count(&mut tx, id.as_str()).await?;
         if live > 0 {
             return Err(DomainError::Conflict(format!(
                 "the project still has {live} live workspace(s); archive them first"

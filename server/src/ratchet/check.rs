@@ -3,9 +3,9 @@
 use super::dispatch::Trigger;
 use super::{store, Ratchet};
 use crate::error::{DomainError, DomainResult};
-use crate::github::Observation;
-use crate::{clock, db, settings, workspaces};
+use crate::{clock, db, settings};
 use ff_core::enums::{RatchetDispatchOutcome, SessionRuntimePhase, WorkspaceStatus};
+use ff_core::github::Observation;
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::ratchet::{
     decide, Activity, CheckInput, Decision, GithubPrState, RatchetCheck, ReviewPolicy, Verdict,
@@ -22,18 +22,19 @@ impl Ratchet {
     pub(super) async fn check(&self, id: &WorkspaceId) -> DomainResult<()> {
         let book = {
             let mut conn = self.inner.db.acquire().await?;
-            let Some(record) = workspaces::store::get(&mut conn, id.as_str()).await? else {
+            let found = self.inner.fixing.workspace(&mut conn, id.as_str()).await?;
+            let Some(workspace) = found else {
                 return Ok(());
             };
             let book = store::get(&mut conn, id.as_str()).await?;
-            if !book.enabled || record.workspace.status != WorkspaceStatus::Ready {
+            if !book.enabled || workspace.status != WorkspaceStatus::Ready {
                 return Ok(());
             }
             book
         };
         let observed = tokio::time::timeout(
             self.inner.config.check_timeout,
-            self.inner.github.observation(id),
+            self.inner.fixing.observation(id),
         )
         .await
         .unwrap_or_else(|_| {
@@ -124,7 +125,7 @@ impl Ratchet {
                 }
             }
         }
-        let sessions = self.inner.sessions.list(id).await?;
+        let sessions = self.inner.fixing.sessions(id).await?;
         activity.other_session_working = sessions
             .iter()
             .any(|s| Some(&s.id) != book.active_session.as_ref() && busy(s));
@@ -132,7 +133,7 @@ impl Ratchet {
     }
 
     async fn fixer(&self, id: &SessionId) -> Fixer {
-        match self.inner.sessions.get(id).await {
+        match self.inner.fixing.session(id).await {
             Ok(session) if busy(&session) => Fixer::Working,
             Ok(session)
                 if session.runtime.phase == SessionRuntimePhase::Error
@@ -152,7 +153,7 @@ impl Ratchet {
 
     /// The PR is merged (D§6.2 step 3): fixers have nothing left to do.
     async fn stop_fixers(&self, id: &WorkspaceId) {
-        let sessions = match self.inner.sessions.list(id).await {
+        let sessions = match self.inner.fixing.sessions(id).await {
             Ok(sessions) => sessions,
             Err(e) => return tracing::warn!(workspace = %id, "cannot list the fixers: {e}"),
         };

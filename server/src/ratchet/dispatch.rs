@@ -4,13 +4,12 @@
 use super::prompt::{self, FailingCheck, PullRequest};
 use super::{store, Ratchet};
 use crate::error::{DomainError, DomainResult};
-use crate::github::Observation;
-use crate::sessions::{Dispatched, WhenIdle};
 use crate::{clock, db};
 use ff_core::enums::CiStatus;
+use ff_core::github::Observation;
 use ff_core::ids::WorkspaceId;
 use ff_core::ratchet::{review_feedback, RatchetDispatch, ReviewPolicy, TriggerReason};
-use ff_core::sessions::RATCHET_WORKFLOW;
+use ff_core::sessions::Dispatched;
 
 /// Failing jobs whose logs go into one prompt; the rest are named with their links.
 const LOGS_FETCHED: usize = 5;
@@ -33,11 +32,7 @@ impl Ratchet {
         read: &store::Bookkeeping,
     ) -> DomainResult<String> {
         let text = self.prompt(trigger).await;
-        let dispatched = self
-            .inner
-            .sessions
-            .acquire_and_dispatch(id, RATCHET_WORKFLOW, &text, WhenIdle::Restart)
-            .await?;
+        let dispatched = self.inner.fixing.dispatch(id, &text).await?;
         let now = clock::now();
         let mut tx = db::begin_write(&self.inner.db).await?;
         let (recorded, said, session) = match dispatched {
@@ -91,13 +86,7 @@ impl Ratchet {
                 Some(_) if n >= LOGS_FETCHED => Err(format!(
                     "only the first {LOGS_FETCHED} failing jobs' logs are included"
                 )),
-                Some(job) => self
-                    .inner
-                    .github
-                    .job_log(&observation.repo, job)
-                    .await
-                    .map(|log| log.to_string())
-                    .map_err(|e| e.to_string()),
+                Some(job) => self.inner.fixing.job_log(&observation.repo, job).await,
                 None => Err("it is not a GitHub Actions job".into()),
             };
             checks.push(FailingCheck {

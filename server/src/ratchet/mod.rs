@@ -12,22 +12,63 @@ pub mod prompt;
 mod schedule;
 pub mod store;
 
+use crate::clock;
 use crate::config::RatchetConfig;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
-use crate::github::Github;
-use crate::sessions::Sessions;
-use crate::{clock, workspaces};
+use ff_core::api::Workspace;
 use ff_core::enums::{RatchetDispatchOutcome, WorkspaceStatus};
+use ff_core::github::{GithubRepo, Observation};
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::ratchet::RatchetView;
-use ff_core::sessions::RATCHET_WORKFLOW;
+use ff_core::sessions::{Dispatched, Session, RATCHET_WORKFLOW};
+use futures_util::future::BoxFuture;
 use schedule::Schedule;
+use sqlx::SqliteConnection;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// What the ratchet needs of the workspaces, GitHub and the sessions, without using those
+/// domains: a bridge implemented by the fix flow (`flows::fix`).
+pub trait Fixing: Send + Sync {
+    /// A workspace as its owner records it, read in the caller's connection.
+    fn workspace<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Workspace>, sqlx::Error>>;
+
+    /// The workspace's PR as the latest poll read it; `None` when it has none.
+    fn observation<'a>(
+        &'a self,
+        id: &'a WorkspaceId,
+    ) -> BoxFuture<'a, DomainResult<Option<Observation>>>;
+
+    /// A failing GitHub Actions job's log, or why it cannot be read.
+    fn job_log<'a>(
+        &'a self,
+        repo: &'a GithubRepo,
+        job: u64,
+    ) -> BoxFuture<'a, Result<String, String>>;
+
+    /// Sends a fixer's prompt through the one path for fixers (a fixer at rest starts from a
+    /// fresh agent).
+    fn dispatch<'a>(
+        &'a self,
+        id: &'a WorkspaceId,
+        prompt: &'a str,
+    ) -> BoxFuture<'a, DomainResult<Dispatched>>;
+
+    /// The workspace's sessions.
+    fn sessions<'a>(&'a self, id: &'a WorkspaceId) -> BoxFuture<'a, DomainResult<Vec<Session>>>;
+
+    fn session<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, DomainResult<Session>>;
+
+    fn stop<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, DomainResult<()>>;
+}
 
 #[derive(Clone)]
 pub struct Ratchet {
@@ -37,8 +78,7 @@ pub struct Ratchet {
 struct Inner {
     db: Db,
     bus: EventBus,
-    github: Github,
-    sessions: Sessions,
+    fixing: Arc<dyn Fixing>,
     config: RatchetConfig,
     schedule: Schedule,
     /// Taken when the loop starts; subscribed at construction so that no event is missed.
@@ -49,21 +89,14 @@ struct Inner {
 }
 
 impl Ratchet {
-    pub fn new(
-        db: Db,
-        bus: EventBus,
-        github: Github,
-        sessions: Sessions,
-        config: RatchetConfig,
-    ) -> Self {
+    pub fn new(db: Db, bus: EventBus, fixing: Arc<dyn Fixing>, config: RatchetConfig) -> Self {
         let events = std::sync::Mutex::new(Some(bus.subscribe()));
         Self {
             inner: Arc::new(Inner {
                 db,
                 events,
                 bus,
-                github,
-                sessions,
+                fixing,
                 running: Semaphore::new(config.concurrency.max(1)),
                 config,
                 schedule: Schedule::default(),
@@ -100,10 +133,13 @@ impl Ratchet {
     /// once. Returns the new value.
     pub async fn set_enabled(&self, id: &WorkspaceId, enabled: bool) -> DomainResult<bool> {
         let mut tx = db::begin_write(&self.inner.db).await?;
-        let record = workspaces::store::get(&mut tx, id.as_str())
+        let workspace = self
+            .inner
+            .fixing
+            .workspace(&mut tx, id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
-        if record.workspace.status == WorkspaceStatus::Archived {
+        if workspace.status == WorkspaceStatus::Archived {
             return Err(DomainError::Conflict("the workspace is archived".into()));
         }
         let before = store::get(&mut tx, id.as_str()).await?;
@@ -127,7 +163,9 @@ impl Ratchet {
     /// `GET /api/workspaces/{id}/ratchet`.
     pub async fn view(&self, id: &WorkspaceId) -> DomainResult<RatchetView> {
         let mut conn = self.inner.db.acquire().await?;
-        workspaces::store::get(&mut conn, id.as_str())
+        self.inner
+            .fixing
+            .workspace(&mut conn, id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
         let book = store::get(&mut conn, id.as_str()).await?;
@@ -281,7 +319,7 @@ impl Ratchet {
     }
 
     async fn stop_fixer(&self, session: &SessionId) {
-        if let Err(e) = self.inner.sessions.stop(session).await {
+        if let Err(e) = self.inner.fixing.stop(session).await {
             tracing::warn!(%session, "cannot stop the fixer: {e}");
         }
     }

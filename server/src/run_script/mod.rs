@@ -10,11 +10,11 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::locks::KeyedLocks;
 use crate::process::{self, group_alive, group_gone, terminate_group, ProcessIdentity};
-use crate::workspaces;
-use ff_core::api::RunScriptInfo;
+use ff_core::api::{RunScriptInfo, Workspace};
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::factory_config::{needs_port, with_port, FactoryConfig, FILE_NAME};
 use ff_core::ids::WorkspaceId;
+use futures_util::future::BoxFuture;
 use logs::LogBuffer;
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +27,16 @@ use tokio::sync::watch;
 const CLEANUP_TIMEOUT: Duration = Duration::from_secs(5);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// What a run script needs of its workspace (its status and worktree), without using the
+/// workspaces domain: a bridge implemented above it (`flows::neighbours`).
+pub trait Workspaces: Send + Sync {
+    /// The workspace as its owner records it; `None` when there is none.
+    fn workspace<'a>(
+        &'a self,
+        id: &'a WorkspaceId,
+    ) -> BoxFuture<'a, Result<Option<Workspace>, sqlx::Error>>;
+}
+
 #[derive(Clone)]
 pub struct RunScripts {
     inner: Arc<Inner>,
@@ -35,6 +45,7 @@ pub struct RunScripts {
 struct Inner {
     db: Db,
     bus: EventBus,
+    workspaces: Arc<dyn Workspaces>,
     /// The processes this server started, by workspace: their run, group and an exit signal.
     running: Mutex<HashMap<String, Running>>,
     /// Output by workspace, tagged with the run that wrote it.
@@ -57,11 +68,12 @@ struct Running {
 }
 
 impl RunScripts {
-    pub fn new(db: Db, bus: EventBus) -> Self {
+    pub fn new(db: Db, bus: EventBus, workspaces: Arc<dyn Workspaces>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
                 bus,
+                workspaces,
                 running: Mutex::default(),
                 logs: Mutex::default(),
                 operations: KeyedLocks::default(),
@@ -89,10 +101,12 @@ impl RunScripts {
 
     pub async fn start(&self, id: &WorkspaceId) -> DomainResult<RunScriptInfo> {
         let _serialized = self.inner.operations.lock(id.as_str()).await;
-        let workspace = workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str())
+        let workspace = self
+            .inner
+            .workspaces
+            .workspace(id)
             .await?
-            .ok_or_else(|| DomainError::not_found(id))?
-            .workspace;
+            .ok_or_else(|| DomainError::not_found(id))?;
         if workspace.status != WorkspaceStatus::Ready {
             return Err(DomainError::Conflict(format!(
                 "the workspace is {}; a run script needs a ready workspace",
@@ -329,14 +343,16 @@ impl RunScripts {
     }
 
     async fn run_cleanup(&self, id: &WorkspaceId, cleanup: &str, port: Option<u16>) {
-        let Ok(Some(workspace)) = async {
-            workspaces::store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await
-        }
-        .await
-        .map_err(|e: sqlx::Error| tracing::error!("cannot read workspace {id}: {e}")) else {
+        let Ok(Some(workspace)) = self
+            .inner
+            .workspaces
+            .workspace(id)
+            .await
+            .map_err(|e| tracing::error!("cannot read workspace {id}: {e}"))
+        else {
             return;
         };
-        let Some(worktree) = workspace.workspace.worktree_path else {
+        let Some(worktree) = workspace.worktree_path else {
             return;
         };
         let command = port.map_or_else(|| cleanup.to_owned(), |p| with_port(cleanup, p));

@@ -20,12 +20,10 @@ pub use crate::config::SessionsConfig;
 use crate::db::{self, Db};
 use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
-use crate::github::Github;
 use crate::locks::KeyedLocks;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
 use crate::read_model::SessionRuntimes;
 use crate::settings;
-use crate::workspaces::store as workspaces;
 pub use actor::Attachment;
 use actor::{Actor, ActorHandle, Command, Shared};
 use agents::Agents;
@@ -33,13 +31,16 @@ use board::Board;
 use ff_core::api::Workspace;
 use ff_core::chat::ChatFrame;
 use ff_core::enums::{SessionStatus, WorkspaceStatus};
-use ff_core::ids::{MessageId, SessionId, WorkspaceId};
+use ff_core::ids::{MessageId, ProjectId, SessionId, WorkspaceId};
+pub use ff_core::sessions::Dispatched;
 use ff_core::sessions::{
     AgentInfo, CreateSession, MessageAccepted, MessageText, PermissionAnswer, Session,
     SessionConfig, SessionRow, MAX_SESSIONS_PER_WORKSPACE, RATCHET_WORKFLOW, USER_WORKFLOW,
 };
 use ff_core::transcript::Item;
 use ff_core::wire::{Cursor, Epoch};
+use futures_util::future::BoxFuture;
+use sqlx::SqliteConnection;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -52,22 +53,6 @@ use tokio_util::task::TaskTracker;
 
 /// Longest `GET /api/sessions/{id}/items` page.
 pub const MAX_ITEMS_PAGE: u32 = 1000;
-
-/// What `acquire_and_dispatch` did (D§4.9).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Dispatched {
-    /// A session was created or reused, and the prompt queued in it.
-    Started {
-        session: SessionId,
-    },
-    /// A session of that workflow is working already; the prompt was not sent.
-    AlreadyActive {
-        session: SessionId,
-    },
-    Skipped {
-        reason: String,
-    },
-}
 
 /// What a workspace's agents are doing (`Sessions::activity`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,6 +71,55 @@ pub enum WhenIdle {
     Restart,
 }
 
+/// A workspace as sessions need it: its row and the agent it chose (`None`: its project's or
+/// the user's default).
+pub struct WorkspaceRow {
+    pub workspace: Workspace,
+    pub agent: Option<String>,
+}
+
+/// What sessions need of the workspaces and projects, read or written in the caller's
+/// transaction, without using those domains: a bridge implemented above them
+/// (`flows::neighbours`).
+pub trait Workspaces: Send + Sync {
+    fn get<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<WorkspaceRow>, sqlx::Error>>;
+
+    /// The first session's prompt, handed out once (cleared in the same transaction).
+    fn take_initial_prompt<'a>(
+        &'a self,
+        tx: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, sqlx::Error>>;
+
+    /// The workspace has had a session (it shows "ready for next prompt" from now on).
+    fn mark_has_had_sessions<'a>(
+        &'a self,
+        tx: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+    /// The default agent of a live project, if it names one.
+    fn project_agent<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        project: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, sqlx::Error>>;
+}
+
+/// The GitHub issue a workspace was made from, as its first prompt: a bridge implemented above
+/// the github domain (`flows::first_session`).
+pub trait Issues: Send + Sync {
+    fn issue_prompt<'a>(
+        &'a self,
+        project: &'a ProjectId,
+        number: u64,
+    ) -> BoxFuture<'a, DomainResult<String>>;
+}
+
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Inner>,
@@ -98,8 +132,9 @@ struct Inner {
     actors: tokio::sync::Mutex<HashMap<SessionId, ActorHandle>>,
     /// Creating sessions (limits, the first session) is one step per workspace.
     workspace_locks: KeyedLocks,
+    workspaces: Arc<dyn Workspaces>,
     /// Builds the first prompt of a workspace made from a GitHub issue.
-    github: Github,
+    issues: Arc<dyn Issues>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -109,7 +144,8 @@ impl Sessions {
         db: Db,
         bus: EventBus,
         metrics: crate::metrics::Metrics,
-        github: Github,
+        workspaces: Arc<dyn Workspaces>,
+        issues: Arc<dyn Issues>,
         data_dir: &Path,
         config: SessionsConfig,
     ) -> Self {
@@ -129,7 +165,8 @@ impl Sessions {
                 frames: Arc::default(),
                 actors: tokio::sync::Mutex::default(),
                 workspace_locks: KeyedLocks::default(),
-                github,
+                workspaces,
+                issues,
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -293,8 +330,11 @@ impl Sessions {
         let _one = self.inner.workspace_locks.lock(workspace.as_str()).await;
         let (prompt, record) = {
             let mut tx = db::begin_write(&self.inner.shared.db).await?;
-            let prompt = workspaces::take_initial_prompt(&mut tx, workspace.as_str()).await?;
-            let record = workspaces::get(&mut tx, workspace.as_str()).await?;
+            let workspaces = &self.inner.workspaces;
+            let prompt = workspaces
+                .take_initial_prompt(&mut tx, workspace.as_str())
+                .await?;
+            let record = workspaces.get(&mut tx, workspace.as_str()).await?;
             tx.commit().await?;
             (prompt, record)
         };
@@ -323,7 +363,7 @@ impl Sessions {
         let number = workspace.github_issue_number?;
         match self
             .inner
-            .github
+            .issues
             .issue_prompt(&workspace.project_id, number)
             .await
         {
@@ -342,7 +382,9 @@ impl Sessions {
     pub async fn list(&self, workspace: &WorkspaceId) -> DomainResult<Vec<Session>> {
         let records = {
             let mut conn = self.inner.shared.db.acquire().await?;
-            workspaces::get(&mut conn, workspace.as_str())
+            self.inner
+                .workspaces
+                .get(&mut conn, workspace.as_str())
                 .await?
                 .ok_or_else(|| DomainError::not_found(workspace))?;
             store::of_workspace(&mut conn, workspace.as_str()).await?
@@ -390,7 +432,10 @@ impl Sessions {
     ) -> DomainResult<Session> {
         let shared = &self.inner.shared;
         let mut tx = db::begin_write(&shared.db).await?;
-        let record = workspaces::get(&mut tx, workspace.as_str())
+        let record = self
+            .inner
+            .workspaces
+            .get(&mut tx, workspace.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(workspace))?;
         if record.workspace.status.is_hidden() {
@@ -400,10 +445,11 @@ impl Sessions {
             )));
         }
         let settings = settings::get(&mut tx).await?;
-        let project =
-            crate::projects::store::get_live(&mut tx, record.workspace.project_id.as_str())
-                .await?
-                .and_then(|p| p.default_agent);
+        let project = self
+            .inner
+            .workspaces
+            .project_agent(&mut tx, record.workspace.project_id.as_str())
+            .await?;
         // The most specific choice wins: the request, the workspace, the project, the user.
         let agent = request
             .agent
@@ -445,7 +491,10 @@ impl Sessions {
             },
         )
         .await?;
-        workspaces::mark_has_had_sessions(&mut tx, workspace.as_str()).await?;
+        self.inner
+            .workspaces
+            .mark_has_had_sessions(&mut tx, workspace.as_str())
+            .await?;
         tx.commit().await?;
         tracing::info!(session = %id, workspace = %workspace, agent, workflow, "session created");
         self.get(&id).await
@@ -463,7 +512,12 @@ impl Sessions {
     async fn refuse_when_going(&self, id: &SessionId) -> DomainResult<()> {
         let handle = self.actor(id).await?;
         let mut conn = self.inner.shared.db.acquire().await?;
-        match workspaces::get(&mut conn, handle.workspace_id.as_str()).await? {
+        let workspace = self
+            .inner
+            .workspaces
+            .get(&mut conn, handle.workspace_id.as_str())
+            .await?;
+        match workspace {
             Some(record) if record.workspace.status.is_hidden() => {
                 Err(DomainError::Conflict(refusal(record.workspace.status)))
             }
@@ -571,7 +625,12 @@ impl Sessions {
         let _one = self.inner.workspace_locks.lock(workspace.as_str()).await;
         let records = {
             let mut conn = self.inner.shared.db.acquire().await?;
-            let Some(record) = workspaces::get(&mut conn, workspace.as_str()).await? else {
+            let found = self
+                .inner
+                .workspaces
+                .get(&mut conn, workspace.as_str())
+                .await?;
+            let Some(record) = found else {
                 return Err(DomainError::not_found(workspace));
             };
             if record.workspace.worktree_path.is_none()
@@ -712,7 +771,10 @@ impl Sessions {
         let record = store::get(&mut conn, id.as_str())
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("no session with id {id}")))?;
-        let workspace = workspaces::get(&mut conn, record.workspace_id.as_str())
+        let workspace = self
+            .inner
+            .workspaces
+            .get(&mut conn, record.workspace_id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(&record.workspace_id))?;
         if !shared.board.knows(&record.workspace_id) {

@@ -12,18 +12,16 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::git::Git;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
-use crate::projects;
-use crate::ratchet;
-use crate::run_script::{self, RunScripts};
-use crate::sessions::Sessions;
-use crate::terminals::Terminals;
-use ff_core::api::{PrInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{PrInfo, Project, RunScriptInfo, Workspace, WorkspaceDetail};
 use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
-use ff_core::ids::{ProjectId, WorkspaceId};
+use ff_core::factory_config::FactoryConfig;
+use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
+use futures_util::future::BoxFuture;
 use lifecycle::Lifecycle;
 use provision::{Provisioner, RESTART_MESSAGE};
-use std::path::PathBuf;
+use sqlx::SqliteConnection;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Effect, NewWorkspace};
@@ -39,6 +37,67 @@ pub struct Progress {
     pub pr: PrInfo,
 }
 
+/// What a workspace needs of the rows other domains keep (its project, the rows that live
+/// beside it, its PR), read or written in the caller's connection so that a creation stays
+/// one transaction, without using those domains: a bridge implemented above them
+/// (`flows::neighbours`).
+pub trait Neighbours: Send + Sync {
+    /// A live project; `None` when there is none.
+    fn project<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Project>, sqlx::Error>>;
+
+    /// Writes the rows other domains keep for a workspace just inserted (its ratchet toggle,
+    /// its run script), in the creation's transaction.
+    fn created<'a>(
+        &'a self,
+        tx: &'a mut SqliteConnection,
+        id: &'a str,
+        ratchet_enabled: bool,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+
+    fn pr<'a>(
+        &'a self,
+        conn: &'a mut SqliteConnection,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<PrInfo, sqlx::Error>>;
+
+    /// The worktree's `factory-factory.json` (its setup, run and cleanup scripts), or why it
+    /// cannot be read.
+    fn read_scripts<'a>(
+        &'a self,
+        worktree: &'a Path,
+    ) -> BoxFuture<'a, Result<FactoryConfig, String>>;
+
+    /// Records the run and cleanup scripts provisioning found.
+    fn record_scripts<'a>(
+        &'a self,
+        tx: &'a mut SqliteConnection,
+        id: &'a str,
+        run: Option<&'a str>,
+        cleanup: Option<&'a str>,
+        now: Timestamp,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
+}
+
+/// What runs in a workspace and is not the workspace's own (its agents, terminals and run
+/// script): archive stops it before the worktree goes; a bridge implemented by the archive
+/// flow (`flows::archive`).
+pub trait Occupants: Send + Sync {
+    /// Stops everything running in the workspace; the error says what could not be stopped
+    /// (the archive is then rolled back).
+    fn stop<'a>(&'a self, id: &'a WorkspaceId) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Drops what was kept in memory for an archived workspace.
+    fn forget(&self, id: &WorkspaceId);
+
+    /// The workspace's run script, for its detail.
+    fn run_script<'a>(&'a self, id: &'a WorkspaceId) -> BoxFuture<'a, DomainResult<RunScriptInfo>>;
+}
+
 #[derive(Clone)]
 pub struct Workspaces {
     inner: Arc<Inner>,
@@ -50,11 +109,9 @@ struct Inner {
     git: Git,
     lifecycle: Lifecycle,
     provisioner: Provisioner,
-    run_scripts: RunScripts,
-    /// Agents are stopped before their worktree goes.
-    sessions: Sessions,
-    /// So are the shells of its terminals.
-    terminals: Terminals,
+    neighbours: Arc<dyn Neighbours>,
+    /// Agents, terminals and the run script are stopped before their worktree goes.
+    occupants: Arc<dyn Occupants>,
     /// Where archives keep what git does not (ignored files), one directory per workspace.
     archive_dir: PathBuf,
     /// Provisioning and archive work in flight, awaited at shutdown.
@@ -67,15 +124,19 @@ impl Workspaces {
         db: Db,
         bus: EventBus,
         git: Git,
-        run_scripts: RunScripts,
-        sessions: Sessions,
-        terminals: Terminals,
+        neighbours: Arc<dyn Neighbours>,
+        occupants: Arc<dyn Occupants>,
         archive_dir: PathBuf,
     ) -> Self {
         let lifecycle = Lifecycle::new(db.clone(), bus.clone());
         let shutdown = CancellationToken::new();
-        let provisioner =
-            Provisioner::new(db.clone(), git.clone(), lifecycle.clone(), shutdown.clone());
+        let provisioner = Provisioner::new(
+            db.clone(),
+            git.clone(),
+            lifecycle.clone(),
+            neighbours.clone(),
+            shutdown.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -83,9 +144,8 @@ impl Workspaces {
                 git,
                 lifecycle,
                 provisioner,
-                run_scripts,
-                sessions,
-                terminals,
+                neighbours,
+                occupants,
                 archive_dir,
                 tasks: TaskTracker::new(),
                 shutdown,
@@ -110,7 +170,9 @@ impl Workspaces {
     ) -> DomainResult<Workspace> {
         let inner = &self.inner;
         let mut tx = db::begin_write(&inner.db).await?;
-        projects::store::get_live(&mut tx, project_id.as_str())
+        inner
+            .neighbours
+            .project(&mut tx, project_id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(project_id))?;
         let (base_branch, branch_name, issue) = match &command.source {
@@ -167,14 +229,10 @@ impl Workspaces {
             },
         )
         .await?;
-        ratchet::store::insert(
-            &mut tx,
-            id.as_str(),
-            &ratchet::store::Bookkeeping::new(ratchet_enabled),
-            now,
-        )
-        .await?;
-        run_script::store::insert(&mut tx, id.as_str(), now).await?;
+        inner
+            .neighbours
+            .created(&mut tx, id.as_str(), ratchet_enabled, now)
+            .await?;
         tx.commit().await?;
         let workspace = self.record(&id).await?.workspace;
         inner.bus.publish(DomainEvent::WorkspaceCreated {
@@ -191,7 +249,7 @@ impl Workspaces {
         let Some(record) = store::get(&mut conn, id.as_str()).await? else {
             return Ok(None);
         };
-        let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
+        let pr = self.inner.neighbours.pr(&mut conn, id.as_str()).await?;
         Ok(Some(Progress {
             first_prompt_pending: record.initial_prompt.is_some(),
             workspace: record.workspace,
@@ -205,7 +263,9 @@ impl Workspaces {
         archived: bool,
     ) -> DomainResult<Vec<Workspace>> {
         let mut conn = self.inner.db.acquire().await?;
-        projects::store::get_live(&mut conn, project_id.as_str())
+        self.inner
+            .neighbours
+            .project(&mut conn, project_id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(project_id))?;
         let records = store::list(&mut conn, project_id.as_str(), archived).await?;
@@ -217,9 +277,9 @@ impl Workspaces {
         let record = store::get(&mut conn, id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
-        let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
+        let pr = self.inner.neighbours.pr(&mut conn, id.as_str()).await?;
         drop(conn);
-        let run_script = self.inner.run_scripts.status(id).await?;
+        let run_script = self.inner.occupants.run_script(id).await?;
         Ok(WorkspaceDetail {
             workspace: record.workspace,
             pr,
@@ -325,20 +385,20 @@ impl Workspaces {
         let previous = record
             .archive_previous_status
             .unwrap_or(WorkspaceStatus::Failed);
-        let project = projects::store::get_live(
-            &mut *inner.db.acquire().await?,
-            record.workspace.project_id.as_str(),
-        )
-        .await?
-        .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
+        let project = inner
+            .neighbours
+            .project(
+                &mut *inner.db.acquire().await?,
+                record.workspace.project_id.as_str(),
+            )
+            .await?
+            .ok_or_else(|| DomainError::Internal("the workspace's project is gone".into()))?;
         let aside = inner.archive_dir.join(id.as_str());
-        inner.sessions.stop_workspace(id).await;
-        inner.terminals.end_workspace(id).await;
-        let cleaned = match inner.run_scripts.stop(id).await {
+        let cleaned = match inner.occupants.stop(id).await {
             Ok(()) => archive::remove_worktree(&inner.git, &record, &project, &aside).await,
-            Err(e) => Err(ff_core::api::ErrorDetail {
+            Err(message) => Err(ff_core::api::ErrorDetail {
                 code: ff_core::api::ErrorCode::Internal,
-                message: format!("Cannot stop the run script: {e}"),
+                message,
             }),
         };
         match cleaned {
@@ -355,7 +415,7 @@ impl Workspaces {
                         Effect::Archived { note },
                     )
                     .await?;
-                inner.run_scripts.forget(id);
+                inner.occupants.forget(id);
             }
             Err(detail) => {
                 tracing::warn!(workspace = %id, "archive rolled back: {}", detail.message);

@@ -4,13 +4,12 @@
 
 use super::lifecycle::Lifecycle;
 use super::store::{self, Effect, WorkspaceRecord, INIT_OUTPUT_MAX_BYTES};
+use super::Neighbours;
 use crate::clock;
 use crate::db::Db;
 use crate::git::{Git, GitError};
 use crate::locks::KeyedLocks;
 use crate::process::{self, group_alive, group_gone, terminate_group, ProcessIdentity};
-use crate::projects;
-use crate::run_script;
 use ff_core::api::Project;
 use ff_core::enums::{WorkspaceCreationSource, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
@@ -18,6 +17,7 @@ use ff_core::naming::{branch_from_name, numbered};
 use ff_core::text::append_capped;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +32,7 @@ pub struct Provisioner {
     db: Db,
     git: Git,
     lifecycle: Lifecycle,
+    neighbours: Arc<dyn Neighbours>,
     shutdown: CancellationToken,
     workspace_locks: KeyedLocks,
     /// Choosing a free branch name and creating it is one step per project.
@@ -54,11 +55,18 @@ impl From<sqlx::Error> for Failure {
 }
 
 impl Provisioner {
-    pub fn new(db: Db, git: Git, lifecycle: Lifecycle, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        db: Db,
+        git: Git,
+        lifecycle: Lifecycle,
+        neighbours: Arc<dyn Neighbours>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             db,
             git,
             lifecycle,
+            neighbours,
             shutdown,
             workspace_locks: KeyedLocks::default(),
             project_locks: KeyedLocks::default(),
@@ -107,14 +115,16 @@ impl Provisioner {
             WorkspaceStatus::Provisioning => {}
             _ => return Ok(()),
         }
-        let project = projects::store::get_live(
-            &mut *self.db.acquire().await?,
-            record.workspace.project_id.as_str(),
-        )
-        .await?
-        .ok_or_else(|| {
-            crate::error::DomainError::Internal("the workspace's project is gone".into())
-        })?;
+        let project = self
+            .neighbours
+            .project(
+                &mut *self.db.acquire().await?,
+                record.workspace.project_id.as_str(),
+            )
+            .await?
+            .ok_or_else(|| {
+                crate::error::DomainError::Internal("the workspace's project is gone".into())
+            })?;
         let worktree = match self.worktree(&record, &project).await {
             Ok(worktree) => worktree,
             Err(Failure(message)) => {
@@ -128,7 +138,7 @@ impl Provisioner {
                 return Ok(());
             }
         };
-        let config = match run_script::read_config(&worktree).await {
+        let config = match self.neighbours.read_scripts(&worktree).await {
             Ok(config) => config,
             Err(problem) => {
                 self.output(id, &format!("{problem}; continuing without it\n"))
@@ -137,14 +147,15 @@ impl Provisioner {
             }
         };
         let mut tx = crate::db::begin_write(&self.db).await?;
-        run_script::store::set_commands(
-            &mut tx,
-            id.as_str(),
-            config.scripts.run.as_deref(),
-            config.scripts.cleanup.as_deref(),
-            clock::now(),
-        )
-        .await?;
+        self.neighbours
+            .record_scripts(
+                &mut tx,
+                id.as_str(),
+                config.scripts.run.as_deref(),
+                config.scripts.cleanup.as_deref(),
+                clock::now(),
+            )
+            .await?;
         tx.commit().await?;
         let warning = match &config.scripts.setup {
             Some(script) => self

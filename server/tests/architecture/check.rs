@@ -66,6 +66,8 @@ fn uses(
         let target = &reference.module;
         // `crate::name` that is no module (an item of lib.rs, an exported macro) is the wiring's.
         let is_module = present.contains_key(target) || rules.layer_of.contains_key(target);
+        // A module using itself breaks nothing, so `forbid L -> L` reads "a module of L may not
+        // use a different module of L" (`forbid domain -> domain`).
         if target == module || !is_module {
             continue;
         }

@@ -391,3 +391,83 @@ fn the_real_rules_reject_a_domain_that_calls_a_flow_and_schedules_calling_a_doma
         ],
     );
 }
+
+#[test]
+fn a_domain_that_uses_another_domain_is_rejected() {
+    // `forbid domain -> domain`: a module of the layer uses itself and the foundation, never a
+    // different module of its own layer; by `use` and by a path in an expression alike.
+    let rules = format!(
+        "{}forbid domain -> domain: a domain uses only itself and the foundation; what crosses domains is a flow\n",
+        crate::fixture::RULES
+    );
+    let problems = Fixture::with_rules(&rules)
+        .file(
+            "server/src/sessions/mod.rs",
+            "use crate::sessions::store;\nuse crate::db::Db;\nfn first() {\n    crate::workspaces::store::take_prompt();\n}\n",
+        )
+        .check();
+    let find = |at: &str| {
+        problems
+            .iter()
+            .find(|p| p.starts_with(at))
+            .unwrap_or_else(|| panic!("nothing reported at {at}: {problems:#?}"))
+            .clone()
+    };
+    // The clean fixture's projects.rs imports workspaces' store.
+    assert_names(
+        &find("server/src/projects.rs:2:"),
+        &[
+            "`use crate::workspaces::store`",
+            "`projects` (layer domain) must not use `workspaces` (layer domain)",
+            "a domain uses only itself and the foundation; what crosses domains is a flow",
+            "`forbid domain -> domain`)",
+        ],
+    );
+    assert_names(
+        &find("server/src/sessions/mod.rs:4:"),
+        &[
+            "`crate::workspaces::store::take_prompt`",
+            "`sessions` (layer domain) must not use `workspaces` (layer domain)",
+            "`forbid domain -> domain`)",
+        ],
+    );
+    // Using itself and the foundation is what a domain may do: nothing else is reported.
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+}
+
+#[test]
+fn the_real_rules_reject_any_domain_that_uses_another() {
+    let rules =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md is readable");
+    let problems = Fixture::clean()
+        .file("ARCHITECTURE.md", &rules)
+        .file(
+            "server/src/workspaces/mod.rs",
+            "use crate::sessions::Sessions;\nfn archive() { crate::run_script::stop(); }\n",
+        )
+        .check();
+    for (at, used) in [
+        (
+            "server/src/workspaces/mod.rs:1:",
+            "`sessions` (layer domain)",
+        ),
+        (
+            "server/src/workspaces/mod.rs:2:",
+            "`run_script` (layer domain)",
+        ),
+    ] {
+        let problem = problems
+            .iter()
+            .find(|p| p.starts_with(at))
+            .unwrap_or_else(|| panic!("nothing reported at {at}: {problems:#?}"));
+        assert_names(
+            problem,
+            &[
+                &format!("`workspaces` (layer domain) must not use {used}"),
+                "what crosses domains is a flow",
+                "`forbid domain -> domain`)",
+            ],
+        );
+    }
+}

@@ -1,5 +1,8 @@
 //! Backup and restore (domain.md §6): every durable field, one versioned JSON document. An import
 //! is checked whole, then written in one transaction; any error writes nothing.
+//!
+//! A flow, not a domain: it reads and writes every domain's tables, always through their
+//! owners' stores, and owns none.
 
 pub mod format;
 
