@@ -55,6 +55,7 @@ pub fn ratchet_observation(
                         url: comment.url.clone(),
                         updated_at_ms: comment.updated_at.millis(),
                         resolved: thread.is_resolved,
+                        thread_id: thread.id.clone(),
                     })
                 })
                 .collect()

@@ -328,6 +328,7 @@ mod tests {
             path: hostile.into(),
             line: Some(3),
             url: "https://github.com/o/r/pull/7#discussion_r1".into(),
+            thread: Some(hostile.into()),
         }];
         let text = render(&Input {
             pr: &pr,
