@@ -106,7 +106,8 @@ pub fn clean_summary(text: &str) -> Option<String> {
     let mut kept = lines[..lines.len().min(SUMMARY_MAX_LINES)].join("\n");
     let mut cut = lines.len() > SUMMARY_MAX_LINES;
     if kept.chars().count() > SUMMARY_MAX_CHARS {
-        kept = kept.chars().take(SUMMARY_MAX_CHARS).collect();
+        // Room for the ellipsis that says so.
+        kept = kept.chars().take(SUMMARY_MAX_CHARS - 1).collect();
         cut = true;
     }
     let mut kept = kept.trim_end().to_owned();
@@ -232,7 +233,11 @@ mod tests {
                 &changed,
                 vec!["PRRT_a"],
             ),
-            (vec![entry("PRRT_a", true, "Fixed")], &changed, vec!["PRRT_a"]),
+            (
+                vec![entry("PRRT_a", true, "Fixed")],
+                &changed,
+                vec!["PRRT_a"],
+            ),
             (
                 vec![entry("PRRT_a", true, "Fixed"), entry("PRRT_b", true, "Too")],
                 &changed[1..],
@@ -255,7 +260,8 @@ mod tests {
     fn summaries_are_bounded_and_stay_inside_their_fence() {
         let long = "@everyone ".repeat(200);
         let summary = clean_summary(&long).unwrap();
-        assert_eq!(summary.chars().count(), SUMMARY_MAX_CHARS);
+        assert!(summary.chars().count() <= SUMMARY_MAX_CHARS);
+        assert!(summary.chars().count() > SUMMARY_MAX_CHARS - 20);
         assert!(summary.ends_with('…'));
         let many_lines = "line\n".repeat(40);
         assert_eq!(
@@ -286,7 +292,10 @@ mod tests {
             out
         };
         for word in ["@everyone", "evil.example", "Approved", "<!-- x -->"] {
-            assert!(!outside.contains(word), "{word:?} outside the fence: {body}");
+            assert!(
+                !outside.contains(word),
+                "{word:?} outside the fence: {body}"
+            );
         }
         assert!(
             reply_body("s", "$(id)", "r").starts_with("ff's ratchet pushed a fix"),

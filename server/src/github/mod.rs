@@ -11,6 +11,7 @@ mod issues;
 mod logs;
 mod observation;
 mod queries;
+mod replies;
 pub mod store;
 mod sync;
 mod transport;
@@ -41,6 +42,7 @@ use transport::{Answer, Failure, Transport};
 
 pub use issues::Assignee;
 pub use observation::Observation;
+pub use replies::{ThreadState, ThreadsToReply};
 
 #[derive(Clone)]
 pub struct Github {

@@ -18,6 +18,8 @@ pub struct Observation {
     pub failing: Vec<FailingCheck>,
     /// The PR's head branch as GitHub names it: data for the fixer, never a command.
     pub head: String,
+    /// The PR's head commit as GitHub last read it.
+    pub head_oid: String,
     /// ff's own spelling of the PR's URL.
     pub url: PrUrl,
     pub repo: GithubRepo,
@@ -63,6 +65,7 @@ impl Github {
             pr: ratchet_observation(&summary, details.as_deref(), conflict),
             failing: summary.failing_checks(),
             head: summary.head_ref_name.clone(),
+            head_oid: summary.head_ref_oid.clone(),
             url: PrUrl::new(repo.clone(), number),
             repo,
             default_branch: project.default_branch,
