@@ -87,7 +87,7 @@ async fn fixture() -> Fixture {
     Fixture {
         fake,
         app,
-        agent: agent,
+        agent,
         project,
         gates,
         repo,

@@ -130,7 +130,7 @@ pub fn addressed(
 ) -> Vec<Addressed> {
     given
         .iter()
-        .filter(|thread| changed.iter().any(|path| *path == thread.path))
+        .filter(|thread| changed.contains(&thread.path))
         .filter_map(|thread| {
             let entry = report.iter().find(|e| e.thread == thread.id)?;
             let summary = clean_summary(&entry.summary).filter(|_| entry.addressed)?;
