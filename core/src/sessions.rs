@@ -434,6 +434,11 @@ pub struct AgentInfo {
     pub install_hint: Option<String>,
 }
 
+/// Settings absent from an older document that are on by default.
+fn on() -> bool {
+    true
+}
+
 /// `GET /api/settings`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -451,6 +456,12 @@ pub struct SettingsView {
     /// Where "Open in editor" opens a worktree.
     #[serde(default)]
     pub editor: EditorSettings,
+    /// The ratchet replies on the review threads a fixer addressed and asks for a new review.
+    #[serde(default = "on")]
+    pub ratchet_reply_to_review_threads: bool,
+    /// The ratchet resolves the review threads a fixer addressed.
+    #[serde(default = "on")]
+    pub ratchet_resolve_threads: bool,
 }
 
 /// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
@@ -476,6 +487,10 @@ pub struct SettingsPatch {
     /// Replaces the editor settings, checked whole.
     #[serde(default)]
     pub editor: Option<EditorSettings>,
+    #[serde(default)]
+    pub ratchet_reply_to_review_threads: Option<bool>,
+    #[serde(default)]
+    pub ratchet_resolve_threads: Option<bool>,
 }
 
 /// What a session's row says, as the snapshot summarises it.

@@ -46,6 +46,7 @@ fn comment(author: &str, body: &str, at: i64, resolved: bool) -> ReviewComment {
         url: format!("{URL}#discussion_r{at}"),
         updated_at_ms: at,
         resolved,
+        thread_id: None,
     }
 }
 
@@ -425,6 +426,7 @@ fn quoted_feedback() {
         path: path.into(),
         line,
         url: url.into(),
+        thread: None,
     };
     let observed = PrObservation {
         reviews: vec![

@@ -86,6 +86,7 @@ pub async fn serve(
 pub struct App {
     config: Config,
     state: http::AppState,
+    reply_threads: flows::ReplyThreads,
 }
 
 impl App {
@@ -143,6 +144,7 @@ impl App {
             config.github.clone(),
             rows.clone(),
         );
+        let git_for_flows = git.clone();
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
@@ -194,6 +196,17 @@ impl App {
             .await
             .context("cannot recover workspaces after a restart")?;
         ratchet.start().await.context("cannot start the ratchet")?;
+        // After the ratchet settled the fixers a restart cut short.
+        let reply_threads = flows::ReplyThreads::new(
+            db.clone(),
+            bus.clone(),
+            git_for_flows,
+            github.clone(),
+            ratchet.clone(),
+            sessions.clone(),
+            workspaces.clone(),
+        );
+        reply_threads.start();
         let review = review::Review::new(db.clone());
         let projects = projects::Projects::new(
             db.clone(),
@@ -249,7 +262,11 @@ impl App {
             poll_interval: config.poll_interval,
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
-        Ok(Self { config, state })
+        Ok(Self {
+            config,
+            state,
+            reply_threads,
+        })
     }
 
     /// The URLs a person opens to log in: one per address ff answers on, each with the token.
@@ -274,6 +291,11 @@ impl App {
     /// The ratchet (tests run a check and wait for it).
     pub fn ratchet(&self) -> ratchet::Ratchet {
         self.state.ratchet.clone()
+    }
+
+    /// The ratchet's replies on review threads (tests settle the fixers' runs and wait).
+    pub fn reply_threads(&self) -> flows::ReplyThreads {
+        self.reply_threads.clone()
     }
 
     /// The domain event bus (tests watch it; the snapshot collector subscribes to it).
@@ -313,6 +335,7 @@ impl App {
         .await;
         self.state.scheduled_runs.shutdown().await;
         self.state.workspaces.shutdown().await;
+        self.reply_threads.shutdown().await;
         self.state.ratchet.shutdown().await;
         self.state.sessions.shutdown().await;
         self.state.github.shutdown().await;

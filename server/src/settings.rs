@@ -40,10 +40,22 @@ pub struct Settings {
     /// Where "Open in editor" opens a worktree (absent in older backups: VS Code).
     #[serde(default)]
     pub editor: EditorSettings,
+    /// The ratchet replies on the review threads a fixer addressed, with its summary and the
+    /// commit, and asks the reviewers who requested changes for a new review (absent in older
+    /// backups: on).
+    #[serde(default = "on")]
+    pub ratchet_reply_to_review_threads: bool,
+    /// The ratchet resolves the review threads a fixer addressed (absent in older backups: on).
+    #[serde(default = "on")]
+    pub ratchet_resolve_threads: bool,
 }
 
 /// More Enterprise hosts than anyone runs.
 const GITHUB_HOSTS_MAX: usize = 50;
+
+fn on() -> bool {
+    true
+}
 
 fn default_agent() -> String {
     DEFAULT_AGENT.to_owned()
@@ -65,6 +77,8 @@ impl Default for Settings {
             ratchet_review_trigger: ReviewTrigger::default(),
             github_hosts: Vec::new(),
             editor: EditorSettings::default(),
+            ratchet_reply_to_review_threads: true,
+            ratchet_resolve_threads: true,
         }
     }
 }
@@ -85,6 +99,8 @@ impl Settings {
             ratchet_review_trigger: self.ratchet_review_trigger,
             github_hosts: self.github_hosts.clone(),
             editor: self.editor.clone(),
+            ratchet_reply_to_review_threads: self.ratchet_reply_to_review_threads,
+            ratchet_resolve_threads: self.ratchet_resolve_threads,
         }
     }
 
@@ -151,6 +167,12 @@ impl Settings {
             }
             next.github_hosts = checked;
         }
+        if let Some(reply) = patch.ratchet_reply_to_review_threads {
+            next.ratchet_reply_to_review_threads = reply;
+        }
+        if let Some(resolve) = patch.ratchet_resolve_threads {
+            next.ratchet_resolve_threads = resolve;
+        }
         if let Some(editor) = patch.editor {
             next.editor = editor
                 .checked()
@@ -170,6 +192,8 @@ struct Row {
     ratchet_review_trigger: String,
     github_hosts: String,
     editor: String,
+    ratchet_reply_to_review_threads: bool,
+    ratchet_resolve_threads: bool,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
@@ -182,7 +206,8 @@ fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T,
 pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
-         ratchet_permission_policy, ratchet_review_trigger, github_hosts, editor FROM settings WHERE id = 1",
+         ratchet_permission_policy, ratchet_review_trigger, github_hosts, editor, \
+         ratchet_reply_to_review_threads, ratchet_resolve_threads FROM settings WHERE id = 1",
     )
     .fetch_optional(conn)
     .await?;
@@ -207,6 +232,8 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
         )?,
         github_hosts: decode("github_hosts", &row.github_hosts)?,
         editor: decode("editor", &row.editor)?,
+        ratchet_reply_to_review_threads: row.ratchet_reply_to_review_threads,
+        ratchet_resolve_threads: row.ratchet_resolve_threads,
     })
 }
 
@@ -220,10 +247,12 @@ pub async fn set(
     sqlx::query(
         "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
          permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at, \
-         github_hosts, editor) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         github_hosts, editor, ratchet_reply_to_review_threads, ratchet_resolve_threads) \
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
          ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
          default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, \
-         ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8, editor = ?9",
+         ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8, editor = ?9, \
+         ratchet_reply_to_review_threads = ?10, ratchet_resolve_threads = ?11",
     )
     .bind(settings.ratchet_enabled)
     .bind(servers)
@@ -236,6 +265,8 @@ pub async fn set(
     .bind(now.to_string())
     .bind(serde_json::to_string(&settings.github_hosts).unwrap_or_else(|_| "[]".into()))
     .bind(serde_json::to_string(&settings.editor).unwrap_or_else(|_| "{}".into()))
+    .bind(settings.ratchet_reply_to_review_threads)
+    .bind(settings.ratchet_resolve_threads)
     .execute(conn)
     .await
     .map(drop)

@@ -164,6 +164,28 @@ fn Settings(agents: Vec<AgentInfo>, settings: SettingsView) -> impl IntoView {
                 </select>
             </label>
             <p class="muted">"Your own reviews and comments never start a fixer."</p>
+            <label class="check">
+                <input type="checkbox" data-testid="ratchet-reply-to-review-threads"
+                    prop:checked=move || state.settings.with(|s| s.ratchet_reply_to_review_threads)
+                    on:change=move |ev| {
+                        state.save.dispatch(SettingsPatch {
+                            ratchet_reply_to_review_threads: Some(event_target_checked(&ev)),
+                            ..SettingsPatch::default()
+                        });
+                    } />
+                "Reply on each review thread a fixer addressed (its summary and the commit), and ask the reviewers who requested changes to review again"
+            </label>
+            <label class="check">
+                <input type="checkbox" data-testid="ratchet-resolve-threads"
+                    prop:checked=move || state.settings.with(|s| s.ratchet_resolve_threads)
+                    on:change=move |ev| {
+                        state.save.dispatch(SettingsPatch {
+                            ratchet_resolve_threads: Some(event_target_checked(&ev)),
+                            ..SettingsPatch::default()
+                        });
+                    } />
+                "Resolve the review threads a fixer addressed"
+            </label>
 
             <h2>"GitHub"</h2>
             <label class="field">

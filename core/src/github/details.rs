@@ -56,6 +56,9 @@ pub struct IssueComment {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewThread {
+    /// The thread's node id, which replies and resolutions name (absent in older answers).
+    #[serde(default)]
+    pub id: Option<String>,
     pub is_resolved: bool,
     pub is_outdated: bool,
     pub path: String,

@@ -18,6 +18,8 @@ pub struct Observation {
     pub failing: Vec<FailingCheck>,
     /// The PR's head branch as GitHub names it: data for the fixer, never a command.
     pub head: String,
+    /// The PR's head commit as GitHub last read it.
+    pub head_oid: String,
     /// ff's own spelling of the PR's URL.
     pub url: PrUrl,
     pub repo: GithubRepo,
@@ -74,6 +76,7 @@ pub fn ratchet_observation(
                         url: comment.url.clone(),
                         updated_at_ms: comment.updated_at.millis(),
                         resolved: thread.is_resolved,
+                        thread_id: thread.id.clone(),
                     })
                 })
                 .collect()

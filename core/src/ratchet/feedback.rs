@@ -15,6 +15,9 @@ pub struct Feedback {
     pub path: String,
     pub line: Option<u32>,
     pub url: String,
+    /// The review thread of an inline comment: the id the fixer's report names it by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<String>,
 }
 
 /// The path given to review summaries, which belong to no file.
@@ -95,6 +98,7 @@ pub fn review_feedback(pr: &PrObservation, policy: ReviewPolicy<'_>) -> Vec<Feed
         path: comment.path.clone(),
         line: comment.line,
         url: comment.url.clone(),
+        thread: comment.thread_id.clone(),
     });
     let summaries = summaries(pr, policy).map(|review| Feedback {
         author: review.author.clone(),
@@ -102,6 +106,7 @@ pub fn review_feedback(pr: &PrObservation, policy: ReviewPolicy<'_>) -> Vec<Feed
         path: REVIEW_SUMMARY_PATH.to_owned(),
         line: None,
         url: pr.url.clone(),
+        thread: None,
     });
     comments.chain(summaries).collect()
 }

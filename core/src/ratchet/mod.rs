@@ -6,6 +6,7 @@ mod decision;
 mod feedback;
 mod key;
 mod observation;
+pub mod replies;
 mod view;
 
 pub use decision::{

@@ -72,6 +72,8 @@ pub struct ReviewComment {
     pub updated_at_ms: i64,
     /// Its thread was resolved: no longer feedback to act on, but still review activity.
     pub resolved: bool,
+    /// GitHub's node id of its thread, which the fixer's report and ff's reply name.
+    pub thread_id: Option<String>,
 }
 
 /// A pull request as one check observed it.

@@ -14,12 +14,14 @@ pub mod neighbours;
 pub mod open_in_editor;
 pub mod open_terminal;
 pub mod remove_project;
+pub mod reply_threads;
 pub mod save_schedule;
 pub mod scheduled_run;
 pub mod send_review;
 
 pub use open_in_editor::OpenInEditor;
 pub use open_terminal::OpenTerminal;
+pub use reply_threads::ReplyThreads;
 pub use save_schedule::SaveSchedule;
 pub use scheduled_run::ScheduledRuns;
 pub use send_review::SendReview;

@@ -164,6 +164,14 @@ impl HostBudget {
         self.last_error = None;
     }
 
+    /// A mutation's points: GitHub states no `rateLimit` in its answer, so ff counts them on
+    /// the remaining budget it last read (the next query's answer corrects it).
+    pub fn spent(&mut self, points: u32) {
+        if let Some(rate) = &mut self.rate {
+            rate.remaining = rate.remaining.saturating_sub(points);
+        }
+    }
+
     pub fn failed(&mut self, failure: &Failure, limits: &Limits, now: Timestamp) {
         self.last_error = Some(failure.to_string());
         match failure {

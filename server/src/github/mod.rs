@@ -11,6 +11,7 @@ mod issues;
 mod logs;
 mod observation;
 mod queries;
+mod replies;
 pub mod store;
 mod sync;
 mod transport;
@@ -59,6 +60,8 @@ pub trait Directory: Send + Sync {
         id: &'a WorkspaceId,
     ) -> BoxFuture<'a, Result<Option<Workspace>, sqlx::Error>>;
 }
+
+pub use replies::{ThreadState, ThreadsToReply};
 
 #[derive(Clone)]
 pub struct Github {

@@ -46,6 +46,7 @@ impl Github {
             pr: ratchet_observation(&summary, details.as_deref(), conflict),
             failing: summary.failing_checks(),
             head: summary.head_ref_name.clone(),
+            head_oid: summary.head_ref_oid.clone(),
             url: PrUrl::new(repo.clone(), number),
             repo,
             default_branch: project.default_branch,

@@ -10,6 +10,10 @@ pub const CREATE_PULL_REQUEST: &str = include_str!("graphql/create_pull_request.
 pub const ISSUES: &str = include_str!("graphql/issues.graphql");
 pub const ISSUE: &str = include_str!("graphql/issue.graphql");
 pub const VIEWER: &str = include_str!("graphql/viewer.graphql");
+pub const REVIEW_THREADS: &str = include_str!("graphql/review_threads.graphql");
+pub const REPLY_TO_REVIEW_THREAD: &str = include_str!("graphql/reply_to_review_thread.graphql");
+pub const RESOLVE_REVIEW_THREAD: &str = include_str!("graphql/resolve_review_thread.graphql");
+pub const REQUEST_REVIEWS: &str = include_str!("graphql/request_reviews.graphql");
 
 /// GitHub accepts more, but the cost of one request and the size of its answer stay bounded.
 pub const MAX_ALIASES: usize = 50;

@@ -2,7 +2,7 @@
 //! for fixers (`acquire_and_dispatch`), then recorded, compare-and-swap on what the check read.
 
 use super::prompt::{self, FailingCheck, PullRequest};
-use super::{store, Ratchet};
+use super::{replies, store, Ratchet};
 use crate::error::{DomainError, DomainResult};
 use crate::{clock, db};
 use ff_core::enums::CiStatus;
@@ -47,6 +47,13 @@ impl Ratchet {
                 };
                 let recorded =
                     store::record_dispatch(&mut tx, id.as_str(), read, &dispatch, now).await?;
+                if recorded {
+                    // The threads it was given, for the replies when it ends.
+                    let feedback = review_feedback(&trigger.observation.pr, trigger.policy);
+                    let threads = replies::given_threads(&feedback);
+                    let head = &trigger.observation.head_oid;
+                    replies::record_given(&mut tx, id, &session, now, head, &threads).await?;
+                }
                 let said = match trigger.retry {
                     0 => format!("Fixer dispatched: {}", trigger.reason),
                     n => format!("Fixer dispatched again (retry {n}): {}", trigger.reason),

@@ -9,6 +9,7 @@
 mod check;
 mod dispatch;
 pub mod prompt;
+pub mod replies;
 mod schedule;
 pub mod store;
 

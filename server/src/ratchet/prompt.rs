@@ -66,6 +66,9 @@ struct Context<'a> {
     conflict: bool,
     /// The base branch by name, only when it is the project's default branch and a plain name.
     base: Option<&'a str>,
+    /// Whether the feedback names review threads, which the fixer reports on.
+    threads: bool,
+    report_label: &'static str,
 }
 
 #[derive(Serialize)]
@@ -160,6 +163,8 @@ pub fn render(input: &Input<'_>) -> String {
         feedback,
         conflict: input.conflict,
         base,
+        threads: input.feedback.iter().any(|f| f.thread.is_some()),
+        report_label: ff_core::ratchet::replies::REPORT_LABEL,
     };
     let mut env = minijinja::Environment::new();
     let rendered = minijinja::syntax::SyntaxConfig::builder()
@@ -328,6 +333,7 @@ mod tests {
             path: hostile.into(),
             line: Some(3),
             url: "https://github.com/o/r/pull/7#discussion_r1".into(),
+            thread: Some(hostile.into()),
         }];
         let text = render(&Input {
             pr: &pr,

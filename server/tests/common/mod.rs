@@ -52,6 +52,7 @@ pub struct TestApp {
     pub events: EventBus,
     pub snapshot: Snapshot,
     pub github: ff_server::github::Github,
+    pub reply_threads: ff_server::flows::ReplyThreads,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -146,6 +147,7 @@ impl TestApp {
         let events = app.events();
         let snapshot = app.snapshot();
         let github = app.github();
+        let reply_threads = app.reply_threads();
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(app.run(listener, async {
             let _ = stopped.await;
@@ -157,6 +159,7 @@ impl TestApp {
             events,
             snapshot,
             github,
+            reply_threads,
             stop: Some(stop),
             task: Some(task),
         }

@@ -2,7 +2,7 @@
 //! fragments, variables), the way GitHub would: a missing repository or PR is `null` with a
 //! NOT_FOUND error naming its path, and the other aliases keep their data.
 
-use super::world::{oid, time_text, Pr, Repo, World};
+use super::world::{oid, time_text, Pr, Repo, ThreadReply, World};
 use graphql_parser::query::{
     Definition, Document, Field, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
     TypeCondition, Value as GqlValue,
@@ -165,7 +165,14 @@ pub fn execute<'a>(request: &Request<'a>, world: &mut World, created: &mut Vec<C
                 let owner = request.argument(field, "owner");
                 let name = request.argument(field, "name");
                 match world.get_repo(owner.as_str().unwrap_or(""), name.as_str().unwrap_or("")) {
-                    Some(repo) => repository(request, field, repo, &key, &mut answer.errors),
+                    Some(repo) => repository(
+                        request,
+                        field,
+                        repo,
+                        &world.viewer,
+                        &key,
+                        &mut answer.errors,
+                    ),
                     None => {
                         answer.errors.push(not_found(
                             vec![json!(key)],
@@ -182,6 +189,10 @@ pub fn execute<'a>(request: &Request<'a>, world: &mut World, created: &mut Vec<C
             "createPullRequest" => {
                 create_pull_request(request, field, world, &key, &mut answer.errors, created)
             }
+            "addPullRequestReviewThreadReply" | "resolveReviewThread" => {
+                thread_mutation(request, field, world, &key, &mut answer.errors)
+            }
+            "requestReviews" => request_reviews(request, field, world, &key, &mut answer.errors),
             other => {
                 answer.errors.push(
                     json!({"message": format!("the fake does not answer {other}"), "path": [key]}),
@@ -211,6 +222,7 @@ fn repository<'a>(
     request: &Request<'a>,
     field: &'a Field<'a, &'a str>,
     repo: &Repo,
+    viewer: &str,
     key: &str,
     errors: &mut Vec<Value>,
 ) -> Value {
@@ -223,7 +235,7 @@ fn repository<'a>(
             "pullRequest" => {
                 let number = request.argument(inner, "number").as_u64().unwrap_or(0);
                 match repo.prs.iter().find(|p| p.number == number) {
-                    Some(pr) => shape(request, inner, &repo.pr_json(pr)),
+                    Some(pr) => shape(request, inner, &repo.pr_json(pr, viewer)),
                     None => {
                         errors.push(not_found(
                             vec![json!(key), json!(inner_key)],
@@ -249,7 +261,7 @@ fn repository<'a>(
                     })
                     .collect();
                 prs.sort_by(|a, b| (&b.created_at, b.number).cmp(&(&a.created_at, a.number)));
-                let nodes: Vec<Value> = prs.iter().map(|p| repo.pr_json(p)).collect();
+                let nodes: Vec<Value> = prs.iter().map(|p| repo.pr_json(p, viewer)).collect();
                 shape(request, inner, &connection(nodes))
             }
             "issues" => {
@@ -299,6 +311,7 @@ fn create_pull_request<'a>(
     errors: &mut Vec<Value>,
     created: &mut Vec<Created>,
 ) -> Value {
+    let viewer = world.viewer.clone();
     let input = request.argument(field, "input");
     let text = |name: &str| {
         input
@@ -341,8 +354,110 @@ fn create_pull_request<'a>(
         .iter()
         .find(|p| p.number == number)
         .expect("just opened");
-    let payload = json!({"pullRequest": repo.pr_json(pr)});
+    let payload = json!({"pullRequest": repo.pr_json(pr, &viewer)});
     shape(request, field, &payload)
+}
+
+/// `addPullRequestReviewThreadReply` (the reply is recorded on the PR, by the viewer) and
+/// `resolveReviewThread`, on the thread the input names.
+fn thread_mutation<'a>(
+    request: &Request<'a>,
+    field: &'a Field<'a, &'a str>,
+    world: &mut World,
+    key: &str,
+    errors: &mut Vec<Value>,
+) -> Value {
+    let input = request.argument(field, "input");
+    let reply = field.name == "addPullRequestReviewThreadReply";
+    let wanted = input
+        .get(if reply {
+            "pullRequestReviewThreadId"
+        } else {
+            "threadId"
+        })
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let viewer = world.viewer.clone();
+    for repo in &mut world.repos {
+        let found = repo.prs.iter().find_map(|pr| {
+            (0..pr.threads.len())
+                .find(|i| repo.thread_id(pr.number, *i) == wanted)
+                .map(|i| (pr.number, i))
+        });
+        let Some((number, index)) = found else {
+            continue;
+        };
+        let mut payload = Value::Null;
+        repo.change(number, |pr| {
+            if reply {
+                let body = input
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                pr.thread_replies.push(ThreadReply {
+                    thread: index,
+                    author: viewer.clone(),
+                    body: body.to_owned(),
+                });
+                let n = 7000 + pr.thread_replies.len() - 1;
+                payload = json!({"comment": {"id": format!("PRRC_{n}"), "body": body}});
+            } else {
+                pr.threads[index].resolved = true;
+                payload = json!({"thread": {"id": wanted, "isResolved": true}});
+            }
+        });
+        return shape(request, field, &payload);
+    }
+    errors.push(not_found(
+        vec![json!(key)],
+        &format!("Could not resolve to a node with the global id of '{wanted}'."),
+    ));
+    Value::Null
+}
+
+/// `requestReviews`: the users are recorded on the PR the input names.
+fn request_reviews<'a>(
+    request: &Request<'a>,
+    field: &'a Field<'a, &'a str>,
+    world: &mut World,
+    key: &str,
+    errors: &mut Vec<Value>,
+) -> Value {
+    let input = request.argument(field, "input");
+    let wanted = input
+        .get("pullRequestId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let users: Vec<String> = input
+        .get("userIds")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    for repo in &mut world.repos {
+        let pr_id = |number: u64| format!("PR_{}_{number}", repo.name);
+        let Some(number) = repo
+            .prs
+            .iter()
+            .map(|p| p.number)
+            .find(|n| pr_id(*n) == wanted)
+        else {
+            continue;
+        };
+        repo.change(number, |pr| pr.review_requests.extend(users));
+        return shape(request, field, &json!({"pullRequest": {"id": wanted}}));
+    }
+    errors.push(not_found(
+        vec![json!(key)],
+        &format!("Could not resolve to a node with the global id of '{wanted}'."),
+    ));
+    Value::Null
 }
 
 /// `value` cut to what `field` selects (and sliced where a connection asks for `first`/`last`).

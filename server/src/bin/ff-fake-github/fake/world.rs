@@ -84,6 +84,21 @@ pub struct Pr {
     pub body: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Replies made through `addPullRequestReviewThreadReply`, oldest first.
+    #[serde(default)]
+    pub thread_replies: Vec<ThreadReply>,
+    /// Node ids of the users `requestReviews` asked, one entry per user per request.
+    #[serde(default)]
+    pub review_requests: Vec<String>,
+}
+
+/// A reply on the thread at `thread` (an index into the PR's threads).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadReply {
+    pub thread: usize,
+    pub author: String,
+    pub body: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -260,6 +275,8 @@ impl Repo {
             body: String::new(),
             created_at: now.clone(),
             updated_at: now,
+            thread_replies: Vec::new(),
+            review_requests: Vec::new(),
         });
         number
     }
@@ -299,6 +316,16 @@ impl Repo {
         })
     }
 
+    /// The node id of the thread at `index` of PR `number`.
+    pub fn thread_id(&self, number: u64, index: usize) -> String {
+        format!("PRRT_{}_{number}_{index}", self.name)
+    }
+
+    /// The node id of a user, as the fake makes them up.
+    pub fn user_id(login: &str) -> String {
+        format!("U_{login}")
+    }
+
     pub fn node_id(&self) -> String {
         format!("R_{}_{}", self.owner, self.name)
     }
@@ -312,7 +339,8 @@ impl Repo {
         })
     }
 
-    pub fn pr_json(&self, pr: &Pr) -> Value {
+    /// PR `pr` as `viewer` (the token's user) reads it.
+    pub fn pr_json(&self, pr: &Pr, viewer: &str) -> Value {
         let contexts: Vec<Value> = pr
             .checks
             .iter()
@@ -343,7 +371,7 @@ impl Repo {
             .enumerate()
             .map(|(i, r)| {
                 json!({
-                    "author": {"login": r.author},
+                    "author": {"__typename": "User", "login": r.author, "id": Self::user_id(&r.author)},
                     "state": r.state,
                     "body": r.body,
                     "submittedAt": pr.updated_at,
@@ -356,24 +384,53 @@ impl Repo {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                json!({
-                    "isResolved": t.resolved,
-                    "isOutdated": false,
-                    "path": t.path,
-                    "line": t.line,
-                    "comments": {"totalCount": 1, "nodes": [{
-                        "databaseId": 5000 + i as u64,
-                        "author": {"login": t.author},
-                        "body": t.body,
-                        "url": format!("{}#discussion_r{}", self.url("pull", pr.number), 5000 + i),
+                let comment = |n: u64, author: &str, body: &str| {
+                    json!({
+                        "databaseId": n,
+                        "author": {"login": author},
+                        "body": body,
+                        "url": format!("{}#discussion_r{n}", self.url("pull", pr.number)),
                         "createdAt": pr.updated_at,
                         "updatedAt": pr.updated_at,
                         "path": t.path,
                         "line": t.line,
-                    }]},
+                        "viewerDidAuthor": author.eq_ignore_ascii_case(viewer),
+                    })
+                };
+                let mut comments = vec![comment(5000 + i as u64, &t.author, &t.body)];
+                comments.extend(
+                    pr.thread_replies
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.thread == i)
+                        .map(|(n, r)| comment(7000 + n as u64, &r.author, &r.body)),
+                );
+                json!({
+                    "id": self.thread_id(pr.number, i),
+                    "isResolved": t.resolved,
+                    "isOutdated": false,
+                    "path": t.path,
+                    "line": t.line,
+                    "comments": {"totalCount": comments.len(), "nodes": comments},
                 })
             })
             .collect();
+        // Each reviewer's latest review that approved or asked for changes.
+        let mut opinions: Vec<Value> = Vec::new();
+        for review in reviews.iter().rev() {
+            let opinionated = matches!(
+                review["state"].as_str(),
+                Some("APPROVED" | "CHANGES_REQUESTED")
+            );
+            if opinionated
+                && !opinions
+                    .iter()
+                    .any(|o| o["author"]["login"] == review["author"]["login"])
+            {
+                opinions.push(json!({"author": review["author"], "state": review["state"]}));
+            }
+        }
+        opinions.reverse();
         let comments: Vec<Value> = (0..pr.comments)
             .map(|i| {
                 json!({
@@ -412,6 +469,7 @@ impl Repo {
             "commits": {"totalCount": 1, "nodes": [{"commit": {"oid": pr.head_oid, "statusCheckRollup": rollup}}]},
             "reviews": {"totalCount": reviews.len(), "nodes": reviews},
             "latestReviews": {"totalCount": reviews.len(), "nodes": reviews.iter().map(|r| json!({"author": r["author"], "state": r["state"], "submittedAt": r["submittedAt"]})).collect::<Vec<_>>()},
+            "latestOpinionatedReviews": {"totalCount": opinions.len(), "nodes": opinions},
             "comments": {"totalCount": comments.len(), "nodes": comments},
             "reviewThreads": {"totalCount": threads.len(), "nodes": threads},
         })
