@@ -138,6 +138,11 @@ impl App {
         let git = Git::new(GIT_TIMEOUT);
         let github =
             github::Github::start(db.clone(), bus.clone(), git.clone(), config.github.clone());
+        let bridge = match &config.sessions.mcp_bridge {
+            Some(path) => path.clone(),
+            None => std::env::current_exe().context("cannot find ff's own executable")?,
+        };
+        let grants = auth::agents::AgentGrants::new(bridge);
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
@@ -145,6 +150,7 @@ impl App {
             github.clone(),
             &config.data_dir,
             config.sessions.clone(),
+            grants.clone(),
         );
         let ratchet = ratchet::Ratchet::new(
             db.clone(),
@@ -162,6 +168,10 @@ impl App {
             snapshot_config,
         );
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone());
+        // Known before the listener when the port is: agents recovered at startup get ff's tools.
+        if config.addr.port() != 0 {
+            grants.serve_at(mcp_url(config.addr));
+        }
         let terminals = terminals::Terminals::new(config.terminals.clone(), &config.data_dir);
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
@@ -206,6 +216,11 @@ impl App {
             .start()
             .await
             .context("cannot start the scheduled tasks")?;
+        let child_workspaces = flows::ChildWorkspaces::new(
+            workspaces.clone(),
+            sessions.clone(),
+            config.sessions.max_children_per_session,
+        );
         let state = http::AppState {
             leptos: http::leptos_options(),
             save_schedule: flows::SaveSchedule::new(
@@ -223,6 +238,13 @@ impl App {
                 allowed_origins: Arc::from(config.allowed_origins.clone()),
             },
             gate: http::auth::Gate::new(access, config.addr.port()),
+            grants,
+            child_notifications: flows::ChildNotifications::new(
+                workspaces.clone(),
+                child_workspaces.clone(),
+                bus.clone(),
+            ),
+            child_workspaces,
             open_in_editor: flows::OpenInEditor::new(db.clone(), workspaces.clone()),
             db,
             bus,
@@ -240,6 +262,7 @@ impl App {
             poll_interval: config.poll_interval,
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
+        state.child_notifications.start();
         Ok(Self { config, state })
     }
 
@@ -288,6 +311,7 @@ impl App {
             .access
             .watch(state.shutdown.clone())
             .context("cannot follow rotations of the token")?;
+        state.grants.serve_at(mcp_url(listener.local_addr()?));
         let router = http::router(state);
         let stopping = self.state.shutdown.clone();
         tokio::spawn(async move {
@@ -303,6 +327,7 @@ impl App {
         )
         .await;
         self.state.scheduled_runs.shutdown().await;
+        self.state.child_notifications.shutdown().await;
         self.state.workspaces.shutdown().await;
         self.state.ratchet.shutdown().await;
         self.state.sessions.shutdown().await;
@@ -314,6 +339,20 @@ impl App {
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");
         Ok(())
     }
+}
+
+/// Where ff's own agents reach its MCP server: loopback when ff listens on every address.
+fn mcp_url(local: std::net::SocketAddr) -> String {
+    let ip = match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        }
+        ip => ip,
+    };
+    format!("http://{}/mcp", std::net::SocketAddr::new(ip, local.port()))
 }
 
 /// `base` with the token to log in with, as ff prints it.

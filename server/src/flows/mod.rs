@@ -5,12 +5,16 @@
 //! it needs to run (locks, its background task). Domains never call a flow: the HTTP layer and
 //! the crate roots do.
 
+pub mod child_notifications;
+pub mod child_workspaces;
 pub mod open_in_editor;
 pub mod open_terminal;
 pub mod save_schedule;
 pub mod scheduled_run;
 pub mod send_review;
 
+pub use child_notifications::ChildNotifications;
+pub use child_workspaces::ChildWorkspaces;
 pub use open_in_editor::OpenInEditor;
 pub use open_terminal::OpenTerminal;
 pub use save_schedule::SaveSchedule;

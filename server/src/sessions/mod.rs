@@ -112,8 +112,10 @@ impl Sessions {
         github: Github,
         data_dir: &Path,
         config: SessionsConfig,
+        grants: crate::auth::agents::AgentGrants,
     ) -> Self {
         let shared = Arc::new(Shared {
+            grants,
             metrics,
             slots: slots::Slots::new(config.max_running_agents),
             board: Board::new(bus.clone()),
