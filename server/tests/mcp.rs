@@ -382,3 +382,60 @@ async fn agents_without_mcp_over_http_get_the_stdio_bridge() {
         .expect("the bridge ends with its stdin");
     assert!(ended.unwrap().success());
 }
+
+#[tokio::test]
+async fn children_nest_two_deep_and_a_session_creates_at_most_its_allowance() {
+    let app = TestApp::spawn_with_flags(&["--max-children-per-session", "1"], |_| {}).await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (_, top) = app.ready_workspace(&repo, manual("Top")).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/workspaces/{top}/sessions"),
+            json!({"prompt": "Plan"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut credentials = vec![credential_of(&agent.wait_for("session/new", 1).await[0])];
+    let mut ids = vec![top];
+    // Top creates a child, the child a grandchild; each starts a session of its own.
+    for depth in 1..=2 {
+        let client = connect(&app, &credentials[depth - 1]).await;
+        let name = format!("Depth {depth}");
+        let created = ok(
+            &client,
+            "create_workspace",
+            json!({"name": name, "prompt": format!("Work at depth {depth}")}),
+        )
+        .await;
+        let id = created["workspace"]["id"].as_str().unwrap().to_owned();
+        app.wait_for_status(&id, "READY").await;
+        let sessions = agent.wait_for("session/new", depth + 1).await;
+        credentials.push(credential_of(&sessions[depth]));
+        ids.push(id);
+        let why = refused(
+            &client,
+            "create_workspace",
+            json!({"name": "One more", "prompt": "More"}),
+        )
+        .await;
+        assert!(why.contains("--max-children-per-session"), "{why}");
+    }
+    let deepest = connect(&app, &credentials[2]).await;
+    let why = refused(
+        &deepest,
+        "create_workspace",
+        json!({"name": "Too deep", "prompt": "No"}),
+    )
+    .await;
+    assert!(why.contains("at most 2 deep"), "{why}");
+    // A grandparent is not a parent: no message skips a generation.
+    let why = refused(
+        &deepest,
+        "send_message",
+        json!({"workspaceId": ids[0], "text": "hi"}),
+    )
+    .await;
+    assert!(why.contains("parent and children"), "{why}");
+}
