@@ -163,6 +163,13 @@ async fn an_agent_creates_a_child_and_they_message_each_other_within_their_proje
     assert_eq!(created["workspace"]["relation"], "child");
     assert_eq!(created["workspace"]["parentId"], parent.as_str());
     app.wait_for_status(&child, "READY").await;
+    // Its page links its parent, and the parent's page lists it.
+    assert_eq!(app.workspace(&child).await["parent"]["id"], parent.as_str());
+    let listed_children = &app.workspace(&parent).await["children"];
+    assert_eq!(
+        listed_children[0]["name"], "Child part",
+        "{listed_children}"
+    );
     prompted_with(&agent, "Do the child part").await;
     let sessions = agent.wait_for("session/new", 2).await;
     let child_credential = credential_of(&sessions[1]);

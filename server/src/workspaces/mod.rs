@@ -18,7 +18,7 @@ use crate::ratchet;
 use crate::run_script::{self, RunScripts};
 use crate::sessions::Sessions;
 use crate::terminals::Terminals;
-use ff_core::api::{PrInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{PrInfo, Workspace, WorkspaceDetail, WorkspaceLink};
 use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, WorkspaceId};
@@ -297,6 +297,23 @@ impl Workspaces {
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
         let pr = crate::github::store::info(&mut conn, id.as_str()).await?;
+        let link = |w: &Workspace| WorkspaceLink {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            status: w.status,
+        };
+        let parent = match family::parent(&mut conn, id).await? {
+            Some(parent) => store::get(&mut conn, parent.as_str())
+                .await?
+                .map(|r| link(&r.workspace)),
+            None => None,
+        };
+        let mut children = Vec::new();
+        for child in family::children(&mut conn, id).await? {
+            if let Some(record) = store::get(&mut conn, child.as_str()).await? {
+                children.push(link(&record.workspace));
+            }
+        }
         drop(conn);
         let run_script = self.inner.run_scripts.status(id).await?;
         Ok(WorkspaceDetail {
@@ -309,6 +326,8 @@ impl Workspaces {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok()),
             archive_note: record.archive_note,
+            parent,
+            children,
         })
     }
 
