@@ -157,6 +157,21 @@ mod resources {
         pub archive_error: Option<super::ErrorDetail>,
         /// What the archive kept outside git, and where (ignored files moved aside).
         pub archive_note: Option<String>,
+        /// The workspace whose agent created this one through ff's MCP tools.
+        #[serde(default)]
+        pub parent: Option<WorkspaceLink>,
+        /// The workspaces this one's agents created, oldest first, with their status.
+        #[serde(default)]
+        pub children: Vec<WorkspaceLink>,
+    }
+
+    /// Another workspace, named where a page links to it.
+    #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct WorkspaceLink {
+        pub id: WorkspaceId,
+        pub name: String,
+        pub status: WorkspaceStatus,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

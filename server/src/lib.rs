@@ -145,14 +145,22 @@ impl App {
             rows.clone(),
         );
         let git_for_flows = git.clone();
+        let bridge = match &config.sessions.mcp_bridge {
+            Some(path) => path.clone(),
+            None => std::env::current_exe().context("cannot find ff's own executable")?,
+        };
+        let grants = auth::agents::AgentGrants::new(bridge);
         let sessions = sessions::Sessions::new(
             db.clone(),
             bus.clone(),
             metrics.clone(),
-            rows.clone(),
-            Arc::new(flows::first_session::IssuePrompt::new(github.clone())),
+            sessions::Bridges {
+                workspaces: rows.clone(),
+                issues: Arc::new(flows::first_session::IssuePrompt::new(github.clone())),
+            },
             &config.data_dir,
             config.sessions.clone(),
+            grants.clone(),
         );
         let ratchet = ratchet::Ratchet::new(
             db.clone(),
@@ -169,6 +177,10 @@ impl App {
             snapshot_config,
         );
         let run_scripts = run_script::RunScripts::new(db.clone(), bus.clone(), rows.clone());
+        // Known before the listener when the port is: agents recovered at startup get ff's tools.
+        if config.addr.port() != 0 {
+            grants.serve_at(mcp_url(config.addr));
+        }
         let terminals = terminals::Terminals::new(config.terminals.clone(), &config.data_dir);
         let workspaces = workspaces::Workspaces::new(
             db.clone(),
@@ -228,6 +240,11 @@ impl App {
             .start()
             .await
             .context("cannot start the scheduled tasks")?;
+        let child_workspaces = flows::ChildWorkspaces::new(
+            workspaces.clone(),
+            sessions.clone(),
+            config.sessions.max_children_per_session,
+        );
         let state = http::AppState {
             leptos: http::leptos_options(),
             save_schedule: flows::SaveSchedule::new(
@@ -245,6 +262,13 @@ impl App {
                 allowed_origins: Arc::from(config.allowed_origins.clone()),
             },
             gate: http::auth::Gate::new(access, config.addr.port()),
+            grants,
+            child_notifications: flows::ChildNotifications::new(
+                workspaces.clone(),
+                child_workspaces.clone(),
+                bus.clone(),
+            ),
+            child_workspaces,
             open_in_editor: flows::OpenInEditor::new(db.clone(), workspaces.clone()),
             db,
             bus,
@@ -262,6 +286,7 @@ impl App {
             poll_interval: config.poll_interval,
             shutdown: tokio_util::sync::CancellationToken::new(),
         };
+        state.child_notifications.start();
         Ok(Self {
             config,
             state,
@@ -319,6 +344,7 @@ impl App {
             .access
             .watch(state.shutdown.clone())
             .context("cannot follow rotations of the token")?;
+        state.grants.serve_at(mcp_url(listener.local_addr()?));
         let router = http::router(state);
         let stopping = self.state.shutdown.clone();
         tokio::spawn(async move {
@@ -334,6 +360,7 @@ impl App {
         )
         .await;
         self.state.scheduled_runs.shutdown().await;
+        self.state.child_notifications.shutdown().await;
         self.state.workspaces.shutdown().await;
         self.reply_threads.shutdown().await;
         self.state.ratchet.shutdown().await;
@@ -346,6 +373,20 @@ impl App {
         tracing::info!(data_dir = %self.config.data_dir.display(), "ff stopped");
         Ok(())
     }
+}
+
+/// Where ff's own agents reach its MCP server: loopback when ff listens on every address.
+fn mcp_url(local: std::net::SocketAddr) -> String {
+    let ip = match local.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        }
+        ip => ip,
+    };
+    format!("http://{}/mcp", std::net::SocketAddr::new(ip, local.port()))
 }
 
 /// `base` with the token to log in with, as ff prints it.

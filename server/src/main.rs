@@ -37,6 +37,10 @@ fn main() -> ExitCode {
             Ok(storage) => run(ff_server::agents_command(storage, args.action)),
             Err(e) => usage_error(e),
         },
+        Command::McpBridge => {
+            ff_server::telemetry::init("warn");
+            run(ff_server::http::mcp_bridge::run())
+        }
         Command::Token(args) => match storage(args.storage) {
             Ok(storage) => run(async move { ff_server::token_command(storage, args.rotate) }),
             Err(e) => usage_error(e),

@@ -120,6 +120,9 @@ async fn every_route_and_socket_refuses_a_request_without_the_token() {
     assert!(routes.iter().any(|r| r == "/ws/snapshots"));
     assert!(routes.iter().any(|r| r.starts_with("/ws/sessions/")));
     assert!(routes.iter().any(|r| r == "/metrics"));
+    // ff's agents' MCP endpoint: refused without their session's credential (tests/mcp.rs
+    // checks that the user's token is refused there too).
+    assert!(routes.iter().any(|r| r == "/mcp"));
     assert!(routes.iter().any(|r| r == "/"));
     for path in routes.iter().filter(|p| !public(p)) {
         for method in [
@@ -147,7 +150,8 @@ async fn every_route_and_socket_refuses_a_request_without_the_token() {
                 let page = method == Method::GET
                     && !path.starts_with("/api/")
                     && !path.starts_with("/ws/")
-                    && path != "/metrics";
+                    && path != "/metrics"
+                    && path != "/mcp";
                 let body = response.text().await.unwrap();
                 if page {
                     assert!(body.contains("Open the URL ff printed"), "{path}: {body}");

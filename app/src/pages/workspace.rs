@@ -376,6 +376,24 @@ fn WorkspaceView(
             {move || detail.with(|d| d.archive_note.clone()).map(|note| view! {
                 <p class="muted" data-testid="archive-note">{note}</p>
             })}
+            {move || detail.with(|d| d.parent.clone()).map(|parent| view! {
+                <p class="muted" data-testid="parent">
+                    "Child of " <a href=format!("/workspaces/{}", parent.id)>{parent.name}</a>
+                </p>
+            })}
+            {move || detail.with(|d| (!d.children.is_empty()).then(|| d.children.clone())).map(|children| view! {
+                <details class="children" data-testid="children">
+                    <summary>{format!("Child workspaces ({})", children.len())}</summary>
+                    <ul>
+                        {children.into_iter().map(|child| view! {
+                            <li>
+                                <a href=format!("/workspaces/{}", child.id)>{child.name}</a>
+                                " " <span class="muted">{child.status.to_string()}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </details>
+            })}
             <div class="cockpit-body" style=move || format!("--panel-width: {}px", width.get())>
                 <div class="cockpit-chat">
                     {move || entry.get().map(|e| view! { <OverlapList workspace=e.workspace_id.clone() overlaps=e.raw.overlaps.clone() /> })}

@@ -3,6 +3,7 @@
 //! `ff token --rotate` replaces that file, the running server takes the new token within moments
 //! and everything admitted with the old one (cookies, open sockets) ends.
 
+pub mod agents;
 pub mod file;
 pub mod token;
 

@@ -8,6 +8,8 @@
 
 pub mod archive;
 pub mod backup;
+pub mod child_notifications;
+pub mod child_workspaces;
 pub mod first_session;
 pub mod fix;
 pub mod neighbours;
@@ -19,6 +21,8 @@ pub mod save_schedule;
 pub mod scheduled_run;
 pub mod send_review;
 
+pub use child_notifications::ChildNotifications;
+pub use child_workspaces::ChildWorkspaces;
 pub use open_in_editor::OpenInEditor;
 pub use open_terminal::OpenTerminal;
 pub use reply_threads::ReplyThreads;

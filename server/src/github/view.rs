@@ -28,6 +28,16 @@ impl Github {
     /// as last read. It never waits on GitHub: details older than the PR are shown as they are
     /// and read again in the background (`detailsPending`).
     pub async fn pr_view(&self, id: &WorkspaceId) -> DomainResult<PrView> {
+        self.view(id, true).await
+    }
+
+    /// The same view without reading stale details again: no request to GitHub at all (ff's
+    /// agents ask through MCP, and must not spend the user's budget).
+    pub async fn pr_view_stored(&self, id: &WorkspaceId) -> DomainResult<PrView> {
+        self.view(id, false).await
+    }
+
+    async fn view(&self, id: &WorkspaceId, refresh: bool) -> DomainResult<PrView> {
         self.workspace(id).await?;
         let stored = store::get(&mut *self.inner.db.acquire().await?, id.as_str()).await?;
         let observed = self
@@ -44,7 +54,7 @@ impl Github {
                 .is_some_and(|(at, _)| Some(*at) == stored.record.github_updated_at)
         };
         let details_pending = stored.record.number.is_some() && !fresh;
-        if details_pending {
+        if details_pending && refresh {
             self.refresh_details(id);
         }
         let details = stored.record.number.and_then(|_| self.cached_details(id));

@@ -3,6 +3,7 @@
 //! (`/?token=…`) sets before redirecting to the same address without the token.
 
 use super::error::AppError;
+use crate::auth::agents::AgentGrants;
 use crate::auth::Access;
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -45,9 +46,29 @@ pub fn is_public(path: &str) -> bool {
     path == "/healthz" || path.starts_with("/pkg/")
 }
 
-pub async fn authenticated(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+pub async fn authenticated(
+    State(gate): State<Gate>,
+    State(grants): State<AgentGrants>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if is_public(request.uri().path()) {
         return next.run(request).await;
+    }
+    // ff's MCP server takes only an agent's credential, even with --no-auth: it names the
+    // session and workspace the agent acts as. The user's token is no use there, nor a
+    // credential anywhere else.
+    if request.uri().path() == super::mcp::PATH {
+        return match bearer(request.headers()).and_then(|p| grants.admit(&p)) {
+            Some(grantee) => {
+                request.extensions_mut().insert(grantee);
+                next.run(request).await
+            }
+            None => refuse(
+                &request,
+                "/mcp takes the credential ff gave an agent session when it started it (it ends with the session)",
+            ),
+        };
     }
     if gate.access.is_disabled() {
         request
@@ -174,6 +195,7 @@ fn over_tls(request: &Request) -> bool {
 fn refuse(request: &Request, why: &str) -> Response {
     let path = request.uri().path();
     let program = path.starts_with("/api/")
+        || path == super::mcp::PATH
         || path.starts_with("/ws/")
         || path == "/metrics"
         || !matches!(*request.method(), Method::GET | Method::HEAD);

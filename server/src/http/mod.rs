@@ -9,6 +9,8 @@ mod github;
 pub mod guard;
 pub mod headers;
 mod health;
+pub mod mcp;
+pub mod mcp_bridge;
 mod pages;
 mod projects;
 mod ratchet;
@@ -31,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRef, Request};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{any_service, get};
 use axum::routing::{delete, patch, post, put};
 use axum::Router;
 use guard::Trust;
@@ -64,6 +66,10 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     pub trust: Trust,
     pub gate: auth::Gate,
+    /// The credentials of ff's own agents, admitted on `/mcp` only.
+    pub grants: crate::auth::agents::AgentGrants,
+    pub child_workspaces: crate::flows::ChildWorkspaces,
+    pub child_notifications: crate::flows::ChildNotifications,
     /// How often a page whose socket is down polls the snapshot route.
     pub poll_interval: std::time::Duration,
     /// Cancelled when the server begins to shut down: open sockets close with it.
@@ -77,6 +83,12 @@ pub fn leptos_options() -> LeptosOptions {
 impl FromRef<AppState> for Trust {
     fn from_ref(state: &AppState) -> Self {
         state.trust.clone()
+    }
+}
+
+impl FromRef<AppState> for crate::auth::agents::AgentGrants {
+    fn from_ref(state: &AppState) -> Self {
+        state.grants.clone()
     }
 }
 
@@ -239,6 +251,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/snapshots", get(snapshot::socket))
         .route("/ws/sessions/{session_id}", get(sessions::socket))
         .route("/ws/terminals/{terminal_id}", get(terminals::socket))
+        // ff's own agents, with their session's credential, never the user's token (auth.rs).
+        .route("/mcp", any_service(mcp::service(state.clone())))
         .route("/pkg/{*file}", get(assets::serve))
         .nest("/api", api)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

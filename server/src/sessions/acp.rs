@@ -12,14 +12,16 @@
 use super::fs;
 use super::lines;
 use super::store::Offered;
+use crate::auth::agents::McpOffer;
 use crate::process::{group_alive, signal_group, terminate_group, ProcessIdentity};
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
-    CancelNotification, ClientCapabilities, ContentBlock, FileSystemCapabilities,
-    InitializeRequest, LoadSessionRequest, NewSessionRequest, PromptRequest, ReadTextFileRequest,
-    ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse,
-    SessionConfigOptionValue, SessionNotification, SetSessionConfigOptionRequest,
-    SetSessionModeRequest, TextContent, WriteTextFileRequest, WriteTextFileResponse,
+    CancelNotification, ClientCapabilities, ContentBlock, EnvVariable, FileSystemCapabilities,
+    HttpHeader, InitializeRequest, LoadSessionRequest, McpServer, McpServerHttp, McpServerStdio,
+    NewSessionRequest, PromptRequest, ReadTextFileRequest, ReadTextFileResponse,
+    RequestPermissionRequest, RequestPermissionResponse, SessionConfigOptionValue,
+    SessionNotification, SetSessionConfigOptionRequest, SetSessionModeRequest, TextContent,
+    WriteTextFileRequest, WriteTextFileResponse,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{on_receive_request, Agent, Client, Lines};
@@ -250,7 +252,13 @@ impl AgentProcess {
 
     /// `initialize`, then `session/load` when the agent supports it and there is a session to
     /// resume, else `session/new`. A failed load falls back to a new session.
-    pub async fn handshake(&self, resume: Option<&str>) -> Result<Handshake, String> {
+    /// With `mcp`, the session is given ff's MCP server: over HTTP when the agent says it can,
+    /// else through `ff mcp-bridge` on stdio, which every ACP agent supports.
+    pub async fn handshake(
+        &self,
+        resume: Option<&str>,
+        mcp: Option<&McpOffer>,
+    ) -> Result<Handshake, String> {
         let capabilities = ClientCapabilities::new().fs(FileSystemCapabilities::new()
             .read_text_file(true)
             .write_text_file(true));
@@ -266,13 +274,17 @@ impl AgentProcess {
             .ok()
             .and_then(|c| c.get("loadSession").and_then(Value::as_bool))
             .unwrap_or(false);
+        let mcp_servers: Vec<McpServer> = mcp
+            .map(|offer| mcp_server(offer, init.agent_capabilities.mcp_capabilities.http))
+            .into_iter()
+            .collect();
         if let (Some(id), true) = (resume, can_load) {
             let loaded = self
                 .connection
-                .send_request(LoadSessionRequest::new(
-                    id.to_owned(),
-                    self.worktree.clone(),
-                ))
+                .send_request(
+                    LoadSessionRequest::new(id.to_owned(), self.worktree.clone())
+                        .mcp_servers(mcp_servers.clone()),
+                )
                 .block_task()
                 .await;
             match loaded {
@@ -290,7 +302,7 @@ impl AgentProcess {
         }
         let created = self
             .connection
-            .send_request(NewSessionRequest::new(self.worktree.clone()))
+            .send_request(NewSessionRequest::new(self.worktree.clone()).mcp_servers(mcp_servers))
             .block_task()
             .await
             .map_err(|e| self.failure("session/new", &e))?;
@@ -676,5 +688,33 @@ async fn keep_stderr(mut pipe: tokio::process::ChildStderr, keep: Arc<Mutex<VecD
         kept.extend(&buffer[..n]);
         let over = kept.len().saturating_sub(STDERR_KEEP);
         kept.drain(..over);
+    }
+}
+
+/// The name agents show for ff's tools (`mcp__ff__create_workspace` in Claude Code).
+const MCP_SERVER_NAME: &str = "ff";
+
+/// ff's MCP server as `session/new` offers it: the credential in a header for HTTP, in the
+/// bridge's environment for stdio (never on a command line, where `ps` would show it).
+fn mcp_server(offer: &McpOffer, http: bool) -> McpServer {
+    if http {
+        McpServer::Http(
+            McpServerHttp::new(MCP_SERVER_NAME, offer.url.clone()).headers(vec![HttpHeader::new(
+                "Authorization",
+                format!("Bearer {}", offer.credential),
+            )]),
+        )
+    } else {
+        McpServer::Stdio(
+            McpServerStdio::new(MCP_SERVER_NAME, offer.bridge.clone())
+                .args(vec!["mcp-bridge".to_owned()])
+                .env(vec![
+                    EnvVariable::new(crate::auth::agents::URL_ENV, offer.url.clone()),
+                    EnvVariable::new(
+                        crate::auth::agents::CREDENTIAL_ENV,
+                        offer.credential.clone(),
+                    ),
+                ]),
+        )
     }
 }

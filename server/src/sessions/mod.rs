@@ -120,6 +120,12 @@ pub trait Issues: Send + Sync {
     ) -> BoxFuture<'a, DomainResult<String>>;
 }
 
+/// What sessions need of the domains beside them, implemented above them (`flows`).
+pub struct Bridges {
+    pub workspaces: Arc<dyn Workspaces>,
+    pub issues: Arc<dyn Issues>,
+}
+
 #[derive(Clone)]
 pub struct Sessions {
     inner: Arc<Inner>,
@@ -144,12 +150,13 @@ impl Sessions {
         db: Db,
         bus: EventBus,
         metrics: crate::metrics::Metrics,
-        workspaces: Arc<dyn Workspaces>,
-        issues: Arc<dyn Issues>,
+        bridges: Bridges,
         data_dir: &Path,
         config: SessionsConfig,
+        grants: crate::auth::agents::AgentGrants,
     ) -> Self {
         let shared = Arc::new(Shared {
+            grants,
             metrics,
             slots: slots::Slots::new(config.max_running_agents),
             board: Board::new(bus.clone()),
@@ -165,8 +172,8 @@ impl Sessions {
                 frames: Arc::default(),
                 actors: tokio::sync::Mutex::default(),
                 workspace_locks: KeyedLocks::default(),
-                workspaces,
-                issues,
+                workspaces: bridges.workspaces,
+                issues: bridges.issues,
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),

@@ -2,6 +2,7 @@
 //! worktrees, retry, archive, and recovery after a restart.
 
 mod archive;
+pub mod family;
 pub mod lifecycle;
 mod provision;
 pub mod store;
@@ -12,7 +13,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::git::Git;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
-use ff_core::api::{PrInfo, Project, RunScriptInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{PrInfo, Project, RunScriptInfo, Workspace, WorkspaceDetail, WorkspaceLink};
 use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::factory_config::FactoryConfig;
@@ -168,6 +169,44 @@ impl Workspaces {
         project_id: &ProjectId,
         command: CreateWorkspace,
     ) -> DomainResult<Workspace> {
+        self.create_in(project_id, command, None).await
+    }
+
+    /// Creates a child of a workspace of the same project, for the agent session that asks
+    /// (issue 19 §1): refused beyond `family::MAX_DEPTH` or the session's allowance.
+    pub async fn create_child(
+        &self,
+        project_id: &ProjectId,
+        command: CreateWorkspace,
+        parent: family::ChildOf,
+    ) -> DomainResult<Workspace> {
+        self.create_in(project_id, command, Some(parent)).await
+    }
+
+    /// The workspace that created `id` through ff's MCP server, if one did.
+    pub async fn parent_of(&self, id: &WorkspaceId) -> DomainResult<Option<WorkspaceId>> {
+        let mut conn = self.inner.db.acquire().await?;
+        Ok(family::parent(&mut conn, id).await?)
+    }
+
+    /// The workspaces `id` created, oldest first, archived ones included.
+    pub async fn children_of(&self, id: &WorkspaceId) -> DomainResult<Vec<Workspace>> {
+        let mut conn = self.inner.db.acquire().await?;
+        let mut children = Vec::new();
+        for child in family::children(&mut conn, id).await? {
+            if let Some(record) = store::get(&mut conn, child.as_str()).await? {
+                children.push(record.workspace);
+            }
+        }
+        Ok(children)
+    }
+
+    async fn create_in(
+        &self,
+        project_id: &ProjectId,
+        command: CreateWorkspace,
+        parent: Option<family::ChildOf>,
+    ) -> DomainResult<Workspace> {
         let inner = &self.inner;
         let mut tx = db::begin_write(&inner.db).await?;
         inner
@@ -175,6 +214,9 @@ impl Workspaces {
             .project(&mut tx, project_id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(project_id))?;
+        if let Some(parent) = &parent {
+            Self::check_child(&mut tx, project_id, parent).await?;
+        }
         let (base_branch, branch_name, issue) = match &command.source {
             WorkspaceSource::Manual { base_branch } => {
                 (base_branch.as_ref().map(|b| b.as_str()), None, None)
@@ -233,6 +275,9 @@ impl Workspaces {
             .neighbours
             .created(&mut tx, id.as_str(), ratchet_enabled, now)
             .await?;
+        if let Some(parent) = &parent {
+            family::set_parent(&mut tx, &id, parent).await?;
+        }
         tx.commit().await?;
         let workspace = self.record(&id).await?.workspace;
         inner.bus.publish(DomainEvent::WorkspaceCreated {
@@ -241,6 +286,40 @@ impl Workspaces {
         tracing::info!(workspace = %id, project = %project_id, source = ?command.source.kind(), "workspace created");
         self.provision_in_background(id);
         Ok(workspace)
+    }
+
+    /// Checked in the creating transaction, so that two requests at once cannot both take the
+    /// last place.
+    async fn check_child(
+        conn: &mut sqlx::SqliteConnection,
+        project_id: &ProjectId,
+        parent: &family::ChildOf,
+    ) -> DomainResult<()> {
+        let record = store::get(conn, parent.workspace.as_str())
+            .await?
+            .filter(|r| &r.workspace.project_id == project_id)
+            .ok_or_else(|| DomainError::not_found(&parent.workspace))?;
+        if matches!(
+            record.workspace.status,
+            WorkspaceStatus::Archiving | WorkspaceStatus::Archived
+        ) {
+            return Err(DomainError::Conflict(
+                "an archived workspace cannot create children".into(),
+            ));
+        }
+        if family::depth(conn, &parent.workspace).await? >= family::MAX_DEPTH {
+            return Err(DomainError::Conflict(format!(
+                "workspaces nest at most {} deep: this workspace cannot create children",
+                family::MAX_DEPTH
+            )));
+        }
+        let created = family::created_by_session(conn, &parent.session).await?;
+        if created >= parent.max_per_session {
+            return Err(DomainError::Conflict(format!(
+                "this session already created {created} child workspaces, the most one session may (--max-children-per-session)"
+            )));
+        }
+        Ok(())
     }
 
     /// A workspace as a flow follows it, `None` once it is gone.
@@ -278,6 +357,23 @@ impl Workspaces {
             .await?
             .ok_or_else(|| DomainError::not_found(id))?;
         let pr = self.inner.neighbours.pr(&mut conn, id.as_str()).await?;
+        let link = |w: &Workspace| WorkspaceLink {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            status: w.status,
+        };
+        let parent = match family::parent(&mut conn, id).await? {
+            Some(parent) => store::get(&mut conn, parent.as_str())
+                .await?
+                .map(|r| link(&r.workspace)),
+            None => None,
+        };
+        let mut children = Vec::new();
+        for child in family::children(&mut conn, id).await? {
+            if let Some(record) = store::get(&mut conn, child.as_str()).await? {
+                children.push(link(&record.workspace));
+            }
+        }
         drop(conn);
         let run_script = self.inner.occupants.run_script(id).await?;
         Ok(WorkspaceDetail {
@@ -290,6 +386,8 @@ impl Workspaces {
                 .as_deref()
                 .and_then(|text| serde_json::from_str(text).ok()),
             archive_note: record.archive_note,
+            parent,
+            children,
         })
     }
 

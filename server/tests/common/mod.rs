@@ -110,6 +110,8 @@ impl TestApp {
         let mut config = Config::resolve(args, |_| None).expect("config");
         // Never a real `gh` (and so never a real token) in tests.
         config.github.gh_program = "/nonexistent/gh".into();
+        // The test harness is not `ff`: agents offered MCP over stdio run the built binary.
+        config.sessions.mcp_bridge = Some(env!("CARGO_BIN_EXE_ff").into());
         config
     }
 

@@ -9,9 +9,9 @@ use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, CancelNotification, ConfigOptionUpdate, ContentBlock, CurrentModeUpdate,
     Implementation, InitializeRequest, InitializeResponse, LoadSessionRequest, LoadSessionResponse,
-    NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse, SessionConfigOption,
-    SessionConfigOptionCategory, SessionConfigSelectOption, SessionMode, SessionModeState,
-    SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
+    McpCapabilities, NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse,
+    SessionConfigOption, SessionConfigOptionCategory, SessionConfigSelectOption, SessionMode,
+    SessionModeState, SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
     SetSessionConfigOptionResponse, SetSessionModeRequest, SetSessionModeResponse, StopReason,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
@@ -141,7 +141,11 @@ impl Scripted {
         );
         responder.respond(
             InitializeResponse::new(ProtocolVersion::V1)
-                .agent_capabilities(AgentCapabilities::new().load_session(true))
+                .agent_capabilities(
+                    AgentCapabilities::new()
+                        .load_session(true)
+                        .mcp_capabilities(McpCapabilities::new().http(self.script.mcp_http)),
+                )
                 .agent_info(Implementation::new(
                     "ff-scripted-agent",
                     env!("CARGO_PKG_VERSION"),
@@ -164,8 +168,10 @@ impl Scripted {
             mode: MODES[0].0.to_owned(),
             model: MODELS[0].0.to_owned(),
         };
-        self.log
-            .write("session/new", json!({"sessionId": id, "cwd": record.cwd}));
+        self.log.write(
+            "session/new",
+            json!({"sessionId": id, "cwd": record.cwd, "mcpServers": request.mcp_servers}),
+        );
         self.state.put_session(&id, record.clone());
         responder.respond(
             NewSessionResponse::new(id)

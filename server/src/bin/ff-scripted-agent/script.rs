@@ -4,7 +4,7 @@
 //! { "startDelayMs": 0, "outlivesClient": false, "turns": [ { "steps": [ ... ] } ] }
 //! ```
 //!
-//! `startDelayMs` (default 0) delays the agent before it reads its first message.
+//! `mcpHttp` (default false) advertises MCP over HTTP. `startDelayMs` (default 0) delays the agent before it reads its first message.
 //! `ignoresSigterm` makes it survive SIGTERM. `unanswered` lists requests the agent takes and never answers (`"session/set_mode"`,
 //! `"session/set_config_option"`, `"session/new"`), as a hung agent would; each is logged.
 //! `outlivesClient` keeps the process running after its stdin closes, as a stuck agent would
@@ -93,6 +93,10 @@ pub struct Script {
     pub ignores_sigterm: bool,
     #[serde(default)]
     pub turns: Vec<Turn>,
+    /// Advertises `mcpCapabilities.http`, as the Claude adapter does (else ff offers its MCP
+    /// server over stdio); `session/new` logs the MCP servers it was given either way.
+    #[serde(default)]
+    pub mcp_http: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -124,6 +124,8 @@ pub struct Shared {
     pub agents: super::agents::Agents,
     pub slots: Arc<super::slots::Slots>,
     pub board: Arc<Board>,
+    /// Credentials for ff's MCP server, one per running agent.
+    pub grants: crate::auth::agents::AgentGrants,
 }
 
 /// An open permission request, with the responder the agent waits on.
@@ -136,6 +138,8 @@ struct Live {
     process: AgentProcess,
     events: mpsc::Receiver<AgentEvent>,
     provider_session_id: String,
+    /// The agent's MCP credential: revoked when the process is dropped.
+    _grant: Option<crate::auth::agents::Grant>,
 }
 
 struct Turn {

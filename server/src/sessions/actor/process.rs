@@ -21,6 +21,10 @@ impl Actor {
         let agent = self.record.row.agent.clone();
         let resume = self.record.provider_session_id.clone();
         let session = self.record.row.session_id.clone();
+        let grantee = crate::auth::agents::Grantee {
+            session: session.clone(),
+            workspace: self.record.workspace_id.clone(),
+        };
         self.starting_since = clock::now();
         self.runtime.phase = SessionRuntimePhase::Starting;
         self.runtime.error = None;
@@ -36,6 +40,7 @@ impl Actor {
                 )
             })?;
             let program = shared.agents.resolve(&spec).ok_or_else(|| spec.missing())?;
+            let (grant, offer) = shared.grants.grant(grantee).unzip();
             let (process, events) = AgentProcess::spawn(Launch {
                 program: &program,
                 args: &spec.server.args,
@@ -65,7 +70,7 @@ impl Actor {
             }
             match tokio::time::timeout(
                 shared.config.handshake_timeout,
-                process.handshake(resume.as_deref()),
+                process.handshake(resume.as_deref(), offer.as_ref()),
             )
             .await
             {
@@ -74,6 +79,7 @@ impl Actor {
                         provider_session_id: handshake.session_id.clone(),
                         process,
                         events,
+                        _grant: grant,
                     },
                     handshake,
                 )),

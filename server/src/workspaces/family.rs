@@ -1,0 +1,83 @@
+//! Child workspaces (issue 19 §1): the workspace and session that created a workspace through
+//! ff's MCP server. Only this domain writes the two columns.
+
+use ff_core::ids::{SessionId, WorkspaceId};
+use sqlx::SqliteConnection;
+
+/// A top-level workspace is at depth 0; its children at 1, theirs at 2, and no deeper.
+pub const MAX_DEPTH: u32 = 2;
+
+/// Who creates a child workspace, and how many children one session may create.
+#[derive(Clone, Debug)]
+pub struct ChildOf {
+    pub workspace: WorkspaceId,
+    pub session: SessionId,
+    pub max_per_session: u32,
+}
+
+pub async fn set_parent(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+    parent: &ChildOf,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workspaces SET parent_workspace_id = ?, parent_session_id = ? WHERE id = ?")
+        .bind(parent.workspace.as_str())
+        .bind(parent.session.as_str())
+        .bind(id.as_str())
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn parent(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Option<WorkspaceId>, sqlx::Error> {
+    let parent: Option<Option<String>> =
+        sqlx::query_scalar("SELECT parent_workspace_id FROM workspaces WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(parent.flatten().map(WorkspaceId::new))
+}
+
+/// A workspace's children, oldest first, archived ones included.
+pub async fn children(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Vec<WorkspaceId>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM workspaces WHERE parent_workspace_id = ? ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(WorkspaceId::new).collect())
+}
+
+pub async fn created_by_session(
+    conn: &mut SqliteConnection,
+    session: &SessionId,
+) -> Result<u32, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspaces WHERE parent_session_id = ?")
+        .bind(session.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// How many ancestors `id` has (bounded: a longer chain than ff allows is reported as such).
+pub async fn depth(conn: &mut SqliteConnection, id: &WorkspaceId) -> Result<u32, sqlx::Error> {
+    let mut depth = 0;
+    let mut at = id.clone();
+    while depth <= MAX_DEPTH {
+        match parent(conn, &at).await? {
+            Some(parent) => {
+                depth += 1;
+                at = parent;
+            }
+            None => break,
+        }
+    }
+    Ok(depth)
+}
