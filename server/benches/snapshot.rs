@@ -267,8 +267,9 @@ fn per_thousand(points: &[(usize, f64)]) -> f64 {
     (v1 - v0) / ((n1 - n0) as f64 / 1000.0)
 }
 
-/// One B2 point: p50 and p99 of a full snapshot of `n` workspaces, and its body's size.
-fn b2_at(n: usize) -> (f64, f64, usize) {
+/// One B2 point: p50 and p99 of a full snapshot of `n` workspaces, its body's size, and the
+/// p50 of the baseline: every entry serialized again for the request.
+fn b2_at(n: usize) -> (f64, f64, usize, f64) {
     let store = ff_server::snapshot::store::Store::new(
         Default::default(),
         ff_server::metrics::Metrics::new(),
@@ -303,10 +304,18 @@ fn b2_at(n: usize) -> (f64, f64, usize) {
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         bytes = body.len();
     }
+    let mut baseline = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let body = serde_json::to_string(&store.full(&project)).unwrap();
+        baseline.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(body.len(), bytes, "the baseline writes the same body");
+    }
     (
         percentile(&mut times, 0.5),
         percentile(&mut times, 0.99),
         bytes,
+        percentile(&mut baseline, 0.5),
     )
 }
 
@@ -315,7 +324,7 @@ fn b2() {
     println!("B2 full snapshot (store read + JSON), by workspace count");
     let mut p50s = Vec::new();
     for n in SCALE {
-        let (p50, p99, bytes) = b2_at(n);
+        let (p50, p99, bytes, baseline) = b2_at(n);
         let target = match n {
             1_000 => "< 2 ms",
             10_000 => "< 10 ms",
@@ -325,6 +334,11 @@ fn b2() {
             &format!("  server time, {n} workspaces"),
             format!("p50 {p50:.2} / p99 {p99:.2} ms"),
             target,
+        );
+        row(
+            "    baseline: every entry serialized per request (p50)",
+            format!("{baseline:.2} ms"),
+            "",
         );
         if n == SCALE[0] {
             row(

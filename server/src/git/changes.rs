@@ -5,9 +5,10 @@
 
 use ff_core::entry::GitStats;
 use ff_core::review::diff::MAX_SHOWN_BYTES;
-use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Patch, Repository};
-use std::path::Path;
-use std::sync::Arc;
+use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Odb, Oid, Patch, Repository};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -42,8 +43,34 @@ impl ChangedFile {
     }
 }
 
+/// How many changes [`COUNTED`] remembers before it starts over: about 2 MiB at most.
+const COUNTED_CAPACITY: usize = 16_384;
+
+/// What counting a change found: its added and deleted lines, whether it is binary, and the
+/// larger of its two sides as loaded.
+#[derive(Clone, Copy)]
+struct Counted {
+    additions: u32,
+    deletions: u32,
+    binary: bool,
+    size: u64,
+}
+
+/// Which change was counted: its repository, its path (attributes can make it binary) and the
+/// ids of both sides' contents (zero for a side that does not exist).
+type CountedKey = (PathBuf, String, Oid, Oid);
+
+/// The line counts of changes already counted. A change whose both sides have a known id has
+/// the same counts until either side changes, so a second scan of the same worktree (the next
+/// diff list, the git statistics of the next pass) builds patches only for what changed since:
+/// building a patch per file is what a scan of many changes spends its time on.
+static COUNTED: LazyLock<Mutex<HashMap<CountedKey, Counted>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
 pub struct Changes<'r> {
     repo: &'r Repository,
+    /// One handle for every size lookup of the scan.
+    odb: Option<Odb<'r>>,
     diff: Diff<'r>,
     /// Anything staged, modified or untracked in the working tree (among the scanned paths).
     pub has_uncommitted: bool,
@@ -142,6 +169,7 @@ impl<'r> Changes<'r> {
         diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
         Ok(Self {
             repo,
+            odb: repo.odb().ok(),
             diff,
             has_uncommitted,
         })
@@ -152,7 +180,7 @@ impl<'r> Changes<'r> {
     pub fn files(&self, count_untracked: bool) -> Result<Vec<ChangedFile>, git2::Error> {
         let mut files = Vec::with_capacity(self.diff.deltas().len());
         for index in 0..self.diff.deltas().len() {
-            files.push(self.file(index, count_untracked)?.0);
+            files.push(self.file(index, count_untracked, false)?.0);
         }
         Ok(files)
     }
@@ -167,13 +195,16 @@ impl<'r> Changes<'r> {
             .diff
             .deltas()
             .position(|delta| path_of(&delta).0 == path);
-        found.map(|index| self.file(index, true)).transpose()
+        found.map(|index| self.file(index, true, true)).transpose()
     }
 
+    /// The changed file at `index`, with its patch if `with_patch` (else its counts may come
+    /// from [`COUNTED`] and no patch is built).
     fn file(
         &self,
         index: usize,
         count_untracked: bool,
+        with_patch: bool,
     ) -> Result<(ChangedFile, Option<Patch<'r>>), git2::Error> {
         let delta = self.diff.get_delta(index).expect("an index of the scan");
         let status = delta.status();
@@ -190,47 +221,110 @@ impl<'r> Changes<'r> {
             MAX_COUNTED_BYTES
         };
         let unread = size > cap;
-        let patch = if unread || (status == Delta::Untracked && !count_untracked) {
+        let counted = if unread || (status == Delta::Untracked && !count_untracked) {
             None
+        } else if with_patch {
+            Some(self.count(index)?)
         } else {
-            Patch::from_diff(&self.diff, index)?
-        };
-        let (additions, deletions) = match &patch {
-            Some(patch) => {
-                let (_, added, deleted) = patch.line_stats()?;
-                (saturate(added), saturate(deleted))
+            let key = self.counted_key(&delta, &path);
+            let known = key
+                .as_ref()
+                .and_then(|key| Some(*COUNTED.lock().ok()?.get(key)?));
+            match known {
+                Some(counted) => Some((counted, None)),
+                None => {
+                    let (counted, patch) = self.count(index)?;
+                    if let (Some(key), Ok(mut all)) = (key, COUNTED.lock()) {
+                        if all.len() >= COUNTED_CAPACITY {
+                            all.clear();
+                        }
+                        all.insert(key, counted);
+                    }
+                    // The list needs the counts only: the patch goes now, not with the list.
+                    drop(patch);
+                    Some((counted, None))
+                }
             }
-            None => (0, 0),
         };
-        // Loading the content (above) is what tells binary files apart.
-        let delta = patch
-            .as_ref()
-            .map(|p| p.delta())
-            .unwrap_or_else(|| self.diff.get_delta(index).expect("an index of the scan"));
+        let (counted, patch) = match counted {
+            Some((counted, patch)) => (counted, patch),
+            None => {
+                let counted = Counted {
+                    additions: 0,
+                    deletions: 0,
+                    binary: delta.flags().is_binary(),
+                    size: sides_size(&delta),
+                };
+                (counted, None)
+            }
+        };
         let file = ChangedFile {
             index,
             status,
             path,
             old_path,
-            additions,
-            deletions,
-            binary: delta.flags().is_binary(),
-            size: size.max(delta.old_file().size().max(delta.new_file().size())),
+            additions: counted.additions,
+            deletions: counted.deletions,
+            binary: counted.binary,
+            size: size.max(counted.size),
         };
         Ok((file, patch))
+    }
+
+    /// Builds the patch of the change at `index` and counts its lines. Loading the content is
+    /// what tells binary files apart.
+    fn count(&self, index: usize) -> Result<(Counted, Option<Patch<'r>>), git2::Error> {
+        let patch = Patch::from_diff(&self.diff, index)?;
+        let counted = match &patch {
+            Some(patch) => {
+                let (_, added, deleted) = patch.line_stats()?;
+                Counted {
+                    additions: saturate(added),
+                    deletions: saturate(deleted),
+                    binary: patch.delta().flags().is_binary(),
+                    size: sides_size(&patch.delta()),
+                }
+            }
+            None => {
+                let delta = self.diff.get_delta(index).expect("an index of the scan");
+                Counted {
+                    additions: 0,
+                    deletions: 0,
+                    binary: delta.flags().is_binary(),
+                    size: sides_size(&delta),
+                }
+            }
+        };
+        Ok((counted, patch))
+    }
+
+    /// The key of a change in [`COUNTED`]; `None` when a side that exists has no known id (an
+    /// untracked file, or one the scan did not hash), which is then counted every time.
+    fn counted_key(&self, delta: &git2::DiffDelta<'_>, path: &str) -> Option<CountedKey> {
+        let id = |side: git2::DiffFile<'_>| match side.exists() {
+            false => Some(Oid::ZERO_SHA1),
+            true if side.is_valid_id() && !side.id().is_zero() => Some(side.id()),
+            true => None,
+        };
+        Some((
+            self.repo.path().to_owned(),
+            path.to_owned(),
+            id(delta.old_file())?,
+            id(delta.new_file())?,
+        ))
     }
 
     /// The larger of a change's two sides in bytes, without reading either: a blob's size from
     /// its header, a working-tree file's from `lstat`.
     fn size_of(&self, delta: &git2::DiffDelta<'_>) -> u64 {
-        let odb = self.repo.odb().ok();
+        let odb = self.odb.as_ref();
         let workdir = self.repo.workdir();
         [delta.old_file(), delta.new_file()]
             .into_iter()
             .filter(|side| side.exists())
             .filter_map(|side| {
                 let stored = (!side.id().is_zero())
-                    .then(|| odb.as_ref()?.read_header(side.id()).ok())
+                    .then(|| odb?.read_header(side.id()).ok())
                     .flatten()
                     .map(|(size, _)| size as u64);
                 stored.or_else(|| {
@@ -340,6 +434,10 @@ fn path_of(delta: &git2::DiffDelta<'_>) -> (String, Option<String>) {
     }
 }
 
+fn sides_size(delta: &git2::DiffDelta<'_>) -> u64 {
+    delta.old_file().size().max(delta.new_file().size())
+}
+
 fn saturate(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -438,6 +536,33 @@ mod tests {
         );
         let narrow = Changes::scan_for(&repo, "main", &["unchanged.txt"]).unwrap();
         assert!(narrow.patch("unchanged.txt").unwrap().is_none());
+    }
+
+    #[test]
+    fn counts_known_from_an_earlier_scan_are_those_of_the_same_contents() {
+        let (_dir, tree) = worktree(&[("a.txt", b"one\n"), ("b.txt", b"b\n")]);
+        std::fs::write(tree.join("a.txt"), "one\ntwo\n").unwrap();
+        std::fs::write(tree.join("b.txt"), "c\n").unwrap();
+        let (first, _) = scan(&tree);
+        let (again, _) = scan(&tree);
+        assert_eq!(first, again);
+        let counts = |files: &[ChangedFile]| {
+            let mut counts: Vec<_> = files
+                .iter()
+                .map(|f| (f.path.clone(), f.additions, f.deletions))
+                .collect();
+            counts.sort();
+            counts
+        };
+        assert_eq!(
+            counts(&first),
+            [("a.txt".into(), 1, 0), ("b.txt".into(), 1, 1)]
+        );
+        // Changed again: new contents are counted anew, a file back to its base is no change.
+        std::fs::write(tree.join("a.txt"), "one\n").unwrap();
+        std::fs::write(tree.join("b.txt"), "d\ne\nf\n").unwrap();
+        let (changed, _) = scan(&tree);
+        assert_eq!(counts(&changed), [("b.txt".into(), 3, 1)]);
     }
 
     #[test]

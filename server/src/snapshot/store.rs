@@ -7,7 +7,7 @@ use ff_core::entry::Entry;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::merge::MissingProjectId;
 use ff_core::patch::Patch;
-use ff_core::wire::{Cursor, Epoch, Frame, FullRef};
+use ff_core::wire::{Cursor, Epoch, Frame};
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -51,9 +51,6 @@ impl Default for StoreLimits {
     }
 }
 
-/// About the size of one entry in JSON.
-const ENTRY_JSON_BYTES: usize = 1200;
-
 /// Sort key of a project's entries: newest first, then id.
 type OrderKey = (Reverse<Option<Timestamp>>, WorkspaceId);
 
@@ -68,6 +65,10 @@ struct Tombstone {
 
 struct Inner {
     entries: HashMap<WorkspaceId, Entry>,
+    /// Each entry's JSON as of its last change, so that a full snapshot copies text instead of
+    /// serializing every entry again (B2). An entry missing here (new timestamps without a
+    /// change) is serialized at the next full that shows it.
+    json: HashMap<WorkspaceId, Box<str>>,
     projects: HashMap<ProjectId, BTreeSet<OrderKey>>,
     tombstones: HashMap<WorkspaceId, Tombstone>,
     seq: u64,
@@ -121,6 +122,7 @@ impl Store {
         Self {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
+                json: HashMap::new(),
                 projects: HashMap::new(),
                 tombstones: HashMap::new(),
                 seq: 0,
@@ -175,6 +177,10 @@ impl Store {
             }
         };
         if !created && !outcome.changed() {
+            if outcome.accepted {
+                // Its field timestamps moved: the cached text no longer reads as it does.
+                inner.json.remove(id);
+            }
             inner.entries.insert(id.clone(), entry);
             return Ok(UpsertResult {
                 accepted: outcome.accepted,
@@ -194,22 +200,18 @@ impl Store {
             .entry(entry.raw.project_id.clone())
             .or_default()
             .insert(order_key(&entry));
-        let frame = if entry.raw.status.is_hidden() {
-            Frame::Removed {
-                epoch: self.epoch.clone(),
-                seq: 0,
-                workspace_id: id.clone(),
-            }
-        } else {
-            Frame::Changed {
-                epoch: self.epoch.clone(),
-                seq: 0,
-                entry: Box::new(entry.clone()),
-            }
-        };
         let project = entry.raw.project_id.clone();
+        let json = entry_json(&entry);
+        let hidden = entry.raw.status.is_hidden();
         inner.entries.insert(id.clone(), entry);
-        self.emit(&mut inner, project, frame, origin);
+        self.emit(&mut inner, project, origin, |epoch, seq| {
+            if hidden {
+                removed_json(epoch, seq, id)
+            } else {
+                changed_json(epoch, seq, &json)
+            }
+        });
+        inner.json.insert(id.clone(), json);
         self.metrics.entries.set(inner.entries.len() as i64);
         Ok(UpsertResult {
             accepted: true,
@@ -233,21 +235,15 @@ impl Store {
         &self,
         inner: &mut Inner,
         project_id: ProjectId,
-        mut frame: Frame,
         origin: Option<Instant>,
+        frame: impl FnOnce(&Epoch, u64) -> String,
     ) {
         inner.seq += 1;
         let seq = inner.seq;
-        match &mut frame {
-            Frame::Changed { seq: s, .. }
-            | Frame::Removed { seq: s, .. }
-            | Frame::Full { seq: s, .. } => *s = seq,
-        }
-        let json = serde_json::to_string(&frame).expect("frames serialize");
         let change = Arc::new(Change {
             seq,
             project_id,
-            frame: json.into(),
+            frame: frame(&self.epoch, seq).into(),
             origin,
         });
         inner.replay.push(change.clone());
@@ -274,12 +270,10 @@ impl Store {
             return false;
         };
         Self::unindex(&mut inner, &entry.raw.project_id, &order_key(&entry));
-        let frame = Frame::Removed {
-            epoch: self.epoch.clone(),
-            seq: 0,
-            workspace_id: id.clone(),
-        };
-        self.emit(&mut inner, entry.raw.project_id, frame, None);
+        inner.json.remove(id);
+        self.emit(&mut inner, entry.raw.project_id, None, |epoch, seq| {
+            removed_json(epoch, seq, id)
+        });
         self.metrics.entries.set(inner.entries.len() as i64);
         true
     }
@@ -360,23 +354,51 @@ impl Store {
         }
     }
 
-    /// The `full` frame of a project as JSON, serialized straight from the store.
+    /// The `full` frame of a project as JSON: the same text as [`Self::full`] serialized, put
+    /// together from each entry's JSON as of its last change.
     pub fn full_json(&self, project: &ProjectId) -> String {
-        Self::full_json_locked(&self.lock(), &self.epoch, project)
+        Self::full_json_locked(&mut self.lock(), &self.epoch, project)
     }
 
-    fn full_json_locked(inner: &Inner, epoch: &Epoch, project: &ProjectId) -> String {
-        let entries = Self::visible(inner, project);
-        // Sized up front: a large project's snapshot would otherwise be copied while it grows.
-        let mut json = Vec::with_capacity(256 + entries.len() * ENTRY_JSON_BYTES);
-        let frame = FullRef {
-            epoch,
-            seq: inner.seq,
-            project_id: project,
+    fn full_json_locked(inner: &mut Inner, epoch: &Epoch, project: &ProjectId) -> String {
+        let Inner {
             entries,
-        };
-        serde_json::to_writer(&mut json, &frame).expect("frames serialize");
-        String::from_utf8(json).expect("serde_json writes UTF-8")
+            json,
+            projects,
+            seq,
+            ..
+        } = inner;
+        let visible: Vec<&Entry> = projects
+            .get(project)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, id)| entries.get(id))
+            .filter(|e| !e.raw.status.is_hidden())
+            .collect();
+        for entry in &visible {
+            if !json.contains_key(&entry.workspace_id) {
+                json.insert(entry.workspace_id.clone(), entry_json(entry));
+            }
+        }
+        let parts: Vec<&str> = visible
+            .iter()
+            .filter_map(|e| json.get(&e.workspace_id).map(|text| &**text))
+            .collect();
+        // Sized up front: a large project's snapshot would otherwise be copied while it grows.
+        let mut out = String::with_capacity(128 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+        out.push_str(r#"{"type":"full","epoch":"#);
+        out.push_str(&to_json(epoch));
+        out.push_str(&format!(r#","seq":{seq},"projectId":"#));
+        out.push_str(&to_json(project));
+        out.push_str(r#","entries":["#);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(part);
+        }
+        out.push_str("]}");
+        out
     }
 
     /// Subscribes to live changes and reads where the subscriber starts, in one step. A `since`
@@ -386,7 +408,7 @@ impl Store {
         project: &ProjectId,
         since: Option<&Cursor>,
     ) -> (Attachment, ResyncReason) {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let live = self.changes.subscribe();
         let seq = inner.seq;
         let replay = since.map(|cursor| {
@@ -414,7 +436,7 @@ impl Store {
                 let change = Arc::new(Change {
                     seq,
                     project_id: project.clone(),
-                    frame: Self::full_json_locked(&inner, &self.epoch, project).into(),
+                    frame: Self::full_json_locked(&mut inner, &self.epoch, project).into(),
                     origin: None,
                 });
                 (Baseline::Full(change), reason)
@@ -444,6 +466,34 @@ impl Store {
     pub fn is_ready(&self) -> bool {
         *self.ready.borrow()
     }
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("snapshot values serialize")
+}
+
+fn entry_json(entry: &Entry) -> Box<str> {
+    to_json(entry).into_boxed_str()
+}
+
+/// A `changed` frame as serde writes [`Frame::Changed`], around an entry already serialized.
+fn changed_json(epoch: &Epoch, seq: u64, entry: &str) -> String {
+    let epoch = to_json(epoch);
+    let mut out = String::with_capacity(64 + epoch.len() + entry.len());
+    out.push_str(r#"{"type":"changed","epoch":"#);
+    out.push_str(&epoch);
+    out.push_str(&format!(r#","seq":{seq},"entry":"#));
+    out.push_str(entry);
+    out.push('}');
+    out
+}
+
+fn removed_json(epoch: &Epoch, seq: u64, id: &WorkspaceId) -> String {
+    to_json(&Frame::Removed {
+        epoch: epoch.clone(),
+        seq,
+        workspace_id: id.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -662,6 +712,47 @@ mod tests {
             panic!()
         };
         assert!(entries.is_empty());
+    }
+
+    #[test]
+    fn frames_put_together_from_cached_entries_read_as_serde_writes_them() {
+        let s = store();
+        let p = ProjectId::new("p");
+        let mut live = s.changes.subscribe();
+        let same_text = |s: &Store| assert_eq!(s.full_json(&p), to_json(&s.full(&p)));
+        for (n, name) in ["a", "b \"quoted\" ü", "c"].into_iter().enumerate() {
+            s.upsert(&id(name), &seed("p", name, n as i64), "t", 1, None)
+                .unwrap();
+        }
+        same_text(&s);
+        let changed: Vec<Arc<Change>> = std::iter::from_fn(|| live.try_recv().ok()).collect();
+        for change in &changed {
+            let Frame::Changed { entry, .. } = serde_json::from_str(&change.frame).unwrap() else {
+                panic!("{}", change.frame)
+            };
+            let expected = Frame::Changed {
+                epoch: s.epoch().clone(),
+                seq: change.seq,
+                entry,
+            };
+            assert_eq!(*change.frame, to_json(&expected));
+        }
+        // Accepted without a change: no frame, but its timestamps moved and the full says so.
+        let same = seed("p", "a", 0);
+        assert!(!s.upsert(&id("a"), &same, "t", 5, None).unwrap().emitted);
+        same_text(&s);
+        assert!(s.full_json(&p).contains(r#""workspace":5"#));
+        let archiving = Patch {
+            status: Some(WorkspaceStatus::Archiving),
+            ..Patch::default()
+        };
+        s.upsert(&id("c"), &archiving, "t", 6, None).unwrap();
+        s.remove(&id("b \"quoted\" ü"), 7);
+        same_text(&s);
+        let Frame::Full { entries, .. } = serde_json::from_str(&s.full_json(&p)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(entries.len(), 1);
     }
 
     #[test]
