@@ -48,34 +48,6 @@ pub enum CursorError {
     BadSeq(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_borrowed_full_serializes_exactly_like_the_owned_one() {
-        let epoch = Epoch::parse("e1").unwrap();
-        let project = ProjectId::new("p");
-        let entry = Entry::new(WorkspaceId::new("w"), project.clone());
-        let owned = Frame::Full {
-            epoch: epoch.clone(),
-            seq: 7,
-            project_id: project.clone(),
-            entries: vec![entry.clone()],
-        };
-        let borrowed = FullRef {
-            epoch: &epoch,
-            seq: 7,
-            project_id: &project,
-            entries: vec![&entry],
-        };
-        assert_eq!(
-            serde_json::to_string(&borrowed).unwrap(),
-            serde_json::to_string(&owned).unwrap()
-        );
-    }
-}
-
 impl FromStr for Cursor {
     type Err = CursorError;
 
@@ -134,17 +106,6 @@ impl Frame {
             seq: *seq,
         }
     }
-}
-
-/// A `full` frame serialized from borrowed entries: the same JSON as [`Frame::Full`], without
-/// copying every entry first.
-#[derive(Serialize)]
-#[serde(tag = "type", rename = "full", rename_all = "camelCase")]
-pub struct FullRef<'a> {
-    pub epoch: &'a Epoch,
-    pub seq: u64,
-    pub project_id: &'a ProjectId,
-    pub entries: Vec<&'a Entry>,
 }
 
 /// The body of `GET /api/projects/{id}/snapshot`: the same JSON as a `full` frame.
