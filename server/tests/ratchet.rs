@@ -627,9 +627,13 @@ async fn github_failing_during_a_check_dispatches_nothing_changes_nothing_and_is
     );
     assert_eq!(failed["dispatchOutcome"], Value::Null, "{failed}");
 
+    // Off while the next failure is queued: a check running between the two (a second later,
+    // or sooner on a loaded machine) would meet a healthy GitHub and dispatch.
+    f.toggle(&pr.workspace, false).await;
     let reset = fake_github::world::epoch_seconds() + 3;
     f.fake
         .world(|w| w.inject.push_back(Inject::RateLimited { reset }));
+    f.toggle(&pr.workspace, true).await;
     let limited = f
         .wait_view(&pr.workspace, "a rate-limited check", |v| {
             v["lastCheck"]["reason"]
