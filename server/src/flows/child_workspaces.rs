@@ -14,7 +14,6 @@ use crate::workspaces::family::ChildOf;
 use crate::workspaces::Workspaces;
 use ff_core::api::Workspace;
 use ff_core::create::{CreateWorkspace, DisplayName, WorkspaceSource};
-use ff_core::enums::SessionStatus;
 use ff_core::ids::{SessionId, WorkspaceId};
 use ff_core::sessions::{CreateSession, MessageText, MAX_MESSAGE_CHARS};
 use ff_core::untrusted::fenced;
@@ -164,7 +163,7 @@ impl ChildWorkspaces {
                 format!("text must be at most {MAX_MESSAGE_CHARS} characters with ff's framing"),
             ));
         }
-        match self.current_session(workspace).await? {
+        match self.sessions.current_user_session(workspace).await? {
             Some(session) => {
                 self.sessions.send(&session, text).await?;
                 Ok(session)
@@ -177,21 +176,5 @@ impl ChildWorkspaces {
                 Ok(self.sessions.create(workspace, request).await?.id)
             }
         }
-    }
-
-    /// The most recently active of the workspace's own (not a fixer's) sessions not ended.
-    async fn current_session(&self, workspace: &WorkspaceId) -> DomainResult<Option<SessionId>> {
-        let sessions = self.sessions.list(workspace).await?;
-        Ok(sessions
-            .into_iter()
-            .filter(|s| s.workflow == "user")
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    SessionStatus::Idle | SessionStatus::Running | SessionStatus::Paused
-                )
-            })
-            .max_by_key(|s| s.updated_at)
-            .map(|s| s.id))
     }
 }

@@ -8,8 +8,7 @@ use crate::error::DomainResult;
 use crate::locks::KeyedLocks;
 use crate::review::Review;
 use crate::sessions::Sessions;
-use ff_core::enums::SessionStatus;
-use ff_core::ids::{CommentId, SessionId, WorkspaceId};
+use ff_core::ids::{CommentId, WorkspaceId};
 use ff_core::review::comments::SentReview;
 use ff_core::review::message::review_messages;
 use ff_core::sessions::{CreateSession, MessageText, MAX_MESSAGE_CHARS};
@@ -35,7 +34,7 @@ impl SendReview {
     pub async fn send(&self, workspace: &WorkspaceId) -> DomainResult<SentReview> {
         let _one = self.sending.lock(workspace.as_str()).await;
         let drafts = self.review.drafts_to_send(workspace).await?;
-        let mut session = self.current_session(workspace).await?;
+        let mut session = self.sessions.current_user_session(workspace).await?;
         let mut sent: Vec<CommentId> = Vec::with_capacity(drafts.len());
         for part in review_messages(&drafts, MAX_MESSAGE_CHARS) {
             let message = MessageText::parse("comments", &part.text)?;
@@ -70,22 +69,5 @@ impl SendReview {
             session_id: session,
             comments,
         })
-    }
-
-    /// The session a person is talking to: the most recently active of the workspace's own
-    /// (not a fixer's) sessions that has not ended.
-    async fn current_session(&self, workspace: &WorkspaceId) -> DomainResult<Option<SessionId>> {
-        let sessions = self.sessions.list(workspace).await?;
-        Ok(sessions
-            .into_iter()
-            .filter(|s| s.workflow == "user")
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    SessionStatus::Idle | SessionStatus::Running | SessionStatus::Paused
-                )
-            })
-            .max_by_key(|s| s.updated_at)
-            .map(|s| s.id))
     }
 }

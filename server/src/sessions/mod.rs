@@ -386,6 +386,27 @@ impl Sessions {
         }
     }
 
+    /// The session a person is talking to: the most recently active of the workspace's own
+    /// (not a fixer's) sessions that has not ended.
+    pub async fn current_user_session(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> DomainResult<Option<SessionId>> {
+        Ok(self
+            .list(workspace)
+            .await?
+            .into_iter()
+            .filter(|s| s.workflow == "user")
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    SessionStatus::Idle | SessionStatus::Running | SessionStatus::Paused
+                )
+            })
+            .max_by_key(|s| s.updated_at)
+            .map(|s| s.id))
+    }
+
     pub async fn list(&self, workspace: &WorkspaceId) -> DomainResult<Vec<Session>> {
         let records = {
             let mut conn = self.inner.shared.db.acquire().await?;
