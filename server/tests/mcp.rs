@@ -7,55 +7,17 @@
 mod common;
 
 use common::agent::ScriptedAgent;
+use common::mcp::{call, connect, credential_of, Client};
 use common::repo::TestRepo;
 use common::{TestApp, TOKEN};
 use reqwest::StatusCode;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-type Client = RunningService<RoleClient, ()>;
-
 fn manual(name: &str) -> Value {
     json!({"source": "MANUAL", "name": name})
-}
-
-/// The credential ff gave the agent in a `session/new` it logged, over HTTP or stdio.
-fn credential_of(session_new: &Value) -> String {
-    let server = &session_new["mcpServers"][0];
-    assert_eq!(server["name"], "ff", "{session_new}");
-    if let Some(headers) = server["headers"].as_array() {
-        let value = headers[0]["value"].as_str().unwrap();
-        return value.strip_prefix("Bearer ").unwrap().to_owned();
-    }
-    let env = server["env"].as_array().expect("http headers or stdio env");
-    env.iter()
-        .find(|v| v["name"] == "FF_MCP_CREDENTIAL")
-        .and_then(|v| v["value"].as_str())
-        .unwrap()
-        .to_owned()
-}
-
-async fn connect(app: &TestApp, credential: &str) -> Client {
-    let config =
-        StreamableHttpClientTransportConfig::with_uri(app.at("/mcp")).auth_header(credential);
-    ().serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .expect("an MCP session")
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(arguments.as_object().expect("an object").clone());
-    tokio::time::timeout(Duration::from_secs(20), client.call_tool(params))
-        .await
-        .expect("the tool answers in time")
-        .expect("a tool result")
 }
 
 /// A successful call's structured output (its text rendering is checked to be there).

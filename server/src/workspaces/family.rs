@@ -29,6 +29,46 @@ pub async fn set_parent(
         .map(drop)
 }
 
+/// The workspace and session that created a workspace, as recorded (both `None` for a
+/// workspace no agent created). Backups carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lineage {
+    pub workspace: Option<WorkspaceId>,
+    pub session: Option<SessionId>,
+}
+
+pub async fn lineage(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Lineage, sqlx::Error> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT parent_workspace_id, parent_session_id FROM workspaces WHERE id = ?",
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let (workspace, session) = row.unwrap_or_default();
+    Ok(Lineage {
+        workspace: workspace.map(WorkspaceId::new),
+        session: session.map(SessionId::new),
+    })
+}
+
+/// Restores a lineage exactly as a backup describes it (after both rows exist).
+pub async fn restore_lineage(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+    lineage: &Lineage,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workspaces SET parent_workspace_id = ?, parent_session_id = ? WHERE id = ?")
+        .bind(lineage.workspace.as_ref().map(WorkspaceId::as_str))
+        .bind(lineage.session.as_ref().map(SessionId::as_str))
+        .bind(id.as_str())
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn parent(
     conn: &mut SqliteConnection,
     id: &WorkspaceId,
