@@ -10,6 +10,8 @@ use common::agent::ScriptedAgent;
 use common::mcp::{call, connect, credential_of, Client};
 use common::repo::TestRepo;
 use common::{TestApp, TOKEN};
+use ff_core::ids::{SessionId, WorkspaceId};
+use ff_server::events::DomainEvent;
 use reqwest::StatusCode;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
@@ -407,4 +409,46 @@ async fn children_nest_two_deep_and_a_session_creates_at_most_its_allowance() {
     )
     .await;
     assert!(why.contains("parent and children"), "{why}");
+}
+
+/// A child's news is told to its parent once per state, across a restart of ff too: the same
+/// state published again after the restart (as a resumed turn or a re-read PR would) is not
+/// told again; a new state is.
+#[tokio::test]
+async fn a_restart_does_not_tell_the_parent_the_same_news_again() {
+    let app = TestApp::spawn().await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (_, parent) = app.ready_workspace(&repo, manual("Parent")).await;
+    let family = common::mcp::create_child(&app, &agent, &parent, 0, "Child part").await;
+    let child = family.child.clone();
+    family.client.cancel().await.unwrap();
+    let finished = format!("\"Child part\" (id {child}): its agent finished a turn");
+    prompted_with(&agent, &finished).await;
+    let told = |what: &str| {
+        agent
+            .events_named("session/prompt")
+            .iter()
+            .filter(|e| e["text"].as_str().unwrap_or("").contains(what))
+            .count()
+    };
+    let (status, sessions) = app.get(&format!("/api/workspaces/{child}/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    let child_session = sessions[0]["id"].as_str().unwrap().to_owned();
+
+    let app = TestApp::spawn_in(app.shutdown().await).await;
+    let turn = |completed| DomainEvent::SessionTurnEnded {
+        workspace_id: WorkspaceId::new(child.clone()),
+        session_id: SessionId::new(child_session.clone()),
+        workflow: ff_core::sessions::USER_WORKFLOW.to_owned(),
+        completed,
+    };
+    app.events.publish(turn(true));
+    app.events.publish(turn(false));
+    // The bus delivers in order: once the new state is told, the repeat was already passed over.
+    prompted_with(&agent, &format!("(id {child}): its agent's turn failed")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(told(&finished), 1, "the same news told twice");
+    app.shutdown().await;
 }
