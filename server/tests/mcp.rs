@@ -7,55 +7,19 @@
 mod common;
 
 use common::agent::ScriptedAgent;
+use common::mcp::{call, connect, credential_of, Client};
 use common::repo::TestRepo;
 use common::{TestApp, TOKEN};
+use ff_core::ids::{SessionId, WorkspaceId};
+use ff_server::events::DomainEvent;
 use reqwest::StatusCode;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-type Client = RunningService<RoleClient, ()>;
-
 fn manual(name: &str) -> Value {
     json!({"source": "MANUAL", "name": name})
-}
-
-/// The credential ff gave the agent in a `session/new` it logged, over HTTP or stdio.
-fn credential_of(session_new: &Value) -> String {
-    let server = &session_new["mcpServers"][0];
-    assert_eq!(server["name"], "ff", "{session_new}");
-    if let Some(headers) = server["headers"].as_array() {
-        let value = headers[0]["value"].as_str().unwrap();
-        return value.strip_prefix("Bearer ").unwrap().to_owned();
-    }
-    let env = server["env"].as_array().expect("http headers or stdio env");
-    env.iter()
-        .find(|v| v["name"] == "FF_MCP_CREDENTIAL")
-        .and_then(|v| v["value"].as_str())
-        .unwrap()
-        .to_owned()
-}
-
-async fn connect(app: &TestApp, credential: &str) -> Client {
-    let config =
-        StreamableHttpClientTransportConfig::with_uri(app.at("/mcp")).auth_header(credential);
-    ().serve(StreamableHttpClientTransport::from_config(config))
-        .await
-        .expect("an MCP session")
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(arguments.as_object().expect("an object").clone());
-    tokio::time::timeout(Duration::from_secs(20), client.call_tool(params))
-        .await
-        .expect("the tool answers in time")
-        .expect("a tool result")
 }
 
 /// A successful call's structured output (its text rendering is checked to be there).
@@ -445,4 +409,46 @@ async fn children_nest_two_deep_and_a_session_creates_at_most_its_allowance() {
     )
     .await;
     assert!(why.contains("parent and children"), "{why}");
+}
+
+/// A child's news is told to its parent once per state, across a restart of ff too: the same
+/// state published again after the restart (as a resumed turn or a re-read PR would) is not
+/// told again; a new state is.
+#[tokio::test]
+async fn a_restart_does_not_tell_the_parent_the_same_news_again() {
+    let app = TestApp::spawn().await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (_, parent) = app.ready_workspace(&repo, manual("Parent")).await;
+    let family = common::mcp::create_child(&app, &agent, &parent, 0, "Child part").await;
+    let child = family.child.clone();
+    family.client.cancel().await.unwrap();
+    let finished = format!("\"Child part\" (id {child}): its agent finished a turn");
+    prompted_with(&agent, &finished).await;
+    let told = |what: &str| {
+        agent
+            .events_named("session/prompt")
+            .iter()
+            .filter(|e| e["text"].as_str().unwrap_or("").contains(what))
+            .count()
+    };
+    let (status, sessions) = app.get(&format!("/api/workspaces/{child}/sessions")).await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    let child_session = sessions[0]["id"].as_str().unwrap().to_owned();
+
+    let app = TestApp::spawn_in(app.shutdown().await).await;
+    let turn = |completed| DomainEvent::SessionTurnEnded {
+        workspace_id: WorkspaceId::new(child.clone()),
+        session_id: SessionId::new(child_session.clone()),
+        workflow: ff_core::sessions::USER_WORKFLOW.to_owned(),
+        completed,
+    };
+    app.events.publish(turn(true));
+    app.events.publish(turn(false));
+    // The bus delivers in order: once the new state is told, the repeat was already passed over.
+    prompted_with(&agent, &format!("(id {child}): its agent's turn failed")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(told(&finished), 1, "the same news told twice");
+    app.shutdown().await;
 }

@@ -274,3 +274,78 @@ async fn codex_answers_a_text_turn_and_asks_before_its_tool_call_with_a_string_i
     assert!(tree.join("made-by-codex").exists());
     assert!(items.iter().any(|i| i["text"] == "Made it."));
 }
+
+/// Issue 19 §1 with the real adapter: claude-agent-acp is offered ff's MCP server in
+/// `session/new` (over HTTP, with its session's own credential), Claude Code declares ff's tools
+/// to the model as `mcp__ff__…`, the fake model calls `create_workspace`, Claude Code asks before
+/// an MCP tool runs and the person allows it through ff, and the child appears on the board as a
+/// child of the caller's workspace.
+#[tokio::test]
+async fn claude_creates_a_child_workspace_through_ffs_mcp_server() {
+    let app = TestApp::spawn().await;
+    let fake = FakeModels::start().await;
+    let env = claude_env(&fake);
+    let (parent, _tree, _repo) = workspace_with_agent(&app, "claude", claude_command(), &env).await;
+    let project = app.workspace(&parent).await["projectId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = new_session(&app, &parent).await;
+
+    fake.script(
+        Api::Anthropic,
+        [
+            Reply::tool(
+                "mcp__ff__create_workspace",
+                json!({"name": "Docs part", "prompt": "Write the docs"}),
+            ),
+            // The parent's answer once the tool returned, and the child's first turn (with the
+            // real adapter too), in whichever order they come.
+            Reply::text("Done."),
+            Reply::text("Done."),
+        ],
+    );
+    say(&app, &session, "Split off the docs").await;
+    let request = answer(&app, &session, "allow_once").await;
+    assert!(
+        request.to_string().contains("create_workspace"),
+        "the permission asked is for ff's tool: {request}"
+    );
+    let items = app.wait_turns(&session, 1).await;
+    let offered = fake.model_requests(Api::Anthropic)[0]
+        .tool_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    assert!(
+        offered.iter().any(|t| t == "mcp__ff__create_workspace"),
+        "Claude Code declared ff's MCP tools to the model: {offered:?}"
+    );
+    let tool = items
+        .iter()
+        .find(|i| i["kind"] == "tool")
+        .unwrap_or_else(|| panic!("a tool item: {items:#?}"));
+    assert_eq!(tool["status"], "completed", "{tool}");
+
+    let children = app.workspace(&parent).await["children"].clone();
+    let [child] = children.as_array().unwrap().as_slice() else {
+        panic!("one child expected: {children}")
+    };
+    assert_eq!(child["name"], "Docs part");
+    let child = child["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.workspace(&child).await["parent"]["id"], parent.as_str());
+    let entry = app
+        .wait_entry(&project, &child, "on the board", |e| !e.is_null())
+        .await;
+    assert_eq!(entry["workspaceId"], child.as_str());
+    // What the tool answered went back to the model: the child's id, made by ff.
+    let answered = fake
+        .wait_for_model_requests(Api::Anthropic, 2)
+        .await
+        .iter()
+        .any(|r| {
+            r.body["messages"].to_string().contains("tool_result")
+                && r.body["messages"].to_string().contains(&child)
+        });
+    assert!(answered, "the tool's result names the child");
+}

@@ -1,37 +1,26 @@
 //! A child workspace's news for its parent (issue 19 §1): when a child's agent ends a turn, its
 //! PR merges, or it fails (setup or a turn), the parent's session gets one message saying so,
 //! queued like any message. Followed on the bus; debounced per child and state: the same state
-//! is told once, and a turn's end again only after the child worked in between.
+//! is told once, and a turn's end again only after the child worked in between. The last news
+//! told is kept by the workspaces domain, so a restart does not tell it again.
 
 use crate::events::{DomainEvent, EventBus, Subscription};
 use crate::flows::ChildWorkspaces;
+use crate::workspaces::family::ChildNews as News;
 use crate::workspaces::Workspaces;
 use ff_core::enums::{PrState, WorkspaceStatus};
 use ff_core::ids::WorkspaceId;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// Children followed at once; beyond it the oldest news is forgotten (a repeat may be told).
-const MAX_FOLLOWED: usize = 4096;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum News {
-    TurnEnded,
-    TurnFailed,
-    SetupFailed,
-    Merged,
-}
-
-impl News {
-    fn says(self) -> &'static str {
-        match self {
-            Self::TurnEnded => "its agent finished a turn",
-            Self::TurnFailed => "its agent's turn failed",
-            Self::SetupFailed => "its setup failed",
-            Self::Merged => "its pull request was merged",
-        }
+/// The news in the words of the parent's message.
+fn says(news: News) -> &'static str {
+    match news {
+        News::TurnEnded => "its agent finished a turn",
+        News::TurnFailed => "its agent's turn failed",
+        News::SetupFailed => "its setup failed",
+        News::Merged => "its pull request was merged",
     }
 }
 
@@ -44,8 +33,6 @@ struct Inner {
     workspaces: Workspaces,
     children: ChildWorkspaces,
     bus: EventBus,
-    /// The last news told of each child.
-    told: Mutex<HashMap<WorkspaceId, News>>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -57,7 +44,6 @@ impl ChildNotifications {
                 workspaces,
                 children,
                 bus,
-                told: Mutex::default(),
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -96,40 +82,28 @@ impl ChildNotifications {
                 Some(Ok(event)) => match news_of(&event) {
                     Some(Ok(found)) => found,
                     Some(Err(active)) => {
-                        self.forget_turn(&active);
+                        if let Err(e) = self.inner.workspaces.forget_child_turn_news(&active).await
+                        {
+                            tracing::warn!(workspace = %active, "cannot record that a workspace works again: {e}");
+                        }
                         continue;
                     }
                     None => continue,
                 },
             };
-            if self.already_told(&child, news) {
-                continue;
+            // Recorded before it is told: a parent is never told twice, even if telling fails.
+            match self.inner.workspaces.record_child_news(&child, news).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(child = %child, "cannot record a child's news; it is not told: {e}");
+                    continue;
+                }
             }
             let this = self.clone();
             self.inner
                 .tasks
                 .spawn(async move { this.tell_parent(child, news).await });
-        }
-    }
-
-    /// Records `news` as told unless it was the last news of `child`.
-    fn already_told(&self, child: &WorkspaceId, news: News) -> bool {
-        let mut told = self.inner.told.lock().expect("told news");
-        if told.get(child) == Some(&news) {
-            return true;
-        }
-        if told.len() >= MAX_FOLLOWED && !told.contains_key(child) {
-            told.clear();
-        }
-        told.insert(child.clone(), news);
-        false
-    }
-
-    /// The child works again: its next turn's end is news again.
-    fn forget_turn(&self, child: &WorkspaceId) {
-        let mut told = self.inner.told.lock().expect("told news");
-        if matches!(told.get(child), Some(News::TurnEnded | News::TurnFailed)) {
-            told.remove(child);
         }
     }
 
@@ -150,7 +124,7 @@ impl ChildNotifications {
                 "ff: your child workspace \"{}\" (id {}): {}. Use get_workspace with its id for its last message, or send_message to reply.",
                 workspace.name.replace('"', "'"),
                 child,
-                news.says()
+                says(news)
             );
             self.inner.children.deliver(&parent, &text).await.map(drop)
         };

@@ -29,6 +29,46 @@ pub async fn set_parent(
         .map(drop)
 }
 
+/// The workspace and session that created a workspace, as recorded (both `None` for a
+/// workspace no agent created). Backups carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lineage {
+    pub workspace: Option<WorkspaceId>,
+    pub session: Option<SessionId>,
+}
+
+pub async fn lineage(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Lineage, sqlx::Error> {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT parent_workspace_id, parent_session_id FROM workspaces WHERE id = ?",
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let (workspace, session) = row.unwrap_or_default();
+    Ok(Lineage {
+        workspace: workspace.map(WorkspaceId::new),
+        session: session.map(SessionId::new),
+    })
+}
+
+/// Restores a lineage exactly as a backup describes it (after both rows exist).
+pub async fn restore_lineage(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+    lineage: &Lineage,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE workspaces SET parent_workspace_id = ?, parent_session_id = ? WHERE id = ?")
+        .bind(lineage.workspace.as_ref().map(WorkspaceId::as_str))
+        .bind(lineage.session.as_ref().map(SessionId::as_str))
+        .bind(id.as_str())
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 pub async fn parent(
     conn: &mut SqliteConnection,
     id: &WorkspaceId,
@@ -64,6 +104,62 @@ pub async fn created_by_session(
         .fetch_one(conn)
         .await?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// What a child workspace's parent is told of it (issue 19 §1), once per state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildNews {
+    TurnEnded,
+    TurnFailed,
+    SetupFailed,
+    Merged,
+}
+
+impl ChildNews {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::TurnEnded => "TURN_ENDED",
+            Self::TurnFailed => "TURN_FAILED",
+            Self::SetupFailed => "SETUP_FAILED",
+            Self::Merged => "MERGED",
+        }
+    }
+}
+
+/// Records `news` as the last news of child `id` its parent was told. False when it already
+/// was (the parent is not told twice, across restarts too) or `id` has no parent.
+pub async fn record_news(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+    news: ChildNews,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query(
+        "UPDATE workspaces SET parent_news_told = ? WHERE id = ? \
+         AND parent_workspace_id IS NOT NULL AND parent_news_told IS NOT ?",
+    )
+    .bind(news.as_str())
+    .bind(id.as_str())
+    .bind(news.as_str())
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// The child works again: the end of its next turn (completed or failed) is news again.
+pub async fn forget_turn_news(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE workspaces SET parent_news_told = NULL WHERE id = ? \
+         AND parent_news_told IN (?, ?)",
+    )
+    .bind(id.as_str())
+    .bind(ChildNews::TurnEnded.as_str())
+    .bind(ChildNews::TurnFailed.as_str())
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// How many ancestors `id` has (bounded: a longer chain than ff allows is reported as such).

@@ -189,6 +189,23 @@ impl Workspaces {
         Ok(family::parent(&mut conn, id).await?)
     }
 
+    /// Records `news` as told to child `id`'s parent: false when it already was, or `id` is
+    /// no child (see `family::record_news`).
+    pub async fn record_child_news(
+        &self,
+        id: &WorkspaceId,
+        news: family::ChildNews,
+    ) -> DomainResult<bool> {
+        let mut conn = self.inner.db.acquire().await?;
+        Ok(family::record_news(&mut conn, id, news).await?)
+    }
+
+    /// Child `id` works again: its next turn's end is news for its parent again.
+    pub async fn forget_child_turn_news(&self, id: &WorkspaceId) -> DomainResult<()> {
+        let mut conn = self.inner.db.acquire().await?;
+        Ok(family::forget_turn_news(&mut conn, id).await?)
+    }
+
     /// The workspaces `id` created, oldest first, archived ones included.
     pub async fn children_of(&self, id: &WorkspaceId) -> DomainResult<Vec<Workspace>> {
         let mut conn = self.inner.db.acquire().await?;

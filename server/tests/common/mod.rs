@@ -7,6 +7,7 @@ pub mod binary;
 pub mod documents;
 pub mod fake_github;
 pub mod fake_models;
+pub mod mcp;
 pub mod repo;
 pub mod socket;
 

@@ -5,7 +5,7 @@ use ff_core::enums::*;
 use ff_core::ids::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -28,7 +28,8 @@ pub struct Data {
     pub projects: Vec<ProjectBackup>,
     pub workspaces: Vec<WorkspaceBackup>,
     pub settings: Settings,
-    /// Scheduled tasks with their runs (schema 3).
+    /// Scheduled tasks with their runs (added in schema 3: absent in older documents).
+    #[serde(default)]
     pub schedules: Vec<ScheduleBackup>,
 }
 
@@ -104,6 +105,12 @@ pub struct WorkspaceBackup {
     /// The scheduled task whose run made it (added in schema 3: absent in older documents).
     #[serde(default)]
     pub schedule_id: Option<String>,
+    /// The workspace and the agent session that created it through ff's MCP server (added in
+    /// schema 4: absent in older documents, where no workspace had a parent).
+    #[serde(default)]
+    pub parent_workspace_id: Option<String>,
+    #[serde(default)]
+    pub parent_session_id: Option<String>,
 }
 
 /// A scheduled task. Its next due time is not carried: an import computes it from the time of
@@ -139,43 +146,6 @@ pub struct ExecutionBackup {
     pub error: Option<String>,
     pub started_at: Timestamp,
     pub completed_at: Option<Timestamp>,
-}
-
-/// Schema 2: before scheduled tasks. The document is the current one without `schedules` (its
-/// workspaces have no `scheduleId`, which reads as none).
-pub mod v2 {
-    use super::*;
-
-    #[derive(Clone, Debug, Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    pub struct Document {
-        pub meta: super::Meta,
-        pub data: Data,
-    }
-
-    #[derive(Clone, Debug, Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    pub struct Data {
-        pub projects: Vec<ProjectBackup>,
-        pub workspaces: Vec<WorkspaceBackup>,
-        pub settings: Settings,
-    }
-
-    /// The explicit upgrade to the current schema: no scheduled tasks.
-    pub fn upgrade(old: Document) -> super::Document {
-        super::Document {
-            meta: super::Meta {
-                schema_version: SCHEMA_VERSION,
-                ..old.meta
-            },
-            data: super::Data {
-                projects: old.data.projects,
-                workspaces: old.data.workspaces,
-                settings: old.data.settings,
-                schedules: Vec::new(),
-            },
-        }
-    }
 }
 
 /// Schema 1: before side tables and creation sources. Projects had no setup timeout, workspaces
@@ -321,6 +291,8 @@ pub mod v1 {
             agent: None,
             initial_prompt: None,
             schedule_id: None,
+            parent_workspace_id: None,
+            parent_session_id: None,
         }
     }
 }
@@ -354,11 +326,26 @@ pub fn parse(bytes: &[u8]) -> Result<Document, String> {
         .schema_version;
     match version {
         1 => strict::<v1::Document>(bytes).map(v1::upgrade),
-        2 => strict::<v2::Document>(bytes).map(v2::upgrade),
-        3 => strict::<Document>(bytes),
+        2..SCHEMA_VERSION_U64 => strict::<Document>(bytes).map(restamp),
+        SCHEMA_VERSION_U64 => strict::<Document>(bytes),
         other => Err(format!(
             "meta.schemaVersion {other} is not supported (this ff reads 1 to {SCHEMA_VERSION})"
         )),
+    }
+}
+
+const SCHEMA_VERSION_U64: u64 = SCHEMA_VERSION as u64;
+
+/// The upgrade of schemas 2 and later: each only added fields, which are `#[serde(default)]`
+/// (read as absent: no scheduled tasks, no schedule or parent of a workspace), so such a
+/// document reads as the current one and only its version changes.
+fn restamp(old: Document) -> Document {
+    Document {
+        meta: Meta {
+            schema_version: SCHEMA_VERSION,
+            ..old.meta
+        },
+        data: old.data,
     }
 }
 

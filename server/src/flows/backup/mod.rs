@@ -15,11 +15,12 @@ use crate::projects;
 use crate::run_script;
 use crate::schedules::store as schedule_store;
 use crate::settings;
+use crate::workspaces::family::{self, Lineage};
 use crate::workspaces::store::{self as workspace_store, WorkspaceRecord};
 use ff_core::api::{ImportCounts, PrInfo, Project, Workspace};
 use ff_core::create::DisplayName;
 use ff_core::enums::WorkspaceStatus;
-use ff_core::ids::{ExecutionId, ProjectId, ScheduleId, WorkspaceId};
+use ff_core::ids::{ExecutionId, ProjectId, ScheduleId, SessionId, WorkspaceId};
 use ff_core::naming::slug_candidates;
 use ff_core::refname::BranchName;
 use ff_core::schedules::{Execution, NewSchedule, Schedule};
@@ -70,6 +71,7 @@ impl Backup {
             let pr = github::store::info(&mut conn, &id).await?;
             let ratchet = crate::ratchet::store::get(&mut conn, &id).await?;
             let run = run_script::store::get(&mut conn, &id).await?;
+            let lineage = family::lineage(&mut conn, &record.workspace.id).await?;
             let w = record.workspace;
             workspaces.push(WorkspaceBackup {
                 id,
@@ -109,6 +111,8 @@ impl Backup {
                 agent: record.agent,
                 initial_prompt: record.initial_prompt,
                 schedule_id: w.schedule_id.map(|s| s.to_string()),
+                parent_workspace_id: lineage.workspace.map(|p| p.to_string()),
+                parent_session_id: lineage.session.map(|s| s.to_string()),
             });
         }
         let mut schedules = Vec::new();
@@ -197,10 +201,14 @@ impl Backup {
                 new_schedules.push((s, home));
             }
         }
-        let mut known_workspaces = HashSet::new();
+        let known_workspaces: HashSet<&str> = document
+            .data
+            .workspaces
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect();
         let mut new_workspaces = Vec::new();
         for (i, w) in document.data.workspaces.iter().enumerate() {
-            known_workspaces.insert(w.id.as_str());
             if let Some(schedule) = &w.schedule_id {
                 if !known_schedules.contains(schedule.as_str())
                     && schedule_store::get(&mut tx, schedule).await?.is_none()
@@ -208,6 +216,16 @@ impl Backup {
                     return Err(DomainError::invalid(
                         "data",
                         format!("data.workspaces[{i}].scheduleId: workspace {} was made by scheduled task {schedule}, which is neither in the backup nor in ff", w.id),
+                    ));
+                }
+            }
+            if let Some(parent) = &w.parent_workspace_id {
+                if !known_workspaces.contains(parent.as_str())
+                    && workspace_store::get(&mut tx, parent).await?.is_none()
+                {
+                    return Err(DomainError::invalid(
+                        "data",
+                        format!("data.workspaces[{i}].parentWorkspaceId: workspace {} is a child of workspace {parent}, which is neither in the backup nor in ff", w.id),
                     ));
                 }
             }
@@ -262,9 +280,19 @@ impl Backup {
             restore_schedule(&mut tx, s, home, now).await?;
             counts.schedules += 1;
         }
-        for (w, home) in new_workspaces {
-            restore_workspace(&mut tx, w, &home, now).await?;
+        for (w, home) in &new_workspaces {
+            restore_workspace(&mut tx, w, home, now).await?;
             counts.workspaces += 1;
+        }
+        // Links after every workspace, which they name (a child may come before its parent).
+        for (w, _) in &new_workspaces {
+            let lineage = Lineage {
+                workspace: w.parent_workspace_id.clone().map(WorkspaceId::new),
+                session: w.parent_session_id.clone().map(SessionId::new),
+            };
+            if lineage != Lineage::default() {
+                family::restore_lineage(&mut tx, &WorkspaceId::new(w.id.clone()), &lineage).await?;
+            }
         }
         // Runs after their workspaces, which they name.
         for (s, _) in &new_schedules {
@@ -346,6 +374,12 @@ fn validate(data: &Data) -> DomainResult<()> {
                     ),
                 ));
             }
+        }
+        if w.parent_workspace_id.as_ref() == Some(&w.id) {
+            return Err(fail(
+                format!("{path}.parentWorkspaceId"),
+                "a workspace cannot be its own parent".into(),
+            ));
         }
         for (field, branch) in [
             ("branchName", &w.branch_name),
