@@ -32,6 +32,17 @@ pub async fn post(path: String) -> Result<(), String> {
     }
 }
 
+/// A command with a JSON body whose answer carries nothing (archive, with what becomes of the
+/// workspace's children).
+pub async fn post_json<B: Serialize>(path: String, body: &B) -> Result<(), String> {
+    let response = send(Request::post(&path).json(body)).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
 /// A command without a body whose method is DELETE (a session, a queued message, a review
 /// comment).
 pub async fn delete(path: String) -> Result<(), String> {

@@ -2,7 +2,7 @@
 //! arrives, not when these return. Every future here is `Send`, so that actions holding them are
 //! plain (thread-safe) actions on the server, where pages render across threads.
 
-use ff_core::api::{AddProject, PatchProject, Project, RatchetToggle, Workspace};
+use ff_core::api::{AddProject, ArchiveRequest, PatchProject, Project, RatchetToggle, Workspace};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::editor::OpenRequest;
 use ff_core::github::{HostStatus, IssueSummary, PrView};
@@ -57,6 +57,15 @@ mod sent {
         command: &'static str,
     ) -> impl Future<Output = Answer<()>> + Send {
         browser(api::post(format!("/api/workspaces/{id}/{command}")))
+    }
+
+    pub fn archive_workspace(
+        id: WorkspaceId,
+        request: ArchiveRequest,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser(
+            async move { api::post_json(format!("/api/workspaces/{id}/archive"), &request).await },
+        )
     }
 
     pub fn open_in_editor(
@@ -349,6 +358,13 @@ mod sent {
     pub fn open_in_editor(
         _: WorkspaceId,
         _: OpenRequest,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        browser_only()
+    }
+
+    pub fn archive_workspace(
+        _: WorkspaceId,
+        _: ArchiveRequest,
     ) -> impl Future<Output = Answer<()>> + Send {
         browser_only()
     }

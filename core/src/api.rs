@@ -174,6 +174,25 @@ mod resources {
         pub status: WorkspaceStatus,
     }
 
+    /// What archiving a workspace does with its live children (issue 19 §1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum ChildrenOnArchive {
+        /// Each is archived too, through the normal archive that commits its work first.
+        Archive,
+        /// They stay, without a parent.
+        Detach,
+    }
+
+    /// `POST /api/workspaces/{id}/archive`'s optional body. A workspace with live children is
+    /// archived only once `children` says what becomes of them.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ArchiveRequest {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub children: Option<ChildrenOnArchive>,
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
     pub struct AddProject {

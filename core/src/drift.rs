@@ -51,6 +51,7 @@ pub fn detect_drift(existing: &Entry, authoritative: &Patch) -> Vec<Drift> {
         &raw.branch_name,
         &a.branch_name,
     );
+    check(&mut d, "parent", G::Workspace, &raw.parent, &a.parent);
     check(&mut d, "prState", G::Pr, &raw.pr_state, &a.pr_state);
     check(
         &mut d,

@@ -137,6 +137,15 @@ impl SessionSummaries {
     }
 }
 
+/// The workspace that created this one through ff's MCP server (issue 19 §1): the card says
+/// "child of …" and links to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentLink {
+    pub id: WorkspaceId,
+    pub name: String,
+}
+
 /// The raw (written, not derived) fields of an entry. Field order follows the groups of R§3.1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -148,6 +157,9 @@ pub struct RawFields {
     pub created_at: Option<Timestamp>,
     pub branch_name: Option<String>,
     pub has_had_sessions: bool,
+    /// Absent from the JSON for a workspace no other created, as in frames before children.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
     // pr
     pub pr_url: Option<String>,
     pub pr_number: Option<u64>,
@@ -184,6 +196,7 @@ impl RawFields {
             created_at: None,
             branch_name: None,
             has_had_sessions: false,
+            parent: None,
             pr_url: None,
             pr_number: None,
             pr_state: PrState::None,

@@ -63,7 +63,7 @@ impl Entry {
     pub fn merge(&mut self, patch: &Patch, ts: i64) -> MergeOutcome {
         let groups = [
             merge_group!(self, patch, ts, FieldGroup::Workspace;
-                project_id, name, status, created_at, branch_name, has_had_sessions),
+                project_id, name, status, created_at, branch_name, has_had_sessions, parent),
             merge_group!(self, patch, ts, FieldGroup::Pr;
                 pr_url, pr_number, pr_state, pr_ci_status, pr_review_state, pr_updated_at,
                 has_merge_conflict),

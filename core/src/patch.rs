@@ -3,7 +3,7 @@
 //! Non-nullable fields are `Option<T>` (absent or value); nullable ones are `Option<Option<T>>`
 //! (absent, null, or value), so `"prUrl": null` clears the field and counts as a write to its group.
 
-use crate::entry::{GitStats, SessionSummaries};
+use crate::entry::{GitStats, ParentLink, SessionSummaries};
 use crate::enums::*;
 use crate::ids::{ProjectId, Timestamp};
 use crate::overlaps::Overlap;
@@ -34,6 +34,12 @@ pub struct Patch {
     pub branch_name: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_had_sessions: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub parent: Option<Option<ParentLink>>,
     // pr
     #[serde(
         default,
@@ -121,7 +127,7 @@ impl Patch {
     /// becomes one write with the last value of each field.
     pub fn absorb(&mut self, later: Patch) {
         absorb_fields!(self, later;
-            project_id, name, status, created_at, branch_name, has_had_sessions,
+            project_id, name, status, created_at, branch_name, has_had_sessions, parent,
             pr_url, pr_number, pr_state, pr_ci_status, pr_review_state, pr_updated_at,
             has_merge_conflict, is_working, pending_request_type, session_summaries,
             ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
@@ -175,7 +181,7 @@ mod tests {
         // A patch with every field present must come out of an empty one whole.
         let full: Patch = serde_json::from_value(serde_json::json!({
             "projectId": "p", "name": "n", "status": "READY", "createdAt": "2026-01-01T00:00:00.000Z",
-            "branchName": "b", "hasHadSessions": true, "prUrl": "u", "prNumber": 1, "prState": "OPEN",
+            "branchName": "b", "hasHadSessions": true, "parent": {"id": "w0", "name": "Lead"}, "prUrl": "u", "prNumber": 1, "prState": "OPEN",
             "prCiStatus": "SUCCESS", "prReviewState": "APPROVED", "prUpdatedAt": null,
             "hasMergeConflict": true, "isWorking": true, "pendingRequestType": "user_question",
             "sessionSummaries": [], "ratchetEnabled": true, "ratchetDispatchOutcome": "DIED",

@@ -462,6 +462,19 @@ pub struct SettingsView {
     /// The ratchet resolves the review threads a fixer addressed.
     #[serde(default = "on")]
     pub ratchet_resolve_threads: bool,
+    /// Child workspaces one agent session may create through ff's MCP tools.
+    #[serde(default = "default_max_children_per_session")]
+    pub max_children_per_session: u32,
+}
+
+/// Child workspaces one agent session may create unless the settings say otherwise.
+pub const DEFAULT_MAX_CHILDREN_PER_SESSION: u32 = 5;
+
+/// The most a setting may allow one session: more children than anyone can follow.
+pub const MAX_CHILDREN_PER_SESSION: u32 = 50;
+
+pub fn default_max_children_per_session() -> u32 {
+    DEFAULT_MAX_CHILDREN_PER_SESSION
 }
 
 /// `PATCH /api/settings`: absent fields stay; `agentServers` entries merge by name and `null`
@@ -491,6 +504,9 @@ pub struct SettingsPatch {
     pub ratchet_reply_to_review_threads: Option<bool>,
     #[serde(default)]
     pub ratchet_resolve_threads: Option<bool>,
+    /// Any integer, so that one out of range is refused naming the field, not as bad JSON.
+    #[serde(default)]
+    pub max_children_per_session: Option<i64>,
 }
 
 /// What a session's row says, as the snapshot summarises it.

@@ -8,7 +8,7 @@ use ff_core::derive::{
     SidebarInput, SidebarStatus, StatusReason, StatusReasonInput,
 };
 use ff_core::drift::{detect_drift, Drift};
-use ff_core::entry::{Entry, GitStats, LastExit, RawFields, SessionSummary};
+use ff_core::entry::{Entry, GitStats, LastExit, ParentLink, RawFields, SessionSummary};
 use ff_core::enums::*;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::overlaps::Overlap;
@@ -595,6 +595,7 @@ fn drift_per_compared_field() {
         ("status", Patch { status: Some(WorkspaceStatus::Failed), ..none() }, drift("status", G::Workspace, json!("READY"), json!("FAILED"))),
         ("name", Patch { name: Some("fix signup".into()), ..none() }, drift("name", G::Workspace, json!("fix login"), json!("fix signup"))),
         ("branchName cleared", Patch { branch_name: Some(None), ..none() }, drift("branchName", G::Workspace, json!("fix/login"), Value::Null)),
+        ("parent", Patch { parent: Some(Some(ParentLink { id: WorkspaceId::new("w0"), name: "Lead".into() })), ..none() }, drift("parent", G::Workspace, Value::Null, json!({"id": "w0", "name": "Lead"}))),
         ("prState", Patch { pr_state: Some(PrState::Approved), ..none() }, drift("prState", G::Pr, json!("OPEN"), json!("APPROVED"))),
         ("prCiStatus", Patch { pr_ci_status: Some(CiStatus::Failure), ..none() }, drift("prCiStatus", G::Pr, json!("PENDING"), json!("FAILURE"))),
         ("prNumber", Patch { pr_number: Some(Some(13)), ..none() }, drift("prNumber", G::Pr, json!(12), json!(13))),

@@ -2,7 +2,7 @@
 //! store behaviours of R§11.1 that the merge alone decides.
 
 use ff_core::derive::Derived;
-use ff_core::entry::{Entry, GitStats, LastExit, RawFields, SessionSummary};
+use ff_core::entry::{Entry, GitStats, LastExit, ParentLink, RawFields, SessionSummary};
 use ff_core::enums::*;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::merge::{MergeOutcome, MissingProjectId};
@@ -59,7 +59,7 @@ macro_rules! field_groups {
 }
 
 field_groups! {
-    Workspace: project_id, name, status, created_at, branch_name, has_had_sessions;
+    Workspace: project_id, name, status, created_at, branch_name, has_had_sessions, parent;
     Pr: pr_url, pr_number, pr_state, pr_ci_status, pr_review_state, pr_updated_at, has_merge_conflict;
     Session: is_working, pending_request_type, session_summaries;
     Ratchet: ratchet_enabled, ratchet_dispatch_outcome, ratchet_dispatch_retry_count,
@@ -82,6 +82,13 @@ fn timestamps() -> impl Strategy<Value = Timestamp> {
 
 fn project_ids() -> impl Strategy<Value = ProjectId> {
     select(&["p1", "p2"][..]).prop_map(ProjectId::new)
+}
+
+fn parents() -> impl Strategy<Value = ParentLink> {
+    select(&["w8", "w9"][..]).prop_map(|id| ParentLink {
+        id: WorkspaceId::new(id),
+        name: format!("Workspace {id}"),
+    })
 }
 
 fn git_stats() -> impl Strategy<Value = GitStats> {
@@ -171,6 +178,7 @@ fn patches() -> impl Strategy<Value = Patch> {
         nullable(timestamps()),
         nullable(text(BRANCHES)),
         maybe(any::<bool>()),
+        nullable(parents()),
     );
     let pr = (
         nullable(text(PR_URLS)),
@@ -200,7 +208,7 @@ fn patches() -> impl Strategy<Value = Patch> {
     );
     (workspace, pr, session, ratchet, rest).prop_map(
         |(
-            (project_id, name, status, created_at, branch_name, has_had_sessions),
+            (project_id, name, status, created_at, branch_name, has_had_sessions, parent),
             (
                 pr_url,
                 pr_number,
@@ -225,6 +233,7 @@ fn patches() -> impl Strategy<Value = Patch> {
             created_at,
             branch_name,
             has_had_sessions,
+            parent,
             pr_url,
             pr_number,
             pr_state,

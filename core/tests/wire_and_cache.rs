@@ -2,7 +2,7 @@
 //! (snapshot.md §6).
 
 use ff_core::cache::{Applied, ResyncReason, SnapshotCache};
-use ff_core::entry::Entry;
+use ff_core::entry::{Entry, ParentLink};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
 use ff_core::patch::Patch;
@@ -208,6 +208,26 @@ fn a_changed_frame_carries_the_entry_flat_in_camel_case() {
         entry["sidebarStatus"],
         json!({"activityState": "IDLE", "ciState": "NONE"})
     );
+}
+
+#[test]
+fn a_child_carries_its_parent_and_others_no_parent_key() {
+    let mut child = live("w2", 0);
+    child.raw.parent = Some(ParentLink {
+        id: id("w1"),
+        name: "Lead".into(),
+    });
+    let frame = serde_json::to_value(changed(44, child.clone())).unwrap();
+    assert_eq!(
+        frame["entry"]["parent"],
+        json!({"id": "w1", "name": "Lead"})
+    );
+    assert_eq!(
+        serde_json::from_value::<Frame>(frame).unwrap(),
+        changed(44, child)
+    );
+    let top = serde_json::to_value(changed(45, live("w1", 0))).unwrap();
+    assert!(top["entry"].get("parent").is_none(), "{top}");
 }
 
 #[test]

@@ -134,10 +134,6 @@ pub struct ServeArgs {
     #[arg(long, env = "FF_MAX_RUNNING_AGENTS", default_value_t = 6,
           value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub max_running_agents: u64,
-    /// Child workspaces one agent session may create through ff's MCP server.
-    #[arg(long, env = "FF_MAX_CHILDREN_PER_SESSION", default_value_t = 5,
-          value_parser = clap::value_parser!(u64).range(0..=100))]
-    pub max_children_per_session: u64,
     /// Terminals open at once in one workspace; more are refused.
     #[arg(long, env = "FF_MAX_TERMINALS_PER_WORKSPACE", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=1000))]

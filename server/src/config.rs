@@ -99,9 +99,6 @@ pub struct SessionsConfig {
     pub max_line_bytes: usize,
     /// The first pause after the model API said it is rate limited (doubling from there).
     pub rate_limit_backoff: Duration,
-    /// Child workspaces one session may create through ff's MCP server
-    /// (`--max-children-per-session`).
-    pub max_children_per_session: u32,
     /// The `ff` binary agents run as `ff mcp-bridge`; `None`: this executable (tests name the
     /// built `ff`, since theirs is the test harness).
     pub mcp_bridge: Option<PathBuf>,
@@ -117,7 +114,6 @@ impl Default for SessionsConfig {
             request_timeout: Duration::from_secs(30),
             max_line_bytes: 16 * 1024 * 1024,
             rate_limit_backoff: Duration::from_secs(5),
-            max_children_per_session: 5,
             mcp_bridge: None,
         }
     }
@@ -322,8 +318,6 @@ impl Config {
                 max_running_agents: usize::try_from(args.max_running_agents).unwrap_or(usize::MAX),
                 turn_timeout: Duration::from_millis(args.turn_timeout_ms),
                 max_line_bytes: usize::try_from(args.max_agent_line_bytes).unwrap_or(usize::MAX),
-                max_children_per_session: u32::try_from(args.max_children_per_session)
-                    .unwrap_or(u32::MAX),
                 ..SessionsConfig::default()
             },
             github,

@@ -2,6 +2,7 @@
 //! they describe has committed; a subscriber that falls behind is told how much it missed.
 
 use ff_core::api::{PrInfo, Workspace};
+use ff_core::entry::ParentLink;
 use ff_core::enums::{RatchetDispatchOutcome, RunScriptStatus, WorkspaceStatus};
 use ff_core::ids::{ScheduleId, SessionId, WorkspaceId};
 use ff_core::sessions::SessionGroup;
@@ -10,8 +11,13 @@ use tokio::sync::broadcast;
 
 #[derive(Clone, Debug)]
 pub enum DomainEvent {
-    /// A workspace row was inserted (status NEW).
-    WorkspaceCreated { workspace: Arc<Workspace> },
+    /// A workspace row was inserted (status NEW); `parent` when an agent created it as a child.
+    WorkspaceCreated {
+        workspace: Arc<Workspace>,
+        parent: Option<ParentLink>,
+    },
+    /// A workspace's parent was archived and it stays on its own: its parent link was cleared.
+    WorkspaceDetached { workspace_id: WorkspaceId },
     /// A lifecycle transition; `workspace` is the row re-read after the commit.
     WorkspaceStateChanged {
         from: WorkspaceStatus,

@@ -240,11 +240,7 @@ impl App {
             .start()
             .await
             .context("cannot start the scheduled tasks")?;
-        let child_workspaces = flows::ChildWorkspaces::new(
-            workspaces.clone(),
-            sessions.clone(),
-            config.sessions.max_children_per_session,
-        );
+        let child_workspaces = flows::ChildWorkspaces::new(workspaces.clone(), sessions.clone());
         let state = http::AppState {
             leptos: http::leptos_options(),
             save_schedule: flows::SaveSchedule::new(

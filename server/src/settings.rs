@@ -9,8 +9,8 @@ use ff_core::github::Host;
 use ff_core::ids::Timestamp;
 use ff_core::ratchet::ReviewTrigger;
 use ff_core::sessions::{
-    built_in_agent, validate_agent_name, AgentServer, PermissionPolicy, SettingsPatch,
-    SettingsView, DEFAULT_AGENT,
+    built_in_agent, default_max_children_per_session, validate_agent_name, AgentServer,
+    PermissionPolicy, SettingsPatch, SettingsView, DEFAULT_AGENT, MAX_CHILDREN_PER_SESSION,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, SqliteConnection};
@@ -48,6 +48,10 @@ pub struct Settings {
     /// The ratchet resolves the review threads a fixer addressed (absent in older backups: on).
     #[serde(default = "on")]
     pub ratchet_resolve_threads: bool,
+    /// Child workspaces one agent session may create through ff's MCP tools (issue 19 §1;
+    /// absent in older backups: the default).
+    #[serde(default = "default_max_children_per_session")]
+    pub max_children_per_session: u32,
 }
 
 /// More Enterprise hosts than anyone runs.
@@ -79,6 +83,7 @@ impl Default for Settings {
             editor: EditorSettings::default(),
             ratchet_reply_to_review_threads: true,
             ratchet_resolve_threads: true,
+            max_children_per_session: default_max_children_per_session(),
         }
     }
 }
@@ -101,6 +106,7 @@ impl Settings {
             editor: self.editor.clone(),
             ratchet_reply_to_review_threads: self.ratchet_reply_to_review_threads,
             ratchet_resolve_threads: self.ratchet_resolve_threads,
+            max_children_per_session: self.max_children_per_session,
         }
     }
 
@@ -173,6 +179,19 @@ impl Settings {
         if let Some(resolve) = patch.ratchet_resolve_threads {
             next.ratchet_resolve_threads = resolve;
         }
+        if let Some(n) = patch.max_children_per_session {
+            next.max_children_per_session = u32::try_from(n)
+                .ok()
+                .filter(|n| *n <= MAX_CHILDREN_PER_SESSION)
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "maxChildrenPerSession",
+                        format!(
+                            "maxChildrenPerSession must be from 0 to {MAX_CHILDREN_PER_SESSION}; {n} is not"
+                        ),
+                    )
+                })?;
+        }
         if let Some(editor) = patch.editor {
             next.editor = editor
                 .checked()
@@ -194,6 +213,7 @@ struct Row {
     editor: String,
     ratchet_reply_to_review_threads: bool,
     ratchet_resolve_threads: bool,
+    max_children_per_session: i64,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
@@ -207,7 +227,8 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT ratchet_enabled, agent_servers, default_agent, permission_policy, \
          ratchet_permission_policy, ratchet_review_trigger, github_hosts, editor, \
-         ratchet_reply_to_review_threads, ratchet_resolve_threads FROM settings WHERE id = 1",
+         ratchet_reply_to_review_threads, ratchet_resolve_threads, max_children_per_session \
+         FROM settings WHERE id = 1",
     )
     .fetch_optional(conn)
     .await?;
@@ -234,6 +255,10 @@ pub async fn get(conn: &mut SqliteConnection) -> Result<Settings, sqlx::Error> {
         editor: decode("editor", &row.editor)?,
         ratchet_reply_to_review_threads: row.ratchet_reply_to_review_threads,
         ratchet_resolve_threads: row.ratchet_resolve_threads,
+        max_children_per_session: crate::db::codec::to_u32(
+            "max_children_per_session",
+            row.max_children_per_session,
+        )?,
     })
 }
 
@@ -247,12 +272,14 @@ pub async fn set(
     sqlx::query(
         "INSERT INTO settings (id, ratchet_enabled, agent_servers, default_agent, \
          permission_policy, ratchet_permission_policy, ratchet_review_trigger, updated_at, \
-         github_hosts, editor, ratchet_reply_to_review_threads, ratchet_resolve_threads) \
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+         github_hosts, editor, ratchet_reply_to_review_threads, ratchet_resolve_threads, \
+         max_children_per_session) \
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT (id) DO UPDATE SET ratchet_enabled = ?1, agent_servers = ?2, \
          default_agent = ?3, permission_policy = ?4, ratchet_permission_policy = ?5, \
          ratchet_review_trigger = ?6, updated_at = ?7, github_hosts = ?8, editor = ?9, \
-         ratchet_reply_to_review_threads = ?10, ratchet_resolve_threads = ?11",
+         ratchet_reply_to_review_threads = ?10, ratchet_resolve_threads = ?11, \
+         max_children_per_session = ?12",
     )
     .bind(settings.ratchet_enabled)
     .bind(servers)
@@ -267,6 +294,7 @@ pub async fn set(
     .bind(serde_json::to_string(&settings.editor).unwrap_or_else(|_| "{}".into()))
     .bind(settings.ratchet_reply_to_review_threads)
     .bind(settings.ratchet_resolve_threads)
+    .bind(settings.max_children_per_session)
     .execute(conn)
     .await
     .map(drop)
@@ -354,6 +382,27 @@ mod tests {
             .patched(patch(serde_json::json!({"agentServers": {"claude": null}})))
             .unwrap();
         assert!(back.agent_servers.is_empty() && back.knows_agent("claude"));
+    }
+
+    #[test]
+    fn the_child_allowance_is_from_0_to_50_and_refused_naming_the_field() {
+        let start = Settings::default();
+        assert_eq!(start.max_children_per_session, 5);
+        for n in [0, 7, 50] {
+            let set = start
+                .patched(patch(serde_json::json!({ "maxChildrenPerSession": n })))
+                .unwrap();
+            assert_eq!(i64::from(set.max_children_per_session), n);
+        }
+        for n in [-1, 51, i64::MAX] {
+            let e = start
+                .patched(patch(serde_json::json!({ "maxChildrenPerSession": n })))
+                .unwrap_err();
+            assert_eq!(e.field, "maxChildrenPerSession", "{}", e.message);
+        }
+        let older: Settings = serde_json::from_value(serde_json::json!({"ratchetEnabled": true}))
+            .expect("a backup from before the setting");
+        assert_eq!(older.max_children_per_session, 5);
     }
 
     #[test]

@@ -126,7 +126,7 @@ async fn an_export_restores_field_by_field_into_a_fresh_app() {
     );
     assert_eq!(
         data["settings"],
-        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": [], "editor": {"editor": "vscode", "customCommand": null, "sshHost": null}, "ratchetReplyToReviewThreads": true, "ratchetResolveThreads": true})
+        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": [], "editor": {"editor": "vscode", "customCommand": null, "sshHost": null}, "ratchetReplyToReviewThreads": true, "ratchetResolveThreads": true, "maxChildrenPerSession": 5})
     );
     let [backed_up_project] = data["projects"].as_array().unwrap().as_slice() else {
         panic!("one project expected: {data:#}")
@@ -423,7 +423,7 @@ async fn a_schema_version_1_document_is_upgraded_with_defaults() {
     );
     assert_eq!(
         exported["data"]["settings"],
-        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": [], "editor": {"editor": "vscode", "customCommand": null, "sshHost": null}, "ratchetReplyToReviewThreads": true, "ratchetResolveThreads": true})
+        json!({"ratchetEnabled": false, "agentServers": {}, "defaultAgent": "claude", "permissionPolicy": "ask", "ratchetPermissionPolicy": "all", "ratchetReviewTrigger": "CHANGES_REQUESTED", "githubHosts": [], "editor": {"editor": "vscode", "customCommand": null, "sshHost": null}, "ratchetReplyToReviewThreads": true, "ratchetResolveThreads": true, "maxChildrenPerSession": 5})
     );
     app.shutdown().await;
 }

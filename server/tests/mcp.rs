@@ -356,7 +356,23 @@ async fn agents_without_mcp_over_http_get_the_stdio_bridge() {
 
 #[tokio::test]
 async fn children_nest_two_deep_and_a_session_creates_at_most_its_allowance() {
-    let app = TestApp::spawn_with_flags(&["--max-children-per-session", "1"], |_| {}).await;
+    let app = TestApp::spawn().await;
+    // The allowance is a setting (default 5), checked whole: out of range is refused by name.
+    let (status, body) = app.get("/api/settings").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["maxChildrenPerSession"], 5);
+    for bad in [json!(51), json!(-1)] {
+        let (status, body) = app
+            .send(
+                reqwest::Method::PATCH,
+                "/api/settings",
+                Some(json!({ "maxChildrenPerSession": bad })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert!(body.to_string().contains("maxChildrenPerSession"), "{body}");
+    }
+    set_allowance(&app, 1).await;
     let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
     agent.install(&app).await;
     let repo = TestRepo::new();
@@ -391,8 +407,18 @@ async fn children_nest_two_deep_and_a_session_creates_at_most_its_allowance() {
             json!({"name": "One more", "prompt": "More"}),
         )
         .await;
-        assert!(why.contains("--max-children-per-session"), "{why}");
+        assert!(why.contains("maxChildrenPerSession"), "{why}");
     }
+    // A larger allowance takes effect at once, for sessions already running.
+    set_allowance(&app, 2).await;
+    let top = connect(&app, &credentials[0]).await;
+    let created = ok(
+        &top,
+        "create_workspace",
+        json!({"name": "Second child", "prompt": "More"}),
+    )
+    .await;
+    assert_eq!(created["workspace"]["parentId"], ids[0].as_str());
     let deepest = connect(&app, &credentials[2]).await;
     let why = refused(
         &deepest,
@@ -451,4 +477,179 @@ async fn a_restart_does_not_tell_the_parent_the_same_news_again() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(told(&finished), 1, "the same news told twice");
     app.shutdown().await;
+}
+
+async fn set_allowance(app: &TestApp, n: u32) {
+    let (status, body) = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({ "maxChildrenPerSession": n })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["maxChildrenPerSession"], n);
+}
+
+/// A ready workspace named `name` whose agent session runs (the agent's `index`th
+/// `session/new`), and an MCP client with that session's credential.
+async fn working_workspace(
+    app: &TestApp,
+    agent: &ScriptedAgent,
+    repo: &TestRepo,
+    name: &str,
+    index: usize,
+) -> (String, String, Client) {
+    let (project, id) = app.ready_workspace(repo, manual(name)).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/workspaces/{id}/sessions"),
+            json!({"prompt": "Split the work"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let sessions = agent.wait_for("session/new", index + 1).await;
+    let client = connect(app, &credential_of(&sessions[index])).await;
+    (project, id, client)
+}
+
+/// A child created through `client`, once it is ready.
+async fn ready_child(app: &TestApp, client: &Client, name: &str) -> String {
+    let created = ok(
+        client,
+        "create_workspace",
+        json!({"name": name, "prompt": format!("Do {name}")}),
+    )
+    .await;
+    let id = created["workspace"]["id"].as_str().unwrap().to_owned();
+    app.wait_for_status(&id, "READY").await;
+    id
+}
+
+#[tokio::test]
+async fn a_childs_snapshot_entry_names_its_parent_and_reconciliation_agrees() {
+    let app = TestApp::spawn_with_flags(&["--reconcile-interval-ms", "300"], |_| {}).await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (project, parent, client) = working_workspace(&app, &agent, &repo, "Lead & <co>", 0).await;
+    let child = ready_child(&app, &client, "Helper").await;
+    let entry = app
+        .wait_entry(&project, &child, "the child names its parent", |e| {
+            e["parent"]["id"] == parent.as_str()
+        })
+        .await;
+    assert_eq!(
+        entry["parent"],
+        json!({"id": parent, "name": "Lead & <co>"}),
+        "the name as data, for the page to escape"
+    );
+    // A workspace no agent created carries no parent at all: its entry is as before.
+    let top = app.entry(&project, &parent).await;
+    assert!(top.is_object() && top.get("parent").is_none(), "{top}");
+    // Reconciliation reads the same parent from the rows: passes go by without drift.
+    let passes = app.metric("ff_reconcile_passes_total").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.metric("ff_reconcile_passes_total").await < passes + 2.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reconciliation pass"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.metric("ff_snapshot_drift_total{group=\"workspace\"}")
+            .await,
+        0.0
+    );
+    assert_eq!(
+        app.entry(&project, &child).await["parent"]["id"],
+        parent.as_str()
+    );
+}
+
+#[tokio::test]
+async fn archiving_a_parent_with_live_children_asks_first_and_can_detach_them() {
+    let app = TestApp::spawn().await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (project, parent, client) = working_workspace(&app, &agent, &repo, "Parent", 0).await;
+    let children = [
+        ready_child(&app, &client, "First").await,
+        ready_child(&app, &client, "Second").await,
+    ];
+    let archive = format!("/api/workspaces/{parent}/archive");
+
+    // No choice: refused, saying how many, and nothing changed.
+    let (status, body) = app.command(&archive).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("2 live child workspaces"), "{message}");
+    for (status, body) in [
+        app.post(&archive, json!({})).await,
+        app.post(&archive, json!({"children": null})).await,
+    ] {
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    }
+    let (status, body) = app.post(&archive, json!({"children": "keep"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.to_string().contains("children"), "{body}");
+    assert_eq!(app.workspace(&parent).await["status"], "READY");
+    for child in &children {
+        let detail = app.workspace(child).await;
+        assert_eq!(detail["status"], "READY");
+        assert_eq!(detail["parent"]["id"], parent.as_str());
+    }
+
+    // Detach: the parent goes, the children stay, on their own.
+    let (status, body) = app.post(&archive, json!({"children": "detach"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    app.wait_for_status(&parent, "ARCHIVED").await;
+    for child in &children {
+        let detail = app.workspace(child).await;
+        assert_eq!(detail["status"], "READY", "{detail}");
+        assert!(detail["parent"].is_null(), "{detail}");
+        app.wait_entry(
+            &project,
+            child,
+            "the detached child without a parent",
+            |e| e.is_object() && e.get("parent").is_none(),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn archiving_a_parent_with_its_children_archives_them_all_keeping_their_work() {
+    let app = TestApp::spawn().await;
+    let agent = ScriptedAgent::new(json!({"mcpHttp": true}));
+    agent.install(&app).await;
+    let repo = TestRepo::new();
+    let (_, parent, client) = working_workspace(&app, &agent, &repo, "Parent", 0).await;
+    let child = ready_child(&app, &client, "Child").await;
+    // The child's own agent creates a grandchild: archiving takes the whole family.
+    let sessions = agent.wait_for("session/new", 2).await;
+    let child_client = connect(&app, &credential_of(&sessions[1])).await;
+    let grandchild = ready_child(&app, &child_client, "Grandchild").await;
+    // Work the child's agent left uncommitted is committed to its branch by the archive.
+    let detail = app.workspace(&child).await;
+    let worktree = detail["worktreePath"].as_str().unwrap();
+    let branch = detail["branchName"].as_str().unwrap().to_owned();
+    std::fs::write(std::path::Path::new(worktree).join("notes.txt"), "kept\n").unwrap();
+
+    let (status, body) = app
+        .post(
+            &format!("/api/workspaces/{parent}/archive"),
+            json!({"children": "archive"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    for id in [&parent, &child, &grandchild] {
+        app.wait_for_status(id, "ARCHIVED").await;
+    }
+    let kept = common::repo::git(&repo.path, &["show", &format!("{branch}:notes.txt")]);
+    assert_eq!(kept.trim(), "kept");
+    // Archived children keep their parent, as history.
+    assert_eq!(app.workspace(&child).await["parent"]["id"], parent.as_str());
 }

@@ -41,7 +41,10 @@ async fn a_manual_workspace_gets_a_branch_named_after_it_and_events_follow_each_
     let mut seen = Vec::new();
     while seen.len() < 3 {
         match events.next().await.expect("bus open").expect("no lag") {
-            DomainEvent::WorkspaceCreated { workspace } => seen.push(("created", workspace.status)),
+            DomainEvent::WorkspaceCreated { workspace, parent } => {
+                assert!(parent.is_none(), "a person's workspace has no parent");
+                seen.push(("created", workspace.status))
+            }
             DomainEvent::WorkspaceStateChanged {
                 from,
                 to,

@@ -1,6 +1,6 @@
 //! A workspace on the kanban board (R§9.6): its name, its one status and the facts it adds.
 
-use super::chips::{CostChip, DiffStat, PrChips, PrLink, QueuedBadge, StatusChips};
+use super::chips::{CostChip, DiffStat, ParentOf, PrChips, PrLink, QueuedBadge, StatusChips};
 use super::overlaps::OverlapMark;
 use ff_core::entry::Entry;
 use ff_core::enums::RunScriptStatus;
@@ -31,6 +31,7 @@ pub fn Card(entry: Entry, attention: bool) -> impl IntoView {
                 <PrLink entry=entry.clone() />
                 {running.then(|| view! { <span class="run-dot" title="Dev server running">"▶"</span> })}
             </div>
+            <ParentOf entry=entry.clone() />
             <div class="card-meta">
                 <span class="branch">{entry.raw.branch_name.clone().unwrap_or_default()}</span>
                 <DiffStat stats=entry.raw.git_stats />

@@ -124,6 +124,17 @@ pub fn PrLink(entry: Entry) -> impl IntoView {
     })
 }
 
+/// "child of …", linking to the workspace whose agent created this one; nothing for the others.
+#[component]
+pub fn ParentOf(entry: Entry) -> impl IntoView {
+    let parent = entry.raw.parent?;
+    let href = format!("/workspaces/{}", parent.id);
+    Some(view! {
+        <a class="parent-link" href=href title=format!("Created by the agent of {}", parent.name)
+            data-testid="parent-link">"child of " {parent.name.clone()}</a>
+    })
+}
+
 /// The PR's state and review decision; nothing without a PR.
 #[component]
 pub fn PrChips(entry: Entry) -> impl IntoView {

@@ -1,6 +1,8 @@
 //! The workspaces as a table, sortable by name, status, creation and last activity.
 
-use crate::components::chips::{CostChip, DiffStat, PrChips, PrLink, QueuedBadge, StatusChips};
+use crate::components::chips::{
+    CostChip, DiffStat, ParentOf, PrChips, PrLink, QueuedBadge, StatusChips,
+};
 use crate::live::Live;
 use ff_core::derive::status_line;
 use ff_core::entry::Entry;
@@ -83,7 +85,10 @@ pub fn List(live: Live) -> impl IntoView {
                     key=|e| (e.workspace_id.clone(), e.version)
                     children=|e| view! {
                         <tr data-testid="row" data-workspace=e.workspace_id.to_string()>
-                            <td><a href=format!("/workspaces/{}", e.workspace_id)>{e.raw.name.clone()}</a></td>
+                            <td>
+                                <a href=format!("/workspaces/{}", e.workspace_id)>{e.raw.name.clone()}</a>
+                                <ParentOf entry=e.clone() />
+                            </td>
                             <td class="status-cell"><StatusChips entry=e.clone() /></td>
                             <td class="agent-chips">
                                 <QueuedBadge entry=e.clone() />

@@ -1,5 +1,6 @@
 //! `/settings`: the agents ff can run (with their install state) and the user's own agent
-//! servers, the default agent, who answers agents' permission requests, the ratchet's defaults,
+//! servers, the default agent, who answers agents' permission requests, how many child
+//! workspaces one agent session may create, the ratchet's defaults,
 //! the GitHub Enterprise hosts, the editor "Open in editor" uses, and this browser's
 //! notifications.
 
@@ -9,7 +10,9 @@ use crate::components::notification_settings::NotificationSettings;
 use crate::data::Source;
 use ff_core::editor::{Editor, EditorSettings};
 use ff_core::ratchet::ReviewTrigger;
-use ff_core::sessions::{AgentInfo, PermissionPolicy, SettingsPatch, SettingsView};
+use ff_core::sessions::{
+    AgentInfo, PermissionPolicy, SettingsPatch, SettingsView, MAX_CHILDREN_PER_SESSION,
+};
 use leptos::prelude::*;
 
 #[component]
@@ -132,6 +135,21 @@ fn Settings(agents: Vec<AgentInfo>, settings: SettingsView) -> impl IntoView {
             <ul class="muted policy-help">
                 {POLICIES.into_iter().map(|(_, name, help)| view! { <li><strong>{name}</strong> ": " {help}</li> }).collect_view()}
             </ul>
+            <label class="field">
+                <span>{format!("Child workspaces per agent session (how many workspaces one agent may create through ff's tools, 0 to {MAX_CHILDREN_PER_SESSION})")}</span>
+                <input type="number" inputmode="numeric" min="0" max=MAX_CHILDREN_PER_SESSION.to_string() step="1"
+                    data-testid="max-children-per-session"
+                    prop:value=move || state.settings.with(|s| s.max_children_per_session.to_string())
+                    on:change=move |ev| {
+                        // Anything that is a number goes to the server, which says what it refuses.
+                        if let Ok(n) = event_target_value(&ev).trim().parse::<i64>() {
+                            state.save.dispatch(SettingsPatch {
+                                max_children_per_session: Some(n),
+                                ..SettingsPatch::default()
+                            });
+                        }
+                    } />
+            </label>
 
             <h2>"Auto-fix (ratchet)"</h2>
             <label class="check">

@@ -16,7 +16,7 @@ use crate::components::ratchet::RatchetPanel;
 use crate::components::terminal::Terminal;
 use crate::data::Source;
 use crate::live::Live;
-use ff_core::api::WorkspaceDetail;
+use ff_core::api::{ArchiveRequest, ChildrenOnArchive, WorkspaceDetail};
 use ff_core::chat::ChatFrame;
 use ff_core::entry::Entry;
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
@@ -226,7 +226,29 @@ fn WorkspaceView(
         Action::new(move |name: &&'static str| commands::workspace_command(id.clone(), name))
     };
     Effect::new(move |_| error.set(command.value().get().and_then(Result::err)));
+    let archive = {
+        let id = id.clone();
+        Action::new(move |request: &ArchiveRequest| {
+            commands::archive_workspace(id.clone(), *request)
+        })
+    };
+    Effect::new(move |_| {
+        if let Some(Err(e)) = archive.value().get() {
+            error.set(Some(e));
+        }
+    });
     let confirming = RwSignal::new(false);
+    // The children its agents created that are still on the board: archiving asks about them.
+    let live_children = Memo::new({
+        let id = id.clone();
+        move |_| {
+            live.entries.with(|all| {
+                all.iter()
+                    .filter(|e| e.raw.parent.as_ref().is_some_and(|p| p.id == id))
+                    .count()
+            })
+        }
+    });
     let board = format!("/projects/{project}");
     let workspace_for_editor = id.clone();
     let workspace = id.clone();
@@ -353,22 +375,46 @@ fn WorkspaceView(
                 <p class="error" role="alert">"The last archive was rolled back: " {e.message}</p>
             })}
             <p class="error" role="alert">{move || error.get()}</p>
-            {move || confirming.get().then(|| view! {
-                <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" data-testid="archive-confirm">
-                    <h2 id="confirm-title">"Archive this workspace?"</h2>
-                    <p>
-                        "Any uncommitted or untracked work in the worktree will be committed to branch "
-                        <code>{branch}</code>
-                        " first. Then the worktree is removed; the branch is kept."
-                    </p>
-                    <div class="actions">
-                        <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                        <button type="button" class="button danger" data-testid="archive-confirm-button" on:click=move |_| {
-                            confirming.set(false);
-                            command.dispatch("archive");
-                        }>"Commit and archive"</button>
+            {move || confirming.get().then(|| {
+                let children = live_children.get();
+                let plural = if children == 1 { "" } else { "s" };
+                let choose = move |choice: Option<ChildrenOnArchive>| {
+                    confirming.set(false);
+                    archive.dispatch(ArchiveRequest { children: choice });
+                };
+                view! {
+                    <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" data-testid="archive-confirm">
+                        <h2 id="confirm-title">"Archive this workspace?"</h2>
+                        <p>
+                            "Any uncommitted or untracked work in the worktree will be committed to branch "
+                            <code>{branch}</code>
+                            " first. Then the worktree is removed; the branch is kept."
+                        </p>
+                        {(children > 0).then(|| view! {
+                            <p data-testid="archive-children">
+                                {format!("Its agents created {children} child workspace{plural} that {} still live. Archive them too (their work is committed the same way), or keep them as workspaces of their own?", if children == 1 { "is" } else { "are" })}
+                            </p>
+                        })}
+                        <div class="actions">
+                            <button type="button" class="button secondary" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                            {if children > 0 {
+                                view! {
+                                    <button type="button" class="button secondary" data-testid="archive-detach-children"
+                                        on:click=move |_| choose(Some(ChildrenOnArchive::Detach))>"Keep them (detach)"</button>
+                                    <button type="button" class="button danger" data-testid="archive-with-children"
+                                        on:click=move |_| choose(Some(ChildrenOnArchive::Archive))>
+                                        {format!("Archive its {children} child workspace{plural} too")}
+                                    </button>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <button type="button" class="button danger" data-testid="archive-confirm-button"
+                                        on:click=move |_| choose(None)>"Commit and archive"</button>
+                                }.into_any()
+                            }}
+                        </div>
                     </div>
-                </div>
+                }
             })}
             {move || (status.get() == WorkspaceStatus::Archived).then(|| view! {
                 <p class="muted" data-testid="archived">"This workspace is archived. " <a href=board.clone()>"Back to the board"</a></p>

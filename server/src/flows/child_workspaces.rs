@@ -2,7 +2,7 @@
 //! the workspace its session belongs to and only within that workspace's project:
 //!
 //! - create a child workspace (the workspaces domain records the parent and enforces depth and
-//!   the session's allowance) whose first session starts with the given prompt;
+//!   the session's allowance, a setting) whose first session starts with the given prompt;
 //! - send a message to a child or to the parent: queued in that workspace's current session,
 //!   or starting one, like any message (the sessions domain), fenced as another agent's words;
 //! - archive a child, through the normal archive that keeps uncommitted work.
@@ -36,15 +36,13 @@ pub enum Kin {
 pub struct ChildWorkspaces {
     workspaces: Workspaces,
     sessions: Sessions,
-    max_children_per_session: u32,
 }
 
 impl ChildWorkspaces {
-    pub fn new(workspaces: Workspaces, sessions: Sessions, max_children_per_session: u32) -> Self {
+    pub fn new(workspaces: Workspaces, sessions: Sessions) -> Self {
         Self {
             workspaces,
             sessions,
-            max_children_per_session,
         }
     }
 
@@ -92,7 +90,6 @@ impl ChildWorkspaces {
         let parent = ChildOf {
             workspace: caller.workspace.id.clone(),
             session: caller.session.clone(),
-            max_per_session: self.max_children_per_session,
         };
         let child = self
             .workspaces

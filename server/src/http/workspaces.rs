@@ -4,7 +4,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ff_core::api::{ErrorCode, RunScriptInfo, Workspace, WorkspaceDetail};
+use ff_core::api::{ArchiveRequest, ErrorCode, RunScriptInfo, Workspace, WorkspaceDetail};
 use ff_core::create::CreateWorkspaceRequest;
 use ff_core::editor::OpenRequest;
 use ff_core::ids::{ProjectId, WorkspaceId};
@@ -43,11 +43,27 @@ pub async fn detail(
     Ok(Json(state.workspaces.detail(&id).await?))
 }
 
+/// The body is optional (`{"children": "archive" | "detach"}`): a workspace with live children
+/// needs it.
 pub async fn archive(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<WorkspaceId>,
+    ApiBody(body): ApiBody,
 ) -> Result<StatusCode, AppError> {
-    state.workspaces.archive(&id).await?;
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        ArchiveRequest::default()
+    } else {
+        ff_core::json::from_object_slice(&body).map_err(|e| {
+            AppError::new(
+                ErrorCode::BadRequest,
+                format!("invalid JSON body (children is \"archive\" or \"detach\"): {e}"),
+            )
+        })?
+    };
+    state
+        .workspaces
+        .archive_with_children(&id, request.children)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }
 

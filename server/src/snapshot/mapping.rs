@@ -32,7 +32,7 @@ pub enum Effect {
 }
 
 /// The workspace-group fields of a row (plus its ratchet toggle): enough to seed an entry for a
-/// workspace the snapshot has not seen yet.
+/// workspace the snapshot has not seen yet. The parent is not on the row: its own events set it.
 pub fn row_patch(w: &Workspace) -> Patch {
     Patch {
         project_id: Some(w.project_id.clone()),
@@ -116,13 +116,27 @@ pub fn map(event: &DomainEvent) -> Effect {
             },
             source: "event:pr_snapshot_updated",
         },
-        DomainEvent::WorkspaceCreated { workspace } => Mapped {
+        DomainEvent::WorkspaceCreated { workspace, parent } => Mapped {
             workspace_id: workspace.id.clone(),
             action: Action::Patch {
-                patch: Box::new(row_patch(workspace)),
+                patch: Box::new(Patch {
+                    parent: parent.clone().map(Some),
+                    ..row_patch(workspace)
+                }),
                 immediate: true,
             },
             source: "event:workspace_created",
+        },
+        DomainEvent::WorkspaceDetached { workspace_id } => Mapped {
+            workspace_id: workspace_id.clone(),
+            action: Action::Patch {
+                patch: Box::new(Patch {
+                    parent: Some(None),
+                    ..Patch::default()
+                }),
+                immediate: true,
+            },
+            source: "event:workspace_detached",
         },
         DomainEvent::WorkspaceStateChanged { to, workspace, .. } => Mapped {
             workspace_id: workspace.id.clone(),

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::metrics::Metrics;
 use crate::read_model::SessionRuntimes;
 use ff_core::drift::detect_drift;
-use ff_core::entry::GitStats;
+use ff_core::entry::{GitStats, ParentLink};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{ProjectId, SessionId, WorkspaceId};
 use ff_core::overlaps::{derive_overlaps, Overlap, WorkspacePaths};
@@ -91,6 +91,8 @@ struct LiveRow {
     created_at: String,
     branch_name: Option<String>,
     has_had_sessions: bool,
+    parent_id: Option<String>,
+    parent_name: Option<String>,
     worktree_path: Option<String>,
     default_branch: String,
     pr_url: Option<String>,
@@ -125,6 +127,7 @@ const SESSION_ROWS: &str = "SELECT s.id, s.workspace_id, s.agent, s.name, s.work
 
 const LIVE_ROWS: &str = "SELECT w.id, w.project_id, w.name, w.status, w.created_at, w.branch_name, \
      w.has_had_sessions, w.worktree_path, p.default_branch, \
+     parent.id AS parent_id, parent.name AS parent_name, \
      pr.url AS pr_url, pr.number AS pr_number, pr.state AS pr_state, pr.review_state AS pr_review_state, \
      pr.ci_status AS pr_ci_status, pr.has_merge_conflict AS pr_has_merge_conflict, pr.synced_at AS pr_synced_at, \
      r.enabled AS ratchet_enabled, r.dispatch_outcome AS ratchet_dispatch_outcome, \
@@ -134,6 +137,7 @@ const LIVE_ROWS: &str = "SELECT w.id, w.project_id, w.name, w.status, w.created_
      LEFT JOIN workspace_pr pr ON pr.workspace_id = w.id \
      LEFT JOIN workspace_ratchet r ON r.workspace_id = w.id \
      LEFT JOIN workspace_run_script rs ON rs.workspace_id = w.id \
+     LEFT JOIN workspaces parent ON parent.id = w.parent_workspace_id \
      WHERE w.status <> 'ARCHIVED'";
 
 impl LiveRow {
@@ -151,6 +155,12 @@ impl LiveRow {
             created_at: Some(Some(parse_time("created_at", &self.created_at)?)),
             branch_name: Some(self.branch_name.clone()),
             has_had_sessions: Some(self.has_had_sessions),
+            parent: Some(self.parent_id.as_ref().zip(self.parent_name.as_ref()).map(
+                |(id, name)| ParentLink {
+                    id: WorkspaceId::new(id),
+                    name: name.clone(),
+                },
+            )),
             pr_url: Some(self.pr_url.clone()),
             pr_number: Some(self.pr_number.map(i64::unsigned_abs)),
             pr_state: Some(

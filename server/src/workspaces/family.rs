@@ -7,12 +7,11 @@ use sqlx::SqliteConnection;
 /// A top-level workspace is at depth 0; its children at 1, theirs at 2, and no deeper.
 pub const MAX_DEPTH: u32 = 2;
 
-/// Who creates a child workspace, and how many children one session may create.
+/// Who creates a child workspace (how many one session may create is a setting).
 #[derive(Clone, Debug)]
 pub struct ChildOf {
     pub workspace: WorkspaceId,
     pub session: SessionId,
-    pub max_per_session: u32,
 }
 
 pub async fn set_parent(
@@ -88,6 +87,37 @@ pub async fn children(
 ) -> Result<Vec<WorkspaceId>, sqlx::Error> {
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM workspaces WHERE parent_workspace_id = ? ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(WorkspaceId::new).collect())
+}
+
+/// A workspace's children that are neither archived nor being archived, oldest first.
+pub async fn live_children(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Vec<WorkspaceId>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM workspaces WHERE parent_workspace_id = ? \
+         AND status NOT IN ('ARCHIVING', 'ARCHIVED') ORDER BY created_at, id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(WorkspaceId::new).collect())
+}
+
+/// Clears the parent of `id`'s live children (archived ones keep it, as history) and names
+/// them. The session that created them still counts them against its allowance.
+pub async fn detach_live_children(
+    conn: &mut SqliteConnection,
+    id: &WorkspaceId,
+) -> Result<Vec<WorkspaceId>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE workspaces SET parent_workspace_id = NULL WHERE parent_workspace_id = ? \
+         AND status NOT IN ('ARCHIVING', 'ARCHIVED') RETURNING id",
     )
     .bind(id.as_str())
     .fetch_all(conn)

@@ -13,8 +13,11 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::git::Git;
 use crate::process::{group_gone, terminate_group, ProcessIdentity};
-use ff_core::api::{PrInfo, Project, RunScriptInfo, Workspace, WorkspaceDetail, WorkspaceLink};
+use ff_core::api::{
+    ChildrenOnArchive, PrInfo, Project, RunScriptInfo, Workspace, WorkspaceDetail, WorkspaceLink,
+};
 use ff_core::create::{CreateWorkspace, CreateWorkspaceRequest, WorkspaceSource};
+use ff_core::entry::ParentLink;
 use ff_core::enums::WorkspaceStatus;
 use ff_core::factory_config::FactoryConfig;
 use ff_core::ids::{ProjectId, Timestamp, WorkspaceId};
@@ -231,9 +234,19 @@ impl Workspaces {
             .project(&mut tx, project_id.as_str())
             .await?
             .ok_or_else(|| DomainError::not_found(project_id))?;
-        if let Some(parent) = &parent {
-            Self::check_child(&mut tx, project_id, parent).await?;
-        }
+        let settings = crate::settings::get(&mut tx).await?;
+        let parent_link = match &parent {
+            Some(parent) => Some(
+                Self::check_child(
+                    &mut tx,
+                    project_id,
+                    parent,
+                    settings.max_children_per_session,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let (base_branch, branch_name, issue) = match &command.source {
             WorkspaceSource::Manual { base_branch } => {
                 (base_branch.as_ref().map(|b| b.as_str()), None, None)
@@ -252,7 +265,6 @@ impl Workspaces {
             }
             WorkspaceSource::GithubIssue(issue) => (None, None, Some(issue)),
         };
-        let settings = crate::settings::get(&mut tx).await?;
         if let Some(agent) = command
             .agent
             .as_deref()
@@ -299,6 +311,7 @@ impl Workspaces {
         let workspace = self.record(&id).await?.workspace;
         inner.bus.publish(DomainEvent::WorkspaceCreated {
             workspace: Arc::new(workspace.clone()),
+            parent: parent_link,
         });
         tracing::info!(workspace = %id, project = %project_id, source = ?command.source.kind(), "workspace created");
         self.provision_in_background(id);
@@ -306,12 +319,13 @@ impl Workspaces {
     }
 
     /// Checked in the creating transaction, so that two requests at once cannot both take the
-    /// last place.
+    /// last place. The parent as the child's card links to it.
     async fn check_child(
         conn: &mut sqlx::SqliteConnection,
         project_id: &ProjectId,
         parent: &family::ChildOf,
-    ) -> DomainResult<()> {
+        max_per_session: u32,
+    ) -> DomainResult<ParentLink> {
         let record = store::get(conn, parent.workspace.as_str())
             .await?
             .filter(|r| &r.workspace.project_id == project_id)
@@ -331,12 +345,15 @@ impl Workspaces {
             )));
         }
         let created = family::created_by_session(conn, &parent.session).await?;
-        if created >= parent.max_per_session {
+        if created >= max_per_session {
             return Err(DomainError::Conflict(format!(
-                "this session already created {created} child workspaces, the most one session may (--max-children-per-session)"
+                "this session already created {created} child workspaces, the most one session may (the setting maxChildrenPerSession)"
             )));
         }
-        Ok(())
+        Ok(ParentLink {
+            id: record.workspace.id,
+            name: record.workspace.name,
+        })
     }
 
     /// A workspace as a flow follows it, `None` once it is gone.
@@ -465,6 +482,98 @@ impl Workspaces {
             .tasks
             .spawn(async move { this.finish_archive(&id).await });
         Ok(())
+    }
+
+    /// Archives a workspace the person chose to archive, and its live children as `children`
+    /// says (issue 19 §1): each archived too (theirs with them), or detached to stay on their
+    /// own. A workspace with live children and no choice is refused and nothing changes; so is
+    /// the choice to archive them while one of them cannot be archived yet.
+    pub async fn archive_with_children(
+        &self,
+        id: &WorkspaceId,
+        children: Option<ChildrenOnArchive>,
+    ) -> DomainResult<()> {
+        let live = {
+            let mut conn = self.inner.db.acquire().await?;
+            family::live_children(&mut conn, id).await?
+        };
+        if live.is_empty() {
+            return self.archive(id).await;
+        }
+        let Some(choice) = children else {
+            let n = live.len();
+            let plural = if n == 1 { "" } else { "s" };
+            return Err(DomainError::Conflict(format!(
+                "this workspace has {n} live child workspace{plural}: say whether to archive \
+                 them too (\"children\": \"archive\") or keep them without a parent \
+                 (\"children\": \"detach\"); nothing was archived"
+            )));
+        };
+        let from = self.record(id).await?.workspace.status;
+        if !matches!(from, WorkspaceStatus::Ready | WorkspaceStatus::Failed) {
+            return Err(DomainError::Conflict(format!(
+                "only a ready or failed workspace can be archived; this one is {from}"
+            )));
+        }
+        if choice == ChildrenOnArchive::Archive {
+            for child in self.live_descendants(id).await? {
+                if !matches!(
+                    child.status,
+                    WorkspaceStatus::Ready | WorkspaceStatus::Failed
+                ) {
+                    return Err(DomainError::Conflict(format!(
+                        "child workspace \"{}\" is {} and cannot be archived until it is ready \
+                         or failed: keep the children instead, or wait; nothing was archived",
+                        child.name, child.status
+                    )));
+                }
+            }
+        }
+        // The parent first: once it is ARCHIVING its agents can create no more children, so
+        // the children read next are all there are.
+        self.archive(id).await?;
+        match choice {
+            ChildrenOnArchive::Archive => {
+                for child in self.live_descendants(id).await? {
+                    if let Err(e) = self.archive(&child.id).await {
+                        tracing::warn!(parent = %id, child = %child.id, "cannot archive a child with its parent: {e}");
+                    }
+                }
+            }
+            ChildrenOnArchive::Detach => {
+                let mut tx = db::begin_write(&self.inner.db).await?;
+                let detached = family::detach_live_children(&mut tx, id).await?;
+                tx.commit().await?;
+                for child in detached {
+                    tracing::info!(parent = %id, child = %child, "child workspace detached from its archived parent");
+                    self.inner.bus.publish(DomainEvent::WorkspaceDetached {
+                        workspace_id: child,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The live children of `id`, their live children, and so on (at most `family::MAX_DEPTH`
+    /// deep), parents before their children.
+    async fn live_descendants(&self, id: &WorkspaceId) -> DomainResult<Vec<Workspace>> {
+        let mut conn = self.inner.db.acquire().await?;
+        let mut found = Vec::new();
+        let mut level = vec![id.clone()];
+        for _ in 0..family::MAX_DEPTH {
+            let mut next = Vec::new();
+            for parent in &level {
+                for child in family::live_children(&mut conn, parent).await? {
+                    if let Some(record) = store::get(&mut conn, child.as_str()).await? {
+                        next.push(child);
+                        found.push(record.workspace);
+                    }
+                }
+            }
+            level = next;
+        }
+        Ok(found)
     }
 
     async fn finish_archive(&self, id: &WorkspaceId) {
