@@ -2,6 +2,12 @@
 WASM_BINDGEN_VERSION=0.2.130
 WASM_OPT="$(pwd)/end2end/node_modules/.bin/wasm-opt"
 
+# .cargo/config.toml builds ff with `--cfg erase_components`. A RUSTFLAGS variable replaces that
+# setting, and a server and browser module built apart would not hydrate: so it gets the flag too.
+if [[ -n "${RUSTFLAGS+set}" && " $RUSTFLAGS " != *" --cfg erase_components "* ]]; then
+  export RUSTFLAGS="$RUSTFLAGS --cfg erase_components"
+fi
+
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31mff setup: %s\033[0m\n' "$*" >&2; exit 1; }
 

@@ -59,6 +59,9 @@ rm -rf "$install_dir"
 step "wasm32 build of core"
 cargo build --locked -p ff-core --target wasm32-unknown-unknown
 
+step "release browser module against its size budget (scripts/wasm-budget.sh)"
+scripts/wasm-budget.sh
+
 step "clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo clippy --locked -p ff-app --lib --target wasm32-unknown-unknown --no-default-features \
