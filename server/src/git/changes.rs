@@ -298,13 +298,13 @@ impl<'r> Changes<'r> {
         Ok((counted, patch))
     }
 
-    /// The key of a change in [`COUNTED`]; `None` when a side that exists has no known id (an
-    /// untracked file, or one the scan did not hash), which is then counted every time.
+    /// The key of a change in [`COUNTED`]; `None` when a side that exists has no id and is not
+    /// a regular file of the working tree, which is then counted every time.
     fn counted_key(&self, delta: &git2::DiffDelta<'_>, path: &str) -> Option<CountedKey> {
         let id = |side: git2::DiffFile<'_>| match side.exists() {
             false => Some(Oid::ZERO_SHA1),
             true if side.is_valid_id() && !side.id().is_zero() => Some(side.id()),
-            true => None,
+            true => self.hash_in_workdir(&side),
         };
         Some((
             self.repo.path().to_owned(),
@@ -312,6 +312,22 @@ impl<'r> Changes<'r> {
             id(delta.old_file())?,
             id(delta.new_file())?,
         ))
+    }
+
+    /// The id of a working-tree file libgit2 did not hash (its size alone told the scan it
+    /// changed, so uncommitted edits arrive without one): hashing it is far cheaper than
+    /// building its patch, and it makes an uncommitted change's counts as reusable as a
+    /// committed one's. Unfiltered content, as `git hash-object --no-filters` names it: the key
+    /// only has to change when the content does.
+    fn hash_in_workdir(&self, side: &git2::DiffFile<'_>) -> Option<Oid> {
+        if !matches!(
+            side.mode(),
+            git2::FileMode::Blob | git2::FileMode::BlobExecutable
+        ) {
+            return None;
+        }
+        let path = self.repo.workdir()?.join(side.path()?);
+        Oid::hash_file(git2::ObjectType::Blob, path).ok()
     }
 
     /// The larger of a change's two sides in bytes, without reading either: a blob's size from
@@ -563,6 +579,35 @@ mod tests {
         std::fs::write(tree.join("b.txt"), "d\ne\nf\n").unwrap();
         let (changed, _) = scan(&tree);
         assert_eq!(counts(&changed), [("b.txt".into(), 3, 1)]);
+    }
+
+    #[test]
+    fn an_uncommitted_edit_is_remembered_by_its_content_and_counted_anew_when_it_changes() {
+        let (_dir, tree) = worktree(&[("a.txt", b"one\n")]);
+        let repo = Repository::open(&tree).unwrap();
+        let remembered = |content: &str| {
+            let key = (
+                repo.path().to_owned(),
+                "a.txt".to_owned(),
+                Oid::hash_object(git2::ObjectType::Blob, b"one\n").unwrap(),
+                Oid::hash_object(git2::ObjectType::Blob, content.as_bytes()).unwrap(),
+            );
+            COUNTED
+                .lock()
+                .unwrap()
+                .get(&key)
+                .map(|c| (c.additions, c.deletions))
+        };
+        // A longer file: its size tells libgit2 it changed, so the scan brings no id for it.
+        std::fs::write(tree.join("a.txt"), "one\ntwo\nthree\n").unwrap();
+        assert_eq!(remembered("one\ntwo\nthree\n"), None);
+        let (files, _) = scan(&tree);
+        assert_eq!((files[0].additions, files[0].deletions), (2, 0));
+        assert_eq!(remembered("one\ntwo\nthree\n"), Some((2, 0)));
+        std::fs::write(tree.join("a.txt"), "zero\n").unwrap();
+        let (files, _) = scan(&tree);
+        assert_eq!((files[0].additions, files[0].deletions), (1, 1));
+        assert_eq!(remembered("zero\n"), Some((1, 1)));
     }
 
     #[test]
