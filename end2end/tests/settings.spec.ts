@@ -94,6 +94,17 @@ test('the ratchet’s defaults are set on the settings page and kept', async ({ 
   await hydrated(page, `${ff.url}/settings`);
   await expect(page.getByTestId('ratchet-default')).toBeChecked();
   await expect(page.getByTestId('ratchet-review-trigger')).toHaveValue('all-review-feedback');
+  // Replying on and resolving the threads a fixer addressed: both on by default, each kept alone.
+  await expect(page.getByTestId('ratchet-reply-to-review-threads')).toBeChecked();
+  await expect(page.getByTestId('ratchet-resolve-threads')).toBeChecked();
+  await page.getByTestId('ratchet-resolve-threads').uncheck();
+  await expect.poll(async () => (await api(ff, 'GET', '/api/settings')).ratchetResolveThreads).toBe(false);
+  await page.getByTestId('ratchet-reply-to-review-threads').uncheck();
+  await expect.poll(async () => (await api(ff, 'GET', '/api/settings')).ratchetReplyToReviewThreads).toBe(false);
+  await hydrated(page, `${ff.url}/settings`);
+  await expect(page.getByTestId('ratchet-reply-to-review-threads')).not.toBeChecked();
+  await expect(page.getByTestId('ratchet-resolve-threads')).not.toBeChecked();
+  await expect(page.getByTestId('ratchet-default')).toBeChecked();
 });
 
 test('a project’s settings: its agent is what new workspaces get, bad input is refused in the server’s words', async ({ page, ff, hydrated }) => {

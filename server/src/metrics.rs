@@ -21,6 +21,9 @@ pub struct Metrics {
     pub git_stats_failed: IntCounter,
     /// Statistics reused because nothing they depend on changed.
     pub git_stats_reused: IntCounter,
+    /// Worktrees the file watcher covers: fewer than the live ones means edits there wait for
+    /// the next pass (a full inotify watch table, a worktree that vanished).
+    pub worktrees_watched: IntGauge,
     pub sockets: IntGauge,
     /// Connected session (chat) sockets.
     pub session_sockets: IntGauge,
@@ -118,6 +121,7 @@ impl Metrics {
                 "ff_git_stats_reused_total",
                 "Git statistics reused because the worktree, HEAD and the base did not change",
             ),
+            worktrees_watched: gauge("ff_worktrees_watched", "Worktrees the file watcher covers"),
             sockets: gauge("ff_snapshot_sockets", "Connected snapshot sockets"),
             connections: gauge("ff_http_connections", "Open HTTP connections"),
             session_sockets: gauge("ff_session_sockets", "Connected session sockets"),

@@ -489,6 +489,9 @@ impl Reconciler {
             set.remove(id);
             self.cache.lock().expect("stats cache lock").remove(id);
         }
+        self.metrics
+            .worktrees_watched
+            .set(i64::try_from(set.len()).unwrap_or(i64::MAX));
     }
 
     /// Measures one workspace now (its files changed, or it just became ready), and derives the
