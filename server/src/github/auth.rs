@@ -118,7 +118,6 @@ async fn gh_token(host: &Host, config: &GithubConfig) -> Result<String, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -149,10 +148,18 @@ mod tests {
     }
 
     /// A stand-in `gh` that prints its arguments as the token.
+    /// The executable is written by a child process (`install`): a file this multi-threaded
+    /// test process held open for writing can be inherited by another test's fork, and then
+    /// fails to run with "Text file busy" (ETXTBSY).
     fn fake_gh(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
-        let path = dir.join("gh");
-        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (source, path) = (dir.join("gh.sh"), dir.join("gh"));
+        std::fs::write(&source, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let installed = std::process::Command::new("install")
+            .args(["-m", "0755"])
+            .args([&source, &path])
+            .status()
+            .unwrap();
+        assert!(installed.success(), "install {}", path.display());
         path
     }
 
