@@ -501,15 +501,7 @@ async fn working_workspace(
     index: usize,
 ) -> (String, String, Client) {
     let (project, id) = app.ready_workspace(repo, manual(name)).await;
-    let (status, body) = app
-        .post(
-            &format!("/api/workspaces/{id}/sessions"),
-            json!({"prompt": "Split the work"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let sessions = agent.wait_for("session/new", index + 1).await;
-    let client = connect(app, &credential_of(&sessions[index])).await;
+    let (_, client) = common::mcp::start_session(app, agent, &id, index).await;
     (project, id, client)
 }
 

@@ -55,6 +55,27 @@ pub struct Family {
     pub client: Client,
 }
 
+/// Starts a session in `workspace` (the agent's `sessions_before`+1-th `session/new`): its id,
+/// and an MCP client with the credential ff gave it.
+pub async fn start_session(
+    app: &TestApp,
+    agent: &ScriptedAgent,
+    workspace: &str,
+    sessions_before: usize,
+) -> (String, Client) {
+    let (status, body) = app
+        .post(
+            &format!("/api/workspaces/{workspace}/sessions"),
+            json!({"prompt": "Split the work"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let session = body["id"].as_str().unwrap().to_owned();
+    let started = agent.wait_for("session/new", sessions_before + 1).await;
+    let client = connect(app, &credential_of(&started[sessions_before])).await;
+    (session, client)
+}
+
 /// Starts a session in `parent` (the agent's `sessions_before`+1-th) and creates a child named
 /// `name` from it.
 pub async fn create_child(
@@ -64,16 +85,7 @@ pub async fn create_child(
     sessions_before: usize,
     name: &str,
 ) -> Family {
-    let (status, body) = app
-        .post(
-            &format!("/api/workspaces/{parent}/sessions"),
-            json!({"prompt": "Split the work"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let parent_session = body["id"].as_str().unwrap().to_owned();
-    let started = agent.wait_for("session/new", sessions_before + 1).await;
-    let client = connect(app, &credential_of(&started[sessions_before])).await;
+    let (parent_session, client) = start_session(app, agent, parent, sessions_before).await;
     let created = call(
         &client,
         "create_workspace",
