@@ -31,6 +31,7 @@ pub mod snapshot;
 pub mod telemetry;
 pub mod terminals;
 pub mod workspaces;
+pub mod worktree_files;
 
 use anyhow::Context;
 use config::Config;

@@ -207,6 +207,32 @@ async fn without_a_run_script_start_is_refused() {
 }
 
 #[tokio::test]
+async fn a_config_swapped_for_a_fifo_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let (id, worktree, _repo) = workspace_with(&app, json!({"run": "echo hi"})).await;
+    // An agent can put anything in its worktree: a FIFO no one writes would hold a reader.
+    std::fs::remove_file(worktree.join("factory-factory.json")).unwrap();
+    nix::unistd::mkfifo(
+        &worktree.join("factory-factory.json"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let (status, body) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        app.command(&format!("/api/workspaces/{id}/run-script/start")),
+    )
+    .await
+    .expect("starting answers at once");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("factory-factory.json") && message.contains("not a regular file"),
+        "{body}"
+    );
+    assert_eq!(run_script(&app, &id).await["status"], "IDLE");
+}
+
+#[tokio::test]
 async fn archive_and_server_shutdown_stop_run_scripts() {
     let app = TestApp::spawn().await;
     let (archived, archived_tree, repo) =

@@ -409,6 +409,43 @@ async fn an_invalid_factory_config_is_reported_but_not_fatal() {
 }
 
 #[tokio::test]
+async fn a_factory_config_linking_out_of_the_worktree_is_refused_and_its_scripts_never_run() {
+    let app = TestApp::spawn().await;
+    let repo = TestRepo::new();
+    // A repository's author controls what its files are: this one names a configuration
+    // outside any worktree, whose setup script would leave a mark.
+    let outside = tempfile::tempdir().unwrap();
+    let mark = outside.path().join("setup-ran");
+    std::fs::write(
+        outside.path().join("config.json"),
+        json!({"scripts": {"setup": format!("touch {}", mark.display())}}).to_string(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("config.json"),
+        repo.path.join("factory-factory.json"),
+    )
+    .unwrap();
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "config elsewhere"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let project = ready_project(&app, &repo).await;
+    let id = app
+        .create_workspace(
+            &project,
+            json!({"source": "MANUAL", "name": "Linked config"}),
+        )
+        .await;
+    let ready = app.wait_for_status(&id, "READY").await;
+    let output = ready["initOutput"].as_str().unwrap_or_default();
+    assert!(
+        output.contains("factory-factory.json") && output.contains("outside the worktree"),
+        "{ready:#}"
+    );
+    assert!(!mark.exists(), "the setup script named outside ran");
+}
+
+#[tokio::test]
 async fn archive_commits_uncommitted_and_untracked_work_then_removes_the_worktree() {
     let app = TestApp::spawn().await;
     let repo = TestRepo::new();

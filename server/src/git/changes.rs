@@ -3,11 +3,13 @@
 //! (snapshot.md §5) and the review diff (review.md §1) read, so that their numbers cannot
 //! disagree. In-process (libgit2) and read-only; callers run it on a blocking thread.
 
+use crate::worktree_files::Tree;
 use ff_core::entry::GitStats;
 use ff_core::review::diff::MAX_SHOWN_BYTES;
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Odb, Oid, Patch, Repository};
+use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -72,6 +74,8 @@ pub struct Changes<'r> {
     /// One handle for every size lookup of the scan.
     odb: Option<Odb<'r>>,
     diff: Diff<'r>,
+    /// The working tree, opened once for the files read from it.
+    workdir: OnceCell<Option<Tree>>,
     /// Anything staged, modified or untracked in the working tree (among the scanned paths).
     pub has_uncommitted: bool,
 }
@@ -171,8 +175,15 @@ impl<'r> Changes<'r> {
             repo,
             odb: repo.odb().ok(),
             diff,
+            workdir: OnceCell::new(),
             has_uncommitted,
         })
+    }
+
+    fn workdir(&self) -> Option<&Tree> {
+        self.workdir
+            .get_or_init(|| Tree::open(self.repo.workdir()?).ok())
+            .as_ref()
     }
 
     /// Every changed file with its line counts. Untracked files count no lines in the
@@ -318,7 +329,8 @@ impl<'r> Changes<'r> {
     /// changed, so uncommitted edits arrive without one): hashing it is far cheaper than
     /// building its patch, and it makes an uncommitted change's counts as reusable as a
     /// committed one's. Unfiltered content, as `git hash-object --no-filters` names it: the key
-    /// only has to change when the content does.
+    /// only has to change when the content does. A file larger than anything shown is counted
+    /// every time instead of being read whole for its key.
     fn hash_in_workdir(&self, side: &git2::DiffFile<'_>) -> Option<Oid> {
         if !matches!(
             side.mode(),
@@ -326,8 +338,11 @@ impl<'r> Changes<'r> {
         ) {
             return None;
         }
-        let path = self.repo.workdir()?.join(side.path()?);
-        Oid::hash_file(git2::ObjectType::Blob, path).ok()
+        let content = self
+            .workdir()?
+            .read(side.path()?, MAX_SHOWN_BYTES * 16)
+            .ok()?;
+        Oid::hash_object(git2::ObjectType::Blob, &content).ok()
     }
 
     /// The larger of a change's two sides in bytes, without reading either: a blob's size from
@@ -389,8 +404,11 @@ impl<'r> Changes<'r> {
         if old {
             return None;
         }
-        let on_disk = self.repo.workdir()?.join(side.path()?);
-        read_capped(&on_disk, cap)
+        let (tree, path) = (self.workdir()?, side.path()?);
+        match tree.link_target(path).ok()? {
+            Some(target) => Some(target.into_os_string().into_encoded_bytes()),
+            None => tree.read(path, cap).ok(),
+        }
     }
 }
 
@@ -424,18 +442,6 @@ pub async fn bounded<T: Send + 'static>(
     }
 }
 
-fn read_capped(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path).ok()?;
-        return Some(target.as_os_str().as_encoded_bytes().to_vec());
-    }
-    if !meta.is_file() || meta.len() > cap {
-        return None;
-    }
-    std::fs::read(path).ok()
-}
-
 fn path_of(delta: &git2::DiffDelta<'_>) -> (String, Option<String>) {
     let text = |file: git2::DiffFile<'_>| {
         file.path()
@@ -462,6 +468,7 @@ fn saturate(n: usize) -> u32 {
 mod tests {
     use super::*;
     use crate::git::testing::{git, worktree};
+    use std::path::Path;
 
     fn scan(tree: &Path) -> (Vec<ChangedFile>, GitStats) {
         let repo = Repository::open(tree).unwrap();

@@ -10,6 +10,7 @@ use crate::error::{DomainError, DomainResult};
 use crate::events::{DomainEvent, EventBus};
 use crate::locks::KeyedLocks;
 use crate::process::{self, group_alive, group_gone, terminate_group, ProcessIdentity};
+use crate::worktree_files::{ReadError, Tree};
 use ff_core::api::{RunScriptInfo, Workspace};
 use ff_core::enums::{RunScriptStatus, WorkspaceStatus};
 use ff_core::factory_config::{needs_port, with_port, FactoryConfig, FILE_NAME};
@@ -509,11 +510,22 @@ impl RunScripts {
     }
 }
 
-/// `factory-factory.json` of a worktree; absent is an empty configuration.
+/// `factory-factory.json` of a worktree; absent is an empty configuration. The file is whatever
+/// the repository's authors or the agent made it, so it is read beneath the worktree, only as a
+/// regular file, and only up to a size no configuration needs.
 pub async fn read_config(worktree: &Path) -> Result<FactoryConfig, String> {
-    match tokio::fs::read_to_string(worktree.join(FILE_NAME)).await {
-        Ok(text) => FactoryConfig::parse(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FactoryConfig::default()),
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let worktree = worktree.to_owned();
+    let read = tokio::task::spawn_blocking(move || {
+        Tree::open(&worktree)?.read(Path::new(FILE_NAME), MAX_BYTES)
+    })
+    .await
+    .map_err(|e| format!("cannot read {FILE_NAME}: {e}"))?;
+    match read {
+        Ok(bytes) => FactoryConfig::parse(
+            std::str::from_utf8(&bytes).map_err(|_| format!("{FILE_NAME} is not UTF-8 text"))?,
+        ),
+        Err(ReadError::Missing) => Ok(FactoryConfig::default()),
         Err(e) => Err(format!("cannot read {FILE_NAME}: {e}")),
     }
 }

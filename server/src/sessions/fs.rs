@@ -3,13 +3,14 @@
 //! (`openat2` with `RESOLVE_BENEATH`): a symlink, `..` or absolute path that leads out, existing
 //! or dangling, is refused, and one swapped in between a check and the write cannot be followed,
 //! since there is no separate check. The permission policy judges "inside the worktree" with the
-//! same resolution. Anything refused names the path.
+//! same resolution. Only regular files are read or written: a FIFO or device in the worktree
+//! is refused at once rather than waited on. Anything refused names the path.
 
+use crate::worktree_files::{ReadError, Tree};
 use nix::errno::Errno;
-use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 /// Larger files are refused rather than streamed into an agent's context.
@@ -44,13 +45,13 @@ pub async fn write(root: &Path, path: &Path, content: &str) -> Result<(), String
 /// symlink is followed: an existing file, or one that writing would create there. Judges a tool
 /// call's locations before the agent acts on them.
 pub fn is_inside(root: &Path, path: &Path) -> bool {
-    let Ok((dir, relative)) = beneath(root, path) else {
+    let Ok((tree, relative)) = beneath(root, path) else {
         return false;
     };
     // The nearest part that exists decides: what is missing would be created below it.
     let mut candidate = relative.as_path();
     loop {
-        match open(&dir, candidate, OFlag::O_PATH, Mode::empty()) {
+        match tree.open_at(candidate, OFlag::O_PATH, Mode::empty()) {
             Ok(_) => return true,
             Err(Errno::ENOENT) => match candidate.parent() {
                 Some(parent) => candidate = parent,
@@ -62,89 +63,45 @@ pub fn is_inside(root: &Path, path: &Path) -> bool {
 }
 
 fn read_beneath(root: &Path, path: &Path) -> Result<String, String> {
-    let (dir, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
-    let file = open(&dir, &relative, OFlag::O_RDONLY, Mode::empty())
+    let (tree, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
+    let content = tree
+        .read(&relative, MAX_READ_BYTES)
         .map_err(|e| refusal(e, path, root, "read"))?;
-    let mut file = std::fs::File::from(file);
-    let size = file
-        .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .len();
-    if size > MAX_READ_BYTES {
-        return Err(format!(
-            "{} is {size} bytes; files over {MAX_READ_BYTES} bytes are not read",
-            path.display()
-        ));
-    }
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(text)
+    String::from_utf8(content)
+        .map_err(|_| format!("cannot read {}: it is not UTF-8 text", path.display()))
 }
 
 fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> {
-    let (dir, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
+    let (tree, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
     if let Some(parent) = relative.parent() {
-        create_dirs(&dir, parent).map_err(|e| refusal(e, path, root, "create the folder of"))?;
+        create_dirs(&tree, parent)
+            .map_err(|e| refusal(e.into(), path, root, "create the folder of"))?;
     }
-    let file = open(
-        &dir,
-        &relative,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_TRUNC,
-        Mode::from_bits_truncate(0o644),
-    )
-    .map_err(|e| refusal(e, path, root, "write"))?;
-    std::fs::File::from(file)
+    tree.create(&relative)
+        .map_err(|e| refusal(e, path, root, "write"))?
         .write_all(content.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Creates the folders of `relative` that are missing, each beneath `dir`.
-fn create_dirs(dir: &OwnedFd, relative: &Path) -> Result<(), Errno> {
+/// Creates the folders of `relative` that are missing, each beneath the tree.
+fn create_dirs(tree: &Tree, relative: &Path) -> Result<(), Errno> {
+    let directory = OFlag::O_PATH | OFlag::O_DIRECTORY;
     let mut done = PathBuf::new();
     for part in relative.components() {
         done.push(part);
-        match open(
-            dir,
-            &done,
-            OFlag::O_PATH | OFlag::O_DIRECTORY,
-            Mode::empty(),
-        ) {
+        match tree.open_at(&done, directory, Mode::empty()) {
             Ok(_) => continue,
             Err(Errno::ENOENT) => {}
             Err(e) => return Err(e),
         }
-        let parent = done.parent().filter(|p| !p.as_os_str().is_empty());
-        let at = match parent {
-            Some(parent) => open(
-                dir,
-                parent,
-                OFlag::O_PATH | OFlag::O_DIRECTORY,
-                Mode::empty(),
-            )?,
-            None => dir.try_clone().map_err(|_| Errno::EBADF)?,
-        };
+        let parent = done.parent().unwrap_or(Path::new(""));
+        let at = tree.open_at(parent, directory, Mode::empty())?;
         match nix::sys::stat::mkdirat(&at, part.as_os_str(), Mode::from_bits_truncate(0o755)) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(())
-}
-
-/// Opens `relative` beneath `dir`: every step of its resolution, symlinks included, must stay
-/// below `dir`, or the kernel refuses (EXDEV).
-fn open(dir: &OwnedFd, relative: &Path, flags: OFlag, mode: Mode) -> Result<OwnedFd, Errno> {
-    let how = OpenHow::new()
-        .flags(flags | OFlag::O_CLOEXEC)
-        .mode(mode)
-        .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let relative = if relative.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        relative
-    };
-    nix::fcntl::openat2(dir, relative, how)
 }
 
 /// Why a path was refused before the file system was asked anything about it.
@@ -171,18 +128,18 @@ fn outside(path: &Path, root: &Path) -> String {
 }
 
 /// A failed open, said for the agent: a path that resolved out of the worktree is refused as
-/// such; anything else names the path and the system's reason.
-fn refusal(e: Errno, path: &Path, root: &Path, doing: &str) -> String {
+/// such; anything else names the path and the reason.
+fn refusal(e: ReadError, path: &Path, root: &Path, doing: &str) -> String {
     match e {
-        Errno::EXDEV | Errno::ELOOP => outside(path, root),
-        other => format!("cannot {doing} {}: {}", path.display(), other.desc()),
+        ReadError::Outside => outside(path, root),
+        other => format!("cannot {doing} {}: {other}", path.display()),
     }
 }
 
 /// The worktree's directory, and `path` relative to it. Refused before the file system is asked
 /// anything when the path leaves the worktree as text: whether an outside file exists is not
 /// the agent's to learn.
-fn beneath(root: &Path, path: &Path) -> Result<(OwnedFd, PathBuf), Refused> {
+fn beneath(root: &Path, path: &Path) -> Result<(Tree, PathBuf), Refused> {
     let root = root
         .canonicalize()
         .map_err(|e| Refused::Unreadable(e.to_string()))?;
@@ -196,13 +153,8 @@ fn beneath(root: &Path, path: &Path) -> Result<(OwnedFd, PathBuf), Refused> {
         .strip_prefix(&root)
         .map_err(|_| Refused::Outside)?
         .to_owned();
-    let dir = nix::fcntl::open(
-        &root,
-        OFlag::O_DIRECTORY | OFlag::O_PATH | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Refused::Unreadable(e.desc().to_owned()))?;
-    Ok((dir, relative))
+    let tree = Tree::open(&root).map_err(|e| Refused::Unreadable(e.desc().to_owned()))?;
+    Ok((tree, relative))
 }
 
 /// `path` with `.` and `..` resolved as text; `None` when `..` climbs above the root of the file
@@ -324,6 +276,31 @@ mod tests {
         );
         assert!(is_inside(&root, Path::new("alias.rs")));
         assert!(is_inside(&root, &root.join("new/dir/file.txt")));
+    }
+
+    #[tokio::test]
+    async fn a_fifo_in_the_worktree_is_refused_at_once_for_reading_and_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir_all(&root).unwrap();
+        nix::unistd::mkfifo(&root.join("pipe"), Mode::from_bits_truncate(0o600)).unwrap();
+        let soon = std::time::Duration::from_secs(5);
+        let e = tokio::time::timeout(soon, read(&root, Path::new("pipe"), None, None))
+            .await
+            .expect("reading a FIFO returns at once")
+            .unwrap_err();
+        assert!(
+            e.contains("pipe") && e.contains("not a regular file"),
+            "{e}"
+        );
+        let e = tokio::time::timeout(soon, write(&root, Path::new("pipe"), "x"))
+            .await
+            .expect("writing a FIFO returns at once")
+            .unwrap_err();
+        assert!(
+            e.contains("pipe") && e.contains("not a regular file"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

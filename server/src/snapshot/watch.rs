@@ -4,6 +4,7 @@
 use super::collector::WorktreeChange;
 use super::reconcile::Reconciler;
 use super::sleep_until;
+use crate::worktree_files::Tree;
 use ff_core::ids::WorkspaceId;
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::collections::HashMap;
@@ -167,9 +168,14 @@ fn unwatch(
     }
 }
 
-/// The private git directory of a linked worktree (`.git` is then a file naming it).
+/// The private git directory of a linked worktree (`.git` is then a file naming it). Read
+/// without blocking: the agent can put a FIFO there.
 fn linked_git_dir(worktree: &Path) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(worktree.join(".git")).ok()?;
+    let text = Tree::open(worktree)
+        .ok()?
+        .read(Path::new(".git"), 4096)
+        .ok()?;
+    let text = std::str::from_utf8(&text).ok()?;
     let dir = Path::new(text.strip_prefix("gitdir:")?.trim());
     Some(worktree.join(dir))
 }
