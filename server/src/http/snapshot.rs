@@ -6,6 +6,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::socket;
 use super::AppState;
 use crate::snapshot::store::{Baseline, Change, ResyncReason};
+use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -15,6 +16,7 @@ use axum::Extension;
 use ff_core::ids::ProjectId;
 use ff_core::wire::Cursor;
 use serde::Deserialize;
+use std::sync::Arc;
 
 async fn live_project(state: &AppState, id: &ProjectId) -> Result<(), AppError> {
     state.projects.get(id).await?;
@@ -28,11 +30,18 @@ pub async fn full(
     live_project(&state, &project).await?;
     let store = &state.snapshot.store;
     let _ = tokio::time::timeout(super::FIRST_PASS_WAIT, store.wait_ready()).await;
-    Ok((
-        [(CONTENT_TYPE, "application/json")],
-        store.full_json(&project),
-    )
-        .into_response())
+    let body = Bytes::from_owner(SharedFrame(store.full_frame(&project)));
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A frame as a body without copying it: a large project's snapshot is shared with the store
+/// and every socket.
+struct SharedFrame(Arc<Change>);
+
+impl AsRef<[u8]> for SharedFrame {
+    fn as_ref(&self) -> &[u8] {
+        self.0.frame.as_bytes()
+    }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {

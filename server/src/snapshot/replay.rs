@@ -57,7 +57,7 @@ mod tests {
         Arc::new(Change {
             seq,
             project_id: ProjectId::new("p"),
-            frame: "x".repeat(bytes).into(),
+            frame: "x".repeat(bytes),
             origin: None,
         })
     }

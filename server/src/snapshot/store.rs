@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, watch};
 pub struct Change {
     pub seq: u64,
     pub project_id: ProjectId,
-    pub frame: Arc<str>,
+    pub frame: String,
     /// When the domain write behind it committed (absent for reconciliation).
     pub origin: Option<Instant>,
 }
@@ -64,15 +64,30 @@ struct Tombstone {
 }
 
 struct Inner {
-    entries: HashMap<WorkspaceId, Entry>,
-    /// Each entry's JSON as of its last change, so that a full snapshot copies text instead of
-    /// serializing every entry again (B2). An entry missing here (new timestamps without a
-    /// change) is serialized at the next full that shows it.
-    json: HashMap<WorkspaceId, Box<str>>,
+    entries: HashMap<WorkspaceId, Kept>,
     projects: HashMap<ProjectId, BTreeSet<OrderKey>>,
+    /// Each project's last `full` frame: clients connecting while none of its entries changed
+    /// share it, and a frame of another project moves only its `seq` (B2).
+    fulls: HashMap<ProjectId, CachedFull>,
     tombstones: HashMap<WorkspaceId, Tombstone>,
     seq: u64,
     replay: ReplayBuffer,
+}
+
+/// An entry, and its JSON as of its last change, so that a full snapshot copies text instead of
+/// serializing every entry again (B2). Without one (new timestamps without a change), the entry
+/// is serialized at the next full that shows it.
+struct Kept {
+    entry: Entry,
+    json: Option<Box<str>>,
+}
+
+struct CachedFull {
+    change: Arc<Change>,
+    /// Where the entries' array is in the frame, brackets included.
+    entries: std::ops::Range<usize>,
+    /// False once an entry of the project changed; the frame's size still sizes the next one.
+    current: bool,
 }
 
 pub struct Store {
@@ -122,8 +137,8 @@ impl Store {
         Self {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
-                json: HashMap::new(),
                 projects: HashMap::new(),
+                fulls: HashMap::new(),
                 tombstones: HashMap::new(),
                 seq: 0,
                 replay: ReplayBuffer::new(limits.replay_frames, limits.replay_bytes),
@@ -164,24 +179,25 @@ impl Store {
         let indexed = inner
             .entries
             .get(id)
-            .map(|e| (e.raw.project_id.clone(), order_key(e)));
-        let (entry, outcome, created) = match inner.entries.remove(id) {
-            Some(mut entry) => {
+            .map(|k| (k.entry.raw.project_id.clone(), order_key(&k.entry)));
+        let (entry, json, outcome, created) = match inner.entries.remove(id) {
+            Some(Kept { mut entry, json }) => {
                 let outcome = entry.merge(patch, ts);
-                (entry, outcome, false)
+                (entry, json, outcome, false)
             }
             None => {
                 let (entry, outcome) = Entry::from_first_write(id.clone(), patch, ts)?;
                 inner.tombstones.remove(id);
-                (entry, outcome, true)
+                (entry, None, outcome, true)
             }
         };
         if !created && !outcome.changed() {
+            // Accepted, its field timestamps moved: the kept text no longer reads as it does.
+            let json = json.filter(|_| !outcome.accepted);
             if outcome.accepted {
-                // Its field timestamps moved: the cached text no longer reads as it does.
-                inner.json.remove(id);
+                inner.outdate(&entry.raw.project_id);
             }
-            inner.entries.insert(id.clone(), entry);
+            inner.entries.insert(id.clone(), Kept { entry, json });
             return Ok(UpsertResult {
                 accepted: outcome.accepted,
                 changed: false,
@@ -195,6 +211,7 @@ impl Store {
         if let Some((project, key)) = indexed {
             Self::unindex(&mut inner, &project, &key);
         }
+        inner.outdate(&entry.raw.project_id);
         inner
             .projects
             .entry(entry.raw.project_id.clone())
@@ -203,7 +220,6 @@ impl Store {
         let project = entry.raw.project_id.clone();
         let json = entry_json(&entry);
         let hidden = entry.raw.status.is_hidden();
-        inner.entries.insert(id.clone(), entry);
         self.emit(&mut inner, project, origin, |epoch, seq| {
             if hidden {
                 removed_json(epoch, seq, id)
@@ -211,7 +227,8 @@ impl Store {
                 changed_json(epoch, seq, &json)
             }
         });
-        inner.json.insert(id.clone(), json);
+        let json = Some(json);
+        inner.entries.insert(id.clone(), Kept { entry, json });
         self.metrics.entries.set(inner.entries.len() as i64);
         Ok(UpsertResult {
             accepted: true,
@@ -221,6 +238,7 @@ impl Store {
     }
 
     fn unindex(inner: &mut Inner, project: &ProjectId, key: &OrderKey) {
+        inner.outdate(project);
         if let Some(keys) = inner.projects.get_mut(project) {
             keys.remove(key);
             if keys.is_empty() {
@@ -243,7 +261,7 @@ impl Store {
         let change = Arc::new(Change {
             seq,
             project_id,
-            frame: frame(&self.epoch, seq).into(),
+            frame: frame(&self.epoch, seq),
             origin,
         });
         inner.replay.push(change.clone());
@@ -266,11 +284,10 @@ impl Store {
                 expires: Instant::now() + self.tombstone_ttl,
             },
         );
-        let Some(entry) = inner.entries.remove(id) else {
+        let Some(Kept { entry, .. }) = inner.entries.remove(id) else {
             return false;
         };
         Self::unindex(&mut inner, &entry.raw.project_id, &order_key(&entry));
-        inner.json.remove(id);
         self.emit(&mut inner, entry.raw.project_id, None, |epoch, seq| {
             removed_json(epoch, seq, id)
         });
@@ -281,10 +298,10 @@ impl Store {
     /// Removes an entry the database no longer has, unless a write newer than `ts` (one that
     /// happened after the caller read the database) shows it exists after all.
     pub fn remove_if_older(&self, id: &WorkspaceId, ts: i64) -> bool {
-        let newest = self.lock().entries.get(id).map(|e| {
+        let newest = self.lock().entries.get(id).map(|k| {
             ff_core::enums::FieldGroup::ALL
                 .iter()
-                .map(|g| e.field_timestamps.get(*g))
+                .map(|g| k.entry.field_timestamps.get(*g))
                 .max()
                 .unwrap_or(0)
         });
@@ -295,7 +312,7 @@ impl Store {
     }
 
     pub fn get(&self, id: &WorkspaceId) -> Option<Entry> {
-        self.lock().entries.get(id).cloned()
+        self.lock().entries.get(id).map(|k| k.entry.clone())
     }
 
     pub fn ids(&self) -> Vec<WorkspaceId> {
@@ -336,6 +353,7 @@ impl Store {
             .into_iter()
             .flatten()
             .filter_map(|(_, id)| inner.entries.get(id))
+            .map(|k| &k.entry)
             .filter(|e| !e.raw.status.is_hidden())
             .collect()
     }
@@ -354,51 +372,48 @@ impl Store {
         }
     }
 
-    /// The `full` frame of a project as JSON: the same text as [`Self::full`] serialized, put
-    /// together from each entry's JSON as of its last change.
-    pub fn full_json(&self, project: &ProjectId) -> String {
-        Self::full_json_locked(&mut self.lock(), &self.epoch, project)
+    /// The `full` frame of a project, serialized: the same text as [`Self::full`], put together
+    /// from each entry's JSON as of its last change.
+    pub fn full_frame(&self, project: &ProjectId) -> Arc<Change> {
+        Self::full_frame_locked(&mut self.lock(), &self.epoch, project)
     }
 
-    fn full_json_locked(inner: &mut Inner, epoch: &Epoch, project: &ProjectId) -> String {
+    fn full_frame_locked(inner: &mut Inner, epoch: &Epoch, project: &ProjectId) -> Arc<Change> {
         let Inner {
             entries,
-            json,
             projects,
+            fulls,
             seq,
             ..
         } = inner;
-        let visible: Vec<&Entry> = projects
-            .get(project)
-            .into_iter()
-            .flatten()
-            .filter_map(|(_, id)| entries.get(id))
-            .filter(|e| !e.raw.status.is_hidden())
-            .collect();
-        for entry in &visible {
-            if !json.contains_key(&entry.workspace_id) {
-                json.insert(entry.workspace_id.clone(), entry_json(entry));
+        let (frame, array) = match fulls.get(project) {
+            Some(kept) if kept.current && kept.change.seq == *seq => return kept.change.clone(),
+            // The same entries under a newer seq: one copy of the array, no lookups.
+            Some(kept) if kept.current => {
+                let array = &kept.change.frame[kept.entries.clone()];
+                full_text(epoch, *seq, project, array.len(), |out| out.push_str(array))
             }
-        }
-        let parts: Vec<&str> = visible
-            .iter()
-            .filter_map(|e| json.get(&e.workspace_id).map(|text| &**text))
-            .collect();
-        // Sized up front: a large project's snapshot would otherwise be copied while it grows.
-        let mut out = String::with_capacity(128 + parts.iter().map(|p| p.len() + 1).sum::<usize>());
-        out.push_str(r#"{"type":"full","epoch":"#);
-        out.push_str(&to_json(epoch));
-        out.push_str(&format!(r#","seq":{seq},"projectId":"#));
-        out.push_str(&to_json(project));
-        out.push_str(r#","entries":["#);
-        for (i, part) in parts.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+            outdated => {
+                let size = outdated.map_or(0, |kept| kept.change.frame.len());
+                let order = projects.get(project).into_iter().flatten();
+                full_text(epoch, *seq, project, size, |out| {
+                    write_visible(entries, order, out)
+                })
             }
-            out.push_str(part);
-        }
-        out.push_str("]}");
-        out
+        };
+        let change = Arc::new(Change {
+            seq: *seq,
+            project_id: project.clone(),
+            frame,
+            origin: None,
+        });
+        let kept = CachedFull {
+            change: change.clone(),
+            entries: array,
+            current: true,
+        };
+        fulls.insert(project.clone(), kept);
+        change
     }
 
     /// Subscribes to live changes and reads where the subscriber starts, in one step. A `since`
@@ -433,12 +448,7 @@ impl Store {
                     Some(Err(reason)) => reason,
                     _ => ResyncReason::None,
                 };
-                let change = Arc::new(Change {
-                    seq,
-                    project_id: project.clone(),
-                    frame: Self::full_json_locked(&mut inner, &self.epoch, project).into(),
-                    origin: None,
-                });
+                let change = Self::full_frame_locked(&mut inner, &self.epoch, project);
                 (Baseline::Full(change), reason)
             }
         };
@@ -470,6 +480,61 @@ impl Store {
 
 fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).expect("snapshot values serialize")
+}
+
+impl Inner {
+    /// A change to one of `project`'s entries: its kept full no longer reads as it would.
+    fn outdate(&mut self, project: &ProjectId) {
+        if let Some(kept) = self.fulls.get_mut(project) {
+            kept.current = false;
+        }
+    }
+}
+
+/// The JSON array of the visible entries in `order`, serializing those without kept text.
+fn write_visible<'a>(
+    entries: &mut HashMap<WorkspaceId, Kept>,
+    order: impl Iterator<Item = &'a OrderKey>,
+    out: &mut String,
+) {
+    out.push('[');
+    let mut first = true;
+    for (_, id) in order {
+        let Some(kept) = entries.get_mut(id) else {
+            continue;
+        };
+        if kept.entry.raw.status.is_hidden() {
+            continue;
+        }
+        if !std::mem::take(&mut first) {
+            out.push(',');
+        }
+        out.push_str(kept.json.get_or_insert_with(|| entry_json(&kept.entry)));
+    }
+    out.push(']');
+}
+
+/// A `full` frame as serde writes [`Frame::Full`], with its entries' array (about `size`
+/// bytes) written by `entries`; also where that array is in the text.
+fn full_text(
+    epoch: &Epoch,
+    seq: u64,
+    project: &ProjectId,
+    size: usize,
+    entries: impl FnOnce(&mut String),
+) -> (String, std::ops::Range<usize>) {
+    // Sized up front: a large project's frame would otherwise be copied while it grows.
+    let mut out = String::with_capacity(size + 256);
+    out.push_str(r#"{"type":"full","epoch":"#);
+    out.push_str(&to_json(epoch));
+    out.push_str(&format!(r#","seq":{seq},"projectId":"#));
+    out.push_str(&to_json(project));
+    out.push_str(r#","entries":"#);
+    let start = out.len();
+    entries(&mut out);
+    let range = start..out.len();
+    out.push('}');
+    (out, range)
 }
 
 fn entry_json(entry: &Entry) -> Box<str> {
@@ -719,7 +784,7 @@ mod tests {
         let s = store();
         let p = ProjectId::new("p");
         let mut live = s.changes.subscribe();
-        let same_text = |s: &Store| assert_eq!(s.full_json(&p), to_json(&s.full(&p)));
+        let same_text = |s: &Store| assert_eq!(s.full_frame(&p).frame, to_json(&s.full(&p)));
         for (n, name) in ["a", "b \"quoted\" ü", "c"].into_iter().enumerate() {
             s.upsert(&id(name), &seed("p", name, n as i64), "t", 1, None)
                 .unwrap();
@@ -741,7 +806,7 @@ mod tests {
         let same = seed("p", "a", 0);
         assert!(!s.upsert(&id("a"), &same, "t", 5, None).unwrap().emitted);
         same_text(&s);
-        assert!(s.full_json(&p).contains(r#""workspace":5"#));
+        assert!(s.full_frame(&p).frame.contains(r#""workspace":5"#));
         let archiving = Patch {
             status: Some(WorkspaceStatus::Archiving),
             ..Patch::default()
@@ -749,10 +814,37 @@ mod tests {
         s.upsert(&id("c"), &archiving, "t", 6, None).unwrap();
         s.remove(&id("b \"quoted\" ü"), 7);
         same_text(&s);
-        let Frame::Full { entries, .. } = serde_json::from_str(&s.full_json(&p)).unwrap() else {
+        let Frame::Full { entries, .. } = serde_json::from_str(&s.full_frame(&p).frame).unwrap()
+        else {
             panic!()
         };
         assert_eq!(entries.len(), 1);
+
+        // Kept while nothing changes; another project's frame moves only the seq.
+        let kept = s.full_frame(&p);
+        assert!(Arc::ptr_eq(&kept, &s.full_frame(&p)));
+        s.upsert(&id("elsewhere"), &seed("q", "q", 9), "t", 8, None)
+            .unwrap();
+        same_text(&s);
+        assert!(!Arc::ptr_eq(&kept, &s.full_frame(&p)));
+        // A workspace moving in, and out again: both projects' fulls follow.
+        let full_of_q = s.full_frame(&ProjectId::new("q"));
+        let moved = |to: &str| Patch {
+            project_id: Some(ProjectId::new(to)),
+            ..Patch::default()
+        };
+        s.upsert(&id("elsewhere"), &moved("p"), "t", 10, None)
+            .unwrap();
+        same_text(&s);
+        assert_ne!(s.full_frame(&ProjectId::new("q")).frame, full_of_q.frame);
+        assert!(s
+            .full_frame(&p)
+            .frame
+            .contains(r#""workspaceId":"elsewhere""#));
+        s.upsert(&id("elsewhere"), &moved("q"), "t", 11, None)
+            .unwrap();
+        same_text(&s);
+        assert!(!s.full_frame(&p).frame.contains("elsewhere"));
     }
 
     #[test]
