@@ -12,6 +12,7 @@ use nix::sys::stat::{Mode, SFlag};
 use std::fmt;
 use std::io::Read;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// An open directory that paths are resolved beneath.
@@ -22,13 +23,18 @@ pub struct Tree(OwnedFd);
 pub enum ReadError {
     /// The path, or a link on its way, leads out of the tree.
     Outside,
+    /// Symbolic links that lead to each other, or too many in a row.
+    LinkLoop,
     Missing,
     /// A directory, FIFO, socket or device.
     NotRegular,
+    /// `size` is unknown when the file grew past the cap while read.
     TooLarge {
-        size: u64,
+        size: Option<u64>,
         cap: u64,
     },
+    /// A file someone else links to as well: writing it would change that file too.
+    Shared,
     Other(Errno),
 }
 
@@ -36,11 +42,24 @@ impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Outside => f.write_str("it leads outside the worktree"),
+            Self::LinkLoop => f.write_str("it is a loop of symbolic links"),
             Self::Missing => f.write_str("it does not exist"),
             Self::NotRegular => f.write_str("it is not a regular file"),
-            Self::TooLarge { size, cap } => {
-                write!(f, "it is {size} bytes; files over {cap} bytes are not read")
+            Self::TooLarge {
+                size: Some(size),
+                cap,
+            } => write!(f, "it is {size} bytes; files over {cap} bytes are not read"),
+            Self::TooLarge { size: None, cap } => {
+                write!(
+                    f,
+                    "it grew past {cap} bytes while read; larger files are not read"
+                )
             }
+            Self::Shared => f.write_str(
+                "it has other hard links, and writing it would change them too; ff writes only \
+                 files with one link",
+            ),
+            Self::Other(Errno::EAGAIN) => f.write_str("the file system was busy; try again"),
             Self::Other(e) => f.write_str(e.desc()),
         }
     }
@@ -49,7 +68,8 @@ impl fmt::Display for ReadError {
 impl From<Errno> for ReadError {
     fn from(e: Errno) -> Self {
         match e {
-            Errno::EXDEV | Errno::ELOOP => Self::Outside,
+            Errno::EXDEV => Self::Outside,
+            Errno::ELOOP => Self::LinkLoop,
             Errno::ENOENT => Self::Missing,
             // Opening a FIFO for writing without a reader, or a device that is not there.
             Errno::ENXIO => Self::NotRegular,
@@ -80,7 +100,15 @@ impl Tree {
         } else {
             relative
         };
-        nix::fcntl::openat2(&self.0, relative, how)
+        // With RESOLVE_BENEATH the kernel answers EAGAIN when a rename anywhere races a `..`
+        // on the path; it asks callers to try again.
+        let mut tries = 0;
+        loop {
+            match nix::fcntl::openat2(&self.0, relative, how) {
+                Err(Errno::EAGAIN) if tries < 3 => tries += 1,
+                done => return done,
+            }
+        }
     }
 
     /// Opens `relative` to write it (created with mode 0644 when missing, truncated otherwise),
@@ -92,6 +120,9 @@ impl Tree {
             Mode::from_bits_truncate(0o644),
         )?;
         let file = regular(fd)?;
+        if file.metadata().map_err(io_errno)?.nlink() > 1 {
+            return Err(ReadError::Shared);
+        }
         file.set_len(0).map_err(io_errno)?;
         Ok(file)
     }
@@ -121,14 +152,17 @@ impl Tree {
         let file = regular(fd)?;
         let size = file.metadata().map_err(io_errno)?.len();
         if size > cap {
-            return Err(ReadError::TooLarge { size, cap });
+            return Err(ReadError::TooLarge {
+                size: Some(size),
+                cap,
+            });
         }
         let mut content = Vec::with_capacity(size as usize);
         file.take(cap + 1)
             .read_to_end(&mut content)
             .map_err(io_errno)?;
         match content.len() as u64 {
-            read if read > cap => Err(ReadError::TooLarge { size: read, cap }),
+            read if read > cap => Err(ReadError::TooLarge { size: None, cap }),
             _ => Ok(content),
         }
     }
@@ -204,8 +238,13 @@ mod tests {
         assert!(matches!(read("src", 1024), Err(ReadError::NotRegular)));
         assert!(matches!(
             read("big", 99),
-            Err(ReadError::TooLarge { size: 100, cap: 99 })
+            Err(ReadError::TooLarge {
+                size: Some(100),
+                cap: 99
+            })
         ));
+        symlink("loop", root.join("loop")).unwrap();
+        assert!(matches!(read("loop", 1024), Err(ReadError::LinkLoop)));
         let fifo = without_blocking(move || Tree::open(&root).unwrap().read(Path::new("fifo"), 10));
         assert!(matches!(fifo, Err(ReadError::NotRegular)), "{fifo:?}");
     }
@@ -232,5 +271,16 @@ mod tests {
         assert!(!dir.path().join("made").exists());
         std::io::Write::write_all(&mut tree.create(Path::new("kept")).unwrap(), b"new").unwrap();
         assert_eq!(std::fs::read_to_string(root.join("kept")).unwrap(), "new");
+        // A hard link to a file outside: RESOLVE_BENEATH cannot see where else it is.
+        std::fs::write(dir.path().join("bashrc"), "mine").unwrap();
+        std::fs::hard_link(dir.path().join("bashrc"), root.join("linked")).unwrap();
+        assert!(matches!(
+            tree.create(Path::new("linked")),
+            Err(ReadError::Shared)
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("bashrc")).unwrap(),
+            "mine"
+        );
     }
 }

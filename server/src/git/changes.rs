@@ -9,7 +9,7 @@ use ff_core::review::diff::MAX_SHOWN_BYTES;
 use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Odb, Oid, Patch, Repository};
 use std::cell::OnceCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -78,6 +78,28 @@ pub struct Changes<'r> {
     workdir: OnceCell<Option<Tree>>,
     /// Anything staged, modified or untracked in the working tree (among the scanned paths).
     pub has_uncommitted: bool,
+}
+
+/// The repository of the worktree at `worktree`, refused when its `.git` makes another folder
+/// the working tree: the agent controls `.git`, and the scan reads files of the working tree.
+pub fn open_worktree(worktree: &Path) -> Result<Repository, git2::Error> {
+    let repo = Repository::open_ext(
+        worktree,
+        git2::RepositoryOpenFlags::NO_SEARCH,
+        std::iter::empty::<&std::ffi::OsStr>(),
+    )?;
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    match repo.workdir() {
+        Some(workdir) if same(workdir, worktree) => Ok(repo),
+        other => Err(git2::Error::from_str(&format!(
+            "the .git of {} makes {} its working tree; ff reads only the worktree itself",
+            worktree.display(),
+            other.map_or("no folder".into(), |w| w.display().to_string())
+        ))),
+    }
 }
 
 impl<'r> Changes<'r> {
@@ -329,8 +351,7 @@ impl<'r> Changes<'r> {
     /// changed, so uncommitted edits arrive without one): hashing it is far cheaper than
     /// building its patch, and it makes an uncommitted change's counts as reusable as a
     /// committed one's. Unfiltered content, as `git hash-object --no-filters` names it: the key
-    /// only has to change when the content does. A file larger than anything shown is counted
-    /// every time instead of being read whole for its key.
+    /// only has to change when the content does. A file too large to count is not read either.
     fn hash_in_workdir(&self, side: &git2::DiffFile<'_>) -> Option<Oid> {
         if !matches!(
             side.mode(),
@@ -338,10 +359,7 @@ impl<'r> Changes<'r> {
         ) {
             return None;
         }
-        let content = self
-            .workdir()?
-            .read(side.path()?, MAX_SHOWN_BYTES * 16)
-            .ok()?;
+        let content = self.workdir()?.read(side.path()?, MAX_COUNTED_BYTES).ok()?;
         Oid::hash_object(git2::ObjectType::Blob, &content).ok()
     }
 
@@ -412,34 +430,84 @@ impl<'r> Changes<'r> {
     }
 }
 
-/// Runs `work` (a scan) off the async runtime, at most `limit.available_permits()` at a time,
-/// giving up after `timeout`: a stuck filesystem must stall neither a reconciliation pass nor a
-/// request. `what` names the work in the error.
+/// Scans that outlived their timeout and have not ended yet, by worktree. A scan can hang for
+/// good where ff cannot reach: libgit2 opens `.gitignore`, `.gitattributes` and the index with a
+/// plain blocking `open`, so a FIFO the agent puts there holds it until someone writes to it.
+static STUCK: LazyLock<Mutex<HashMap<PathBuf, usize>>> = LazyLock::new(Default::default);
+
+/// Runs `work` (a scan of `worktree`) off the async runtime, at most
+/// `limit.available_permits()` at a time, giving up after `timeout`: a stuck filesystem must
+/// stall neither a reconciliation pass nor a request. `what` names the work in the error.
+///
+/// A scan that times out gives its permit back, so one stuck worktree cannot hold every other
+/// one up; the worktree is refused at once until that scan ends, so it keeps at most a thread
+/// or two, not one per pass.
 pub async fn bounded<T: Send + 'static>(
     limit: &Arc<Semaphore>,
     timeout: Duration,
+    worktree: &Path,
     what: &'static str,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
-    // The permit goes with the work: a timed-out scan still holds it until it really ends, so
-    // stuck filesystems cannot pile up blocking threads beyond the limit.
-    let permit = limit
-        .clone()
-        .acquire_owned()
+    let key = worktree.to_owned();
+    if STUCK.lock().expect("stuck scans lock").contains_key(&key) {
+        return Err(format!(
+            "{what}: an earlier scan of {} has not ended (a file there blocks reading, such as a \
+             FIFO); it is tried again once that scan ends",
+            key.display()
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + timeout;
+    let too_long = || format!("{what} took longer than {} ms", timeout.as_millis());
+    let permit = tokio::time::timeout_at(deadline, limit.clone().acquire_owned())
         .await
+        .map_err(|_| too_long())?
         .map_err(|e| e.to_string())?;
-    let work = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        work()
-    });
-    match tokio::time::timeout(timeout, work).await {
-        Err(_) => Err(format!(
-            "{what} took longer than {} ms",
-            timeout.as_millis()
-        )),
+    // The permit is shared with the work: whichever of the two gives up first releases it.
+    let running = Arc::new(Mutex::new(Running {
+        permit: Some(permit),
+        timed_out: false,
+    }));
+    let job = {
+        let (running, key) = (running.clone(), key.clone());
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            let mut running = running.lock().expect("scan lock");
+            running.permit = None;
+            if running.timed_out {
+                let mut stuck = STUCK.lock().expect("stuck scans lock");
+                if let Some(count) = stuck.get_mut(&key) {
+                    *count -= 1;
+                    if *count == 0 {
+                        stuck.remove(&key);
+                    }
+                }
+            }
+            result
+        })
+    };
+    match tokio::time::timeout_at(deadline, job).await {
+        Err(_) => {
+            let mut running = running.lock().expect("scan lock");
+            // Not ended while the lock was awaited: it is stuck from now on.
+            if running.permit.take().is_some() {
+                running.timed_out = true;
+                *STUCK
+                    .lock()
+                    .expect("stuck scans lock")
+                    .entry(key)
+                    .or_default() += 1;
+            }
+            Err(too_long())
+        }
         Ok(Err(e)) => Err(format!("{what} failed: {e}")),
         Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
     }
+}
+
+struct Running {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    timed_out: bool,
 }
 
 fn path_of(delta: &git2::DiffDelta<'_>) -> (String, Option<String>) {
@@ -468,7 +536,6 @@ fn saturate(n: usize) -> u32 {
 mod tests {
     use super::*;
     use crate::git::testing::{git, worktree};
-    use std::path::Path;
 
     fn scan(tree: &Path) -> (Vec<ChangedFile>, GitStats) {
         let repo = Repository::open(tree).unwrap();
@@ -629,5 +696,63 @@ mod tests {
         assert_eq!(changes.content(&file, false, 1024).unwrap(), b"after\n");
         assert_eq!(changes.content(&file, false, 3), None, "over the cap");
         assert!(changes.patch("b.txt").unwrap().is_none(), "not listed");
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_scan_frees_its_permit_and_its_worktree_once_it_ends() {
+        let limit = Arc::new(Semaphore::new(1));
+        let (stuck, other) = (Path::new("/w/stuck-scan"), Path::new("/w/other-scan"));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let quick = Duration::from_millis(50);
+        let err = bounded(&limit, quick, stuck, "scan", move || {
+            wait.recv().ok();
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert!(err.contains("took longer than 50 ms"), "{err}");
+        assert_eq!(limit.available_permits(), 1, "the permit came back");
+        let long = Duration::from_secs(5);
+        assert_eq!(bounded(&limit, long, other, "scan", || Ok(7)).await, Ok(7));
+        let err = bounded(&limit, long, stuck, "scan", || Ok(1)).await;
+        assert!(err.unwrap_err().contains("has not ended"));
+        release.send(()).unwrap();
+        for _ in 0..100 {
+            if let Ok(n) = bounded(&limit, long, stuck, "scan", || Ok(1)).await {
+                assert_eq!(n, 1);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the worktree stayed refused after its scan ended");
+    }
+
+    #[test]
+    fn a_git_file_naming_another_working_tree_is_refused() {
+        let (dir, tree) = worktree(&[("a.txt", b"a\n")]);
+        assert!(open_worktree(&tree).is_ok());
+        // The agent rewrites its .git to a repository whose working tree is elsewhere.
+        let outside = dir.path().join("home");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("id_rsa"), "secret").unwrap();
+        git(dir.path(), &["init", "-q", "inner"]);
+        let inner = dir.path().join("inner");
+        git(
+            &inner,
+            &["config", "core.worktree", outside.to_str().unwrap()],
+        );
+        std::fs::write(
+            tree.join(".git"),
+            format!("gitdir: {}\n", inner.join(".git").display()),
+        )
+        .unwrap();
+        let refused = open_worktree(&tree).err().expect("refused");
+        assert!(
+            refused
+                .message()
+                .contains("ff reads only the worktree itself"),
+            "{}",
+            refused.message()
+        );
     }
 }

@@ -2,19 +2,19 @@
 //! statistics ([`crate::git::changes`]), so the totals are the entry's `gitStats`.
 
 use super::highlight::highlight;
-use crate::git::changes::{ChangedFile, Changes};
+use crate::git::changes::{open_worktree, ChangedFile, Changes};
 use ff_core::review::diff::{
     too_large, DiffFile, DiffLine, DiffList, FileDiff, FileStatus, Hunk, LineKind, Token,
     MAX_SHOWN_BYTES,
 };
 use ff_core::review::path::ReviewPath;
-use git2::{Delta, Patch, Repository};
+use git2::{Delta, Patch};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// Every changed file with its counts, and the totals.
 pub fn list(worktree: &Path, default_branch: &str) -> Result<DiffList, git2::Error> {
-    let repo = Repository::open(worktree)?;
+    let repo = open_worktree(worktree)?;
     let changes = Changes::scan(&repo, default_branch)?;
     let files = changes.files(true)?;
     Ok(DiffList {
@@ -31,7 +31,7 @@ pub fn files(
     paths: &[ReviewPath],
     colours: bool,
 ) -> Result<HashMap<String, FileDiff>, git2::Error> {
-    let repo = Repository::open(worktree)?;
+    let repo = open_worktree(worktree)?;
     let wanted: Vec<&str> = paths.iter().map(ReviewPath::as_str).collect();
     let changes = Changes::scan_for(&repo, default_branch, &wanted)?;
     let mut found = HashMap::with_capacity(paths.len());

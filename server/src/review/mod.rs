@@ -83,17 +83,25 @@ impl Review {
 
     async fn scan<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+        tree: Worktree,
+        work: impl FnOnce(&Worktree) -> Result<T, git2::Error> + Send + 'static,
     ) -> DomainResult<T> {
-        bounded(&self.inner.scans, self.inner.timeout, "the diff", work)
-            .await
-            .map_err(|e| DomainError::Internal(format!("cannot read the diff: {e}")))
+        let path = tree.path.clone();
+        bounded(
+            &self.inner.scans,
+            self.inner.timeout,
+            &path,
+            "the diff",
+            move || work(&tree),
+        )
+        .await
+        .map_err(|e| DomainError::Internal(format!("cannot read the diff: {e}")))
     }
 
     /// `GET /api/workspaces/{id}/diff`.
     pub async fn diff(&self, workspace: &WorkspaceId) -> DomainResult<DiffList> {
         let tree = self.required_worktree(workspace).await?;
-        self.scan(move || diff::list(&tree.path, &tree.default_branch))
+        self.scan(tree, |tree| diff::list(&tree.path, &tree.default_branch))
             .await
     }
 
@@ -107,7 +115,9 @@ impl Review {
         let tree = self.required_worktree(workspace).await?;
         let wanted = parsed.clone();
         let mut found = self
-            .scan(move || diff::files(&tree.path, &tree.default_branch, &[wanted], true))
+            .scan(tree, move |tree| {
+                diff::files(&tree.path, &tree.default_branch, &[wanted], true)
+            })
             .await?;
         found.remove(parsed.as_str()).ok_or_else(|| {
             DomainError::NotFound(format!(
@@ -144,8 +154,10 @@ impl Review {
             HashMap::new()
         } else {
             let paths: Vec<ReviewPath> = paths.into_iter().collect();
-            self.scan(move || diff::files(&tree.path, &tree.default_branch, &paths, false))
-                .await?
+            self.scan(tree, move |tree| {
+                diff::files(&tree.path, &tree.default_branch, &paths, false)
+            })
+            .await?
         };
         for comment in comments.iter_mut().filter(|c| c.is_open()) {
             comment.current_start_line = diffs
@@ -166,7 +178,9 @@ impl Review {
         let tree = self.required_worktree(workspace).await?;
         let path = request.path.clone();
         let found = self
-            .scan(move || diff::files(&tree.path, &tree.default_branch, &[path], false))
+            .scan(tree, move |tree| {
+                diff::files(&tree.path, &tree.default_branch, &[path], false)
+            })
             .await?;
         let not_changed = || {
             DomainError::invalid(

@@ -4,7 +4,7 @@
 //! Untracked files make `hasUncommitted` true but add no lines. The scan itself is
 //! [`crate::git::changes`], which the review diff reads too.
 
-use crate::git::changes::{bounded, Changes};
+use crate::git::changes::{bounded, open_worktree, Changes};
 use crate::git::Git;
 use ff_core::entry::GitStats;
 use git2::Repository;
@@ -23,7 +23,7 @@ pub struct Measurement {
 }
 
 pub fn compute(worktree: &Path, default_branch: &str) -> Result<Measurement, git2::Error> {
-    measure(&Repository::open(worktree)?, default_branch)
+    measure(&open_worktree(worktree)?, default_branch)
 }
 
 fn measure(repo: &Repository, default_branch: &str) -> Result<Measurement, git2::Error> {
@@ -49,7 +49,7 @@ pub struct RefsKey {
 }
 
 pub fn refs_key(worktree: &Path, default_branch: &str) -> Result<RefsKey, git2::Error> {
-    Ok(key_of(&Repository::open(worktree)?, default_branch))
+    Ok(key_of(&open_worktree(worktree)?, default_branch))
 }
 
 fn key_of(repo: &Repository, default_branch: &str) -> RefsKey {
@@ -75,12 +75,12 @@ pub async fn compute_bounded(
     limit: &Arc<Semaphore>,
     timeout: Duration,
 ) -> Result<(Measurement, RefsKey), String> {
-    let worktree = worktree.to_owned();
+    let path = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, "git statistics", move || {
+    bounded(limit, timeout, worktree, "git statistics", move || {
         // One repository handle for both. The key is read first: a commit landing during the
         // scan then misses the cache next time.
-        let repo = Repository::open(&worktree)?;
+        let repo = open_worktree(&path)?;
         let key = key_of(&repo, &branch);
         Ok((measure(&repo, &branch)?, key))
     })
@@ -94,10 +94,10 @@ pub async fn refs_key_bounded(
     limit: &Arc<Semaphore>,
     timeout: Duration,
 ) -> Result<RefsKey, String> {
-    let worktree = worktree.to_owned();
+    let path = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, "git statistics", move || {
-        refs_key(&worktree, &branch)
+    bounded(limit, timeout, worktree, "git statistics", move || {
+        refs_key(&path, &branch)
     })
     .await
 }
@@ -200,6 +200,41 @@ mod tests {
         assert_eq!(in_process, cli, "same meaning as the git command sequence");
     }
 
+    /// A FIFO where libgit2 reads `.gitignore` holds its scan for good: the scan times out,
+    /// the other worktrees are still scanned, and the stuck one is refused at once meanwhile.
+    #[test]
+    fn a_worktree_whose_scan_hangs_holds_up_only_itself() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_a, stuck) = worktree();
+        let (_b, other) = worktree();
+        nix::unistd::mkfifo(
+            &stuck.join(".gitignore"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let limit = Arc::new(Semaphore::new(1));
+        let timeout = Duration::from_millis(500);
+        runtime.block_on(async {
+            let err = compute_bounded(&stuck, "main", &limit, timeout)
+                .await
+                .unwrap_err();
+            assert!(err.contains("took longer"), "{err}");
+            let scanned = tokio::time::timeout(
+                Duration::from_secs(10),
+                compute_bounded(&other, "main", &limit, timeout),
+            )
+            .await
+            .expect("the other worktree waited for the stuck scan's permit");
+            assert!(scanned.is_ok(), "{scanned:?}");
+            let err = compute_bounded(&stuck, "main", &limit, timeout)
+                .await
+                .unwrap_err();
+            assert!(err.contains("has not ended"), "{err}");
+        });
+        // The stuck thread waits for a writer that never comes; the runtime does not wait for it.
+        runtime.shutdown_background();
+    }
+
     #[tokio::test]
     async fn a_missing_worktree_is_an_error_and_a_stuck_one_times_out() {
         let err = compute(Path::new("/nonexistent/worktree"), "main").unwrap_err();
@@ -209,9 +244,16 @@ mod tests {
             std::thread::sleep(Duration::from_millis(300));
             Ok(())
         };
-        let err = bounded(&limit, Duration::from_millis(20), "git statistics", stuck)
-            .await
-            .unwrap_err();
+        let slow = Path::new("/slow/worktree");
+        let err = bounded(
+            &limit,
+            Duration::from_millis(20),
+            slow,
+            "git statistics",
+            stuck,
+        )
+        .await
+        .unwrap_err();
         assert!(err.contains("took longer than 20 ms"), "{err}");
         let (_dir, tree) = worktree();
         let (measured, key) = compute_bounded(&tree, "main", &limit, Duration::from_secs(10))

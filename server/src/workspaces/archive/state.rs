@@ -3,12 +3,13 @@
 //! archive commit there lands beside the workspace's branch, and once the worktree is removed the
 //! work survives only as dangling objects. ff refuses instead, saying what to finish first.
 
+use crate::git::changes::open_worktree;
 use git2::{Repository, RepositoryState};
 use std::path::Path;
 
 /// `Err` is the sentence the user reads: what state the worktree is in and how to leave it.
 pub fn ready_to_archive(worktree: &Path, branch: &str) -> Result<(), String> {
-    let repo = Repository::open(worktree)
+    let repo = open_worktree(worktree)
         .map_err(|e| format!("Cannot read the worktree's repository: {}", e.message()))?;
     let at = head_commit(&repo);
     let in_progress = match repo.state() {
