@@ -83,11 +83,11 @@ struct Kept {
 }
 
 struct CachedFull {
-    change: Arc<Change>,
-    /// Where the entries' array is in the frame, brackets included.
-    entries: std::ops::Range<usize>,
-    /// False once an entry of the project changed; the frame's size still sizes the next one.
-    current: bool,
+    /// The frame, and where the entries' array is in it (brackets included); dropped once an
+    /// entry of the project changes.
+    current: Option<(Arc<Change>, std::ops::Range<usize>)>,
+    /// The last frame's length, which sizes the next one.
+    size: usize,
 }
 
 pub struct Store {
@@ -386,15 +386,16 @@ impl Store {
             seq,
             ..
         } = inner;
-        let (frame, array) = match fulls.get(project) {
-            Some(kept) if kept.current && kept.change.seq == *seq => return kept.change.clone(),
+        let kept = fulls.get(project);
+        let (frame, array) = match kept.and_then(|kept| kept.current.as_ref()) {
+            Some((change, _)) if change.seq == *seq => return change.clone(),
             // The same entries under a newer seq: one copy of the array, no lookups.
-            Some(kept) if kept.current => {
-                let array = &kept.change.frame[kept.entries.clone()];
+            Some((change, array)) => {
+                let array = &change.frame[array.clone()];
                 full_text(epoch, *seq, project, array.len(), |out| out.push_str(array))
             }
-            outdated => {
-                let size = outdated.map_or(0, |kept| kept.change.frame.len());
+            None => {
+                let size = kept.map_or(0, |kept| kept.size);
                 let order = projects.get(project).into_iter().flatten();
                 full_text(epoch, *seq, project, size, |out| {
                     write_visible(entries, order, out)
@@ -408,9 +409,8 @@ impl Store {
             origin: None,
         });
         let kept = CachedFull {
-            change: change.clone(),
-            entries: array,
-            current: true,
+            size: change.frame.len(),
+            current: Some((change.clone(), array)),
         };
         fulls.insert(project.clone(), kept);
         change
@@ -486,7 +486,7 @@ impl Inner {
     /// A change to one of `project`'s entries: its kept full no longer reads as it would.
     fn outdate(&mut self, project: &ProjectId) {
         if let Some(kept) = self.fulls.get_mut(project) {
-            kept.current = false;
+            kept.current = None;
         }
     }
 }
