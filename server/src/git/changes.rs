@@ -10,7 +10,7 @@ use git2::{Delta, Diff, DiffFindOptions, DiffOptions, Odb, Oid, Patch, Repositor
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -82,18 +82,22 @@ pub struct Changes<'r> {
 
 /// The repository of the worktree at `worktree`, refused when its `.git` makes another folder
 /// the working tree: the agent controls `.git`, and the scan reads files of the working tree.
+/// The working tree is then set to the worktree's real path, so that a symbolic link the
+/// agent swaps into the path `.git` named cannot move it afterwards.
 pub fn open_worktree(worktree: &Path) -> Result<Repository, git2::Error> {
     let repo = Repository::open_ext(
         worktree,
         git2::RepositoryOpenFlags::NO_SEARCH,
         std::iter::empty::<&std::ffi::OsStr>(),
     )?;
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
+    let real = worktree
+        .canonicalize()
+        .map_err(|e| git2::Error::from_str(&format!("cannot read {}: {e}", worktree.display())))?;
     match repo.workdir() {
-        Some(workdir) if same(workdir, worktree) => Ok(repo),
+        Some(workdir) if workdir.canonicalize().is_ok_and(|w| w == real) => {
+            repo.set_workdir(&real, false)?;
+            Ok(repo)
+        }
         other => Err(git2::Error::from_str(&format!(
             "the .git of {} makes {} its working tree; ff reads only the worktree itself",
             worktree.display(),
@@ -430,18 +434,30 @@ impl<'r> Changes<'r> {
     }
 }
 
-/// Scans that outlived their timeout and have not ended yet, by worktree. A scan can hang for
-/// good where ff cannot reach: libgit2 opens `.gitignore`, `.gitattributes` and the index with a
-/// plain blocking `open`, so a FIFO the agent puts there holds it until someone writes to it.
-static STUCK: LazyLock<Mutex<HashMap<PathBuf, usize>>> = LazyLock::new(Default::default);
+/// Scans that outlived their timeout and have not ended yet. A scan can hang for good where ff
+/// cannot reach: libgit2 opens `.gitignore`, `.gitattributes` and the index with a plain
+/// blocking `open`, so a FIFO the agent puts there holds it until someone writes to it.
+static STUCK: LazyLock<Mutex<Stuck>> = LazyLock::new(Default::default);
+
+/// At most this many stuck scans run without a permit; past it a stuck scan keeps its permit, so
+/// the threads hung scans hold stay bounded whatever the agents do.
+const MAX_RELEASED: usize = 8;
+
+#[derive(Default)]
+struct Stuck {
+    by_worktree: HashMap<PathBuf, usize>,
+    /// How many of them gave their permit back.
+    released: usize,
+}
 
 /// Runs `work` (a scan of `worktree`) off the async runtime, at most
-/// `limit.available_permits()` at a time, giving up after `timeout`: a stuck filesystem must
-/// stall neither a reconciliation pass nor a request. `what` names the work in the error.
+/// `limit.available_permits()` at a time, giving up after `timeout` from when it got a permit:
+/// a stuck filesystem must stall neither a reconciliation pass nor a request. `what` names the
+/// work in the error.
 ///
-/// A scan that times out gives its permit back, so one stuck worktree cannot hold every other
-/// one up; the worktree is refused at once until that scan ends, so it keeps at most a thread
-/// or two, not one per pass.
+/// A scan that times out gives its permit back (up to [`MAX_RELEASED`] of them at once), so one
+/// stuck worktree cannot hold every other one up; the worktree is refused at once until that
+/// scan ends, so it cannot gather hung threads either.
 pub async fn bounded<T: Send + 'static>(
     limit: &Arc<Semaphore>,
     timeout: Duration,
@@ -449,65 +465,114 @@ pub async fn bounded<T: Send + 'static>(
     what: &'static str,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
-    let key = worktree.to_owned();
-    if STUCK.lock().expect("stuck scans lock").contains_key(&key) {
-        return Err(format!(
-            "{what}: an earlier scan of {} has not ended (a file there blocks reading, such as a \
-             FIFO); it is tried again once that scan ends",
-            key.display()
-        ));
-    }
-    let deadline = tokio::time::Instant::now() + timeout;
-    let too_long = || format!("{what} took longer than {} ms", timeout.as_millis());
-    let permit = tokio::time::timeout_at(deadline, limit.clone().acquire_owned())
+    // In a task of its own: a caller that goes away (a closed request) must not leave a hung
+    // scan holding its permit without it being recorded as stuck.
+    let run = run_bounded(limit.clone(), timeout, worktree.to_owned(), what, work);
+    tokio::spawn(run)
         .await
-        .map_err(|_| too_long())?
-        .map_err(|e| e.to_string())?;
-    // The permit is shared with the work: whichever of the two gives up first releases it.
+        .map_err(|e| format!("{what} failed: {e}"))?
+}
+
+async fn run_bounded<T: Send + 'static>(
+    limit: Arc<Semaphore>,
+    timeout: Duration,
+    worktree: PathBuf,
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+) -> Result<T, String> {
+    let refused = || {
+        format!(
+            "{what}: an earlier scan of {} has not ended (a file there blocks reading, such as a \
+             FIFO); it is scanned again once that scan ends",
+            worktree.display()
+        )
+    };
+    let is_stuck = || {
+        STUCK
+            .lock()
+            .expect("stuck scans lock")
+            .by_worktree
+            .contains_key(&worktree)
+    };
+    if is_stuck() {
+        return Err(refused());
+    }
+    let permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+    // Another scan of it may have got stuck while this one waited.
+    if is_stuck() {
+        return Err(refused());
+    }
     let running = Arc::new(Mutex::new(Running {
         permit: Some(permit),
-        timed_out: false,
+        ended: false,
+        stuck: false,
+        released: false,
     }));
-    let job = {
-        let (running, key) = (running.clone(), key.clone());
-        tokio::task::spawn_blocking(move || {
-            let result = work();
-            let mut running = running.lock().expect("scan lock");
-            running.permit = None;
-            if running.timed_out {
-                let mut stuck = STUCK.lock().expect("stuck scans lock");
-                if let Some(count) = stuck.get_mut(&key) {
-                    *count -= 1;
-                    if *count == 0 {
-                        stuck.remove(&key);
-                    }
-                }
-            }
-            result
-        })
+    let ended = Ended {
+        running: running.clone(),
+        worktree: worktree.clone(),
     };
-    match tokio::time::timeout_at(deadline, job).await {
+    let job = tokio::task::spawn_blocking(move || {
+        let _ended = ended;
+        work()
+    });
+    match tokio::time::timeout(timeout, job).await {
         Err(_) => {
             let mut running = running.lock().expect("scan lock");
-            // Not ended while the lock was awaited: it is stuck from now on.
-            if running.permit.take().is_some() {
-                running.timed_out = true;
-                *STUCK
-                    .lock()
-                    .expect("stuck scans lock")
-                    .entry(key)
-                    .or_default() += 1;
+            if !running.ended {
+                let mut stuck = STUCK.lock().expect("stuck scans lock");
+                *stuck.by_worktree.entry(worktree).or_default() += 1;
+                running.stuck = true;
+                if stuck.released < MAX_RELEASED {
+                    stuck.released += 1;
+                    running.released = true;
+                    running.permit = None;
+                }
             }
-            Err(too_long())
+            Err(format!(
+                "{what} took longer than {} ms",
+                timeout.as_millis()
+            ))
         }
         Ok(Err(e)) => Err(format!("{what} failed: {e}")),
         Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
     }
 }
 
+/// A scan as the waiting side and the scan's thread both see it.
 struct Running {
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    timed_out: bool,
+    ended: bool,
+    /// Timed out before it ended, and so counted in [`STUCK`].
+    stuck: bool,
+    released: bool,
+}
+
+/// Ends a scan's bookkeeping when its work returns or panics.
+struct Ended {
+    running: Arc<Mutex<Running>>,
+    worktree: PathBuf,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        running.ended = true;
+        running.permit = None;
+        if !running.stuck {
+            return;
+        }
+        let mut stuck = STUCK.lock().unwrap_or_else(PoisonError::into_inner);
+        if running.released {
+            stuck.released -= 1;
+        }
+        if let Some(count) = stuck.by_worktree.get_mut(&self.worktree) {
+            *count -= 1;
+            if *count == 0 {
+                stuck.by_worktree.remove(&self.worktree);
+            }
+        }
+    }
 }
 
 fn path_of(delta: &git2::DiffDelta<'_>) -> (String, Option<String>) {
@@ -725,6 +790,49 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the worktree stayed refused after its scan ended");
+    }
+
+    #[tokio::test]
+    async fn a_scan_whose_caller_left_or_that_panicked_is_still_accounted_for() {
+        let limit = Arc::new(Semaphore::new(1));
+        let worktree = Path::new("/w/left-behind");
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let scan = bounded(
+            &limit,
+            Duration::from_millis(50),
+            worktree,
+            "scan",
+            move || -> Result<(), git2::Error> {
+                wait.recv().ok();
+                panic!("the scan fails once it is let go");
+            },
+        );
+        // The caller goes away before the scan's timeout (a closed request).
+        assert!(tokio::time::timeout(Duration::from_millis(10), scan)
+            .await
+            .is_err());
+        let long = Duration::from_secs(5);
+        let mut refused = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Err(e) = bounded(&limit, long, worktree, "scan", || Ok(())).await {
+                refused = e.contains("has not ended");
+                break;
+            }
+        }
+        assert!(refused, "the hung scan was recorded as stuck");
+        assert_eq!(limit.available_permits(), 1, "and gave its permit back");
+        release.send(()).unwrap();
+        for _ in 0..100 {
+            if bounded(&limit, long, worktree, "scan", || Ok(()))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("a stuck scan that panicked kept its worktree refused");
     }
 
     #[test]

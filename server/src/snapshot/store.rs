@@ -272,7 +272,10 @@ impl Store {
     /// Removes the entry and remembers the removal for a while, so that late writes older than
     /// it cannot bring the workspace back.
     pub fn remove(&self, id: &WorkspaceId, ts: i64) -> bool {
-        let mut inner = self.lock();
+        self.remove_locked(&mut self.lock(), id, ts)
+    }
+
+    fn remove_locked(&self, inner: &mut Inner, id: &WorkspaceId, ts: i64) -> bool {
         let removed_at = inner
             .tombstones
             .get(id)
@@ -287,8 +290,8 @@ impl Store {
         let Some(Kept { entry, .. }) = inner.entries.remove(id) else {
             return false;
         };
-        Self::unindex(&mut inner, &entry.raw.project_id, &order_key(&entry));
-        self.emit(&mut inner, entry.raw.project_id, None, |epoch, seq| {
+        Self::unindex(inner, &entry.raw.project_id, &order_key(&entry));
+        self.emit(inner, entry.raw.project_id, None, |epoch, seq| {
             removed_json(epoch, seq, id)
         });
         self.metrics.entries.set(inner.entries.len() as i64);
@@ -297,8 +300,10 @@ impl Store {
 
     /// Removes an entry the database no longer has, unless a write newer than `ts` (one that
     /// happened after the caller read the database) shows it exists after all.
+    /// Checked and removed under one lock, so no such write can land in between.
     pub fn remove_if_older(&self, id: &WorkspaceId, ts: i64) -> bool {
-        let newest = self.lock().entries.get(id).map(|k| {
+        let mut inner = self.lock();
+        let newest = inner.entries.get(id).map(|k| {
             ff_core::enums::FieldGroup::ALL
                 .iter()
                 .map(|g| k.entry.field_timestamps.get(*g))
@@ -306,7 +311,7 @@ impl Store {
                 .unwrap_or(0)
         });
         match newest {
-            Some(newest) if newest <= ts => self.remove(id, ts),
+            Some(newest) if newest <= ts => self.remove_locked(&mut inner, id, ts),
             _ => false,
         }
     }
