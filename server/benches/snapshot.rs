@@ -461,18 +461,16 @@ async fn b3() {
         let started = Instant::now();
         let summary = snapshot.reconciler.pass().await.unwrap();
         assert_eq!(summary.scanned, 50);
-        (
-            started.elapsed().as_secs_f64() * 1000.0,
-            summary.git_stats_computed,
-        )
+        started.elapsed().as_secs_f64() * 1000.0
     };
-    let (first, _) = pass().await;
+    let first = pass().await;
     // The pass hands every worktree to the file watcher, which walks each to watch its
-    // directories and measures it once more: a pass timed meanwhile shares the cores with that.
-    // The cold pass is timed once the watcher is done, as the git commands are timed later on an
-    // otherwise idle ff. Each worktree was measured before its watch began, so it is measured
-    // again. Its CPU time against its wall time tells whether the scan is bound by the cores
-    // (about the core count) or waits on something else (well below it).
+    // directories and, once the watch is on, measures it again: a pass timed meanwhile shares
+    // the cores with that. The cold pass is timed once the watcher is done, as the git commands
+    // are timed later on an otherwise idle ff, with every measurement forgotten so that the
+    // pass scans all 50 (a restart's first pass, without the watcher's walks beside it). Its
+    // CPU time against its wall time tells whether the scan is bound by the cores (about the
+    // core count) or waits on something else (well below it).
     let metrics = &snapshot.reconciler.metrics;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -483,13 +481,23 @@ async fn b3() {
         }
         assert!(Instant::now() < deadline, "the watcher never settled");
     }
-    let cpu_before = cpu_seconds(std::process::id());
-    let (cold, measured) = pass().await;
+    for i in 0..trees.len() {
+        snapshot
+            .reconciler
+            .forget(&WorkspaceId::new(format!("w{i:05}")));
+    }
+    let (computed_before, cpu_before) = (
+        metrics.git_stats_computed.get(),
+        cpu_seconds(std::process::id()),
+    );
+    let cold = pass().await;
     let cold_cores = (cpu_seconds(std::process::id()) - cpu_before) / (cold / 1000.0);
+    let measured = metrics.git_stats_computed.get() - computed_before;
+    assert_eq!(measured, 50, "the cold pass scans every worktree");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut warm = Vec::new();
     for _ in 0..5 {
-        warm.push(pass().await.0);
+        warm.push(pass().await);
     }
     // One scan with the cores to itself: a pass over 50 cannot beat 50 of these spread over
     // the cores, which bounds the cold speed-up reachable with this scan.
