@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod inspect;
+pub mod scans;
 pub mod ssh;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -10,7 +10,7 @@ use crate::clock;
 use crate::db::codec::parse_enum;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
-use crate::git::changes::bounded;
+use crate::git::scans::bounded;
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{CommentId, SessionId, WorkspaceId};
 use ff_core::review::comments::{CommentState, CommentUpdate, NewComment, ReviewComment};

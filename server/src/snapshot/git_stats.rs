@@ -4,7 +4,8 @@
 //! Untracked files make `hasUncommitted` true but add no lines. The scan itself is
 //! [`crate::git::changes`], which the review diff reads too.
 
-use crate::git::changes::{bounded, open_worktree, Changes};
+use crate::git::changes::{open_worktree, Changes};
+use crate::git::scans::bounded;
 use crate::git::Git;
 use ff_core::entry::GitStats;
 use git2::Repository;
