@@ -15,6 +15,19 @@ async fn ready_project(app: &TestApp, repo: &TestRepo) -> String {
     app.add_project(&repo.path).await
 }
 
+/// Commits and pushes what the test wrote into `repo`, then creates a workspace named `name`
+/// from it and waits until it is READY.
+async fn ready_after_commit(app: &TestApp, repo: &TestRepo, name: &str) -> Value {
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", name]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let project = ready_project(app, repo).await;
+    let id = app
+        .create_workspace(&project, json!({"source": "MANUAL", "name": name}))
+        .await;
+    app.wait_for_status(&id, "READY").await
+}
+
 fn worktree(workspace: &Value) -> &Path {
     Path::new(workspace["worktreePath"].as_str().expect("worktree path"))
 }
@@ -387,17 +400,7 @@ async fn an_invalid_factory_config_is_reported_but_not_fatal() {
     let app = TestApp::spawn().await;
     let repo = TestRepo::new();
     std::fs::write(repo.path.join("factory-factory.json"), "{ not json").unwrap();
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "broken config"]);
-    repo.git(&["push", "-q", "origin", "main"]);
-    let project = ready_project(&app, &repo).await;
-    let id = app
-        .create_workspace(
-            &project,
-            json!({"source": "MANUAL", "name": "Broken config"}),
-        )
-        .await;
-    let ready = app.wait_for_status(&id, "READY").await;
+    let ready = ready_after_commit(&app, &repo, "Broken config").await;
     assert_eq!(ready["initErrorMessage"], Value::Null);
     assert!(
         ready["initOutput"]
@@ -426,17 +429,7 @@ async fn a_factory_config_linking_out_of_the_worktree_is_refused_and_its_scripts
         repo.path.join("factory-factory.json"),
     )
     .unwrap();
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "config elsewhere"]);
-    repo.git(&["push", "-q", "origin", "main"]);
-    let project = ready_project(&app, &repo).await;
-    let id = app
-        .create_workspace(
-            &project,
-            json!({"source": "MANUAL", "name": "Linked config"}),
-        )
-        .await;
-    let ready = app.wait_for_status(&id, "READY").await;
+    let ready = ready_after_commit(&app, &repo, "Linked config").await;
     let output = ready["initOutput"].as_str().unwrap_or_default();
     assert!(
         output.contains("factory-factory.json") && output.contains("outside the worktree"),
