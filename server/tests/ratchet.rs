@@ -604,36 +604,32 @@ async fn github_failing_during_a_check_dispatches_nothing_changes_nothing_and_is
     }
     let before = f.app.entry(&f.project, &pr.workspace).await;
 
-    f.fake.world(|w| {
-        w.inject.push_back(Inject::Status {
-            status: 502,
-            retry_after: None,
-            reset: None,
-            message: None,
-        });
+    // GitHub fails every request until the test lets it recover, as in an outage: a check the
+    // pass runs at any moment in between meets a failure too, never a healthy GitHub.
+    let outage = |inject: Inject| {
+        f.fake
+            .world(|w| w.inject = std::iter::repeat_n(inject, 1_000).collect());
+    };
+    outage(Inject::Status {
+        status: 502,
+        retry_after: None,
+        reset: None,
+        message: None,
     });
     f.toggle(&pr.workspace, true).await;
     let failed = f
-        .wait_view(&pr.workspace, "a failed check", |v| {
-            v["lastCheck"]["verdict"] == "FAILED"
+        .wait_view(&pr.workspace, "a check failed by the 502", |v| {
+            v["lastCheck"]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("502"))
         })
         .await;
-    assert!(
-        failed["lastCheck"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("502"),
-        "{failed}"
-    );
+    assert_eq!(failed["lastCheck"]["verdict"], "FAILED", "{failed}");
     assert_eq!(failed["dispatchOutcome"], Value::Null, "{failed}");
 
-    // Off while the next failure is queued: a check running between the two (a second later,
-    // or sooner on a loaded machine) would meet a healthy GitHub and dispatch.
-    f.toggle(&pr.workspace, false).await;
-    let reset = fake_github::world::epoch_seconds() + 3;
-    f.fake
-        .world(|w| w.inject.push_back(Inject::RateLimited { reset }));
-    f.toggle(&pr.workspace, true).await;
+    outage(Inject::RateLimited {
+        reset: fake_github::world::epoch_seconds() + 3,
+    });
     let limited = f
         .wait_view(&pr.workspace, "a rate-limited check", |v| {
             v["lastCheck"]["reason"]
@@ -661,6 +657,7 @@ async fn github_failing_during_a_check_dispatches_nothing_changes_nothing_and_is
     );
 
     // Once GitHub answers again, a later check dispatches.
+    f.fake.world(|w| w.inject.clear());
     let prompts = f.wait_prompts(1).await;
     assert!(prompts[0].contains("boom"), "{}", prompts[0]);
     f.app.shutdown().await;
