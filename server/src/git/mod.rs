@@ -13,13 +13,19 @@ use nix::sys::signal::Signal;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
+use tokio::sync::Semaphore;
+
+/// In-process reads ([`Git::read`]) running at once, per handle and its clones.
+const READS: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct Git {
     program: PathBuf,
     timeout: Duration,
+    reads: Arc<Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +65,21 @@ impl Git {
         Self {
             program: program.into(),
             timeout,
+            reads: Arc::new(Semaphore::new(READS)),
         }
+    }
+
+    /// Reads `repository` in-process (libgit2) off the async runtime, within this handle's
+    /// timeout. A read that never ends (libgit2 opens its files with a blocking `open`, so a
+    /// FIFO an agent puts in their place holds it) is kept track of as a stuck scan: the same
+    /// repository is refused at once until it ends, so asking again gathers no hung threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        repository: &Path,
+        what: &'static str,
+        work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+    ) -> Result<T, String> {
+        scans::bounded(&self.reads, self.timeout, repository, what, work).await
     }
 
     pub fn timeout(&self) -> Duration {
@@ -171,6 +191,41 @@ impl Git {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    /// A FIFO where libgit2 looks for a loose object holds the lookup for good (an agent can
+    /// write one into the repository its worktree shares): the read times out, and the same
+    /// repository is refused at once after that, while another one is still read.
+    #[test]
+    fn an_in_process_read_that_hangs_times_out_and_its_repository_is_refused_until_it_ends() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_a, stuck) = testing::worktree(&[("a.txt", b"a\n")]);
+        let (_b, other) = testing::worktree(&[("a.txt", b"a\n")]);
+        let oid = "ab".repeat(20);
+        let objects = stuck.join("../repo/.git/objects/ab");
+        std::fs::create_dir_all(&objects).unwrap();
+        nix::unistd::mkfifo(
+            &objects.join(&oid[2..]),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let git = Git::new(Duration::from_millis(300));
+        async fn lookup(git: &Git, tree: &Path, oid: &str) -> Result<Vec<bool>, String> {
+            let (path, oids) = (tree.to_owned(), vec![oid.to_owned()]);
+            git.read(tree, "looking up commits", move || {
+                Ok(inspect::known_commits(&path, &oids))
+            })
+            .await
+        }
+        runtime.block_on(async {
+            let err = lookup(&git, &stuck, &oid).await.unwrap_err();
+            assert!(err.contains("took longer than 300 ms"), "{err}");
+            assert_eq!(lookup(&git, &other, &oid).await, Ok(vec![false]));
+            let err = lookup(&git, &stuck, &oid).await.unwrap_err();
+            assert!(err.contains("has not ended"), "{err}");
+        });
+        // The hung read waits for a writer that never comes; the runtime does not wait for it.
+        runtime.shutdown_background();
+    }
 
     #[tokio::test]
     async fn output_is_returned_and_failures_carry_stderr() {

@@ -148,16 +148,18 @@ impl Github {
     /// Which of `oids` are commits of the project's clone.
     async fn known_commits(&self, clone: &Path, oids: Vec<String>) -> Vec<bool> {
         let count = oids.len();
-        let clone = clone.to_owned();
-        let lookup =
-            tokio::task::spawn_blocking(move || crate::git::inspect::known_commits(&clone, &oids));
-        match tokio::time::timeout(self.inner.git.timeout(), lookup).await {
-            Ok(Ok(known)) => known,
-            _ => {
-                tracing::warn!("cannot tell which commits the clone has; none is taken as known");
-                vec![false; count]
-            }
-        }
+        let path = clone.to_owned();
+        let lookup = self
+            .inner
+            .git
+            .read(clone, "looking up the PRs' head commits", move || {
+                Ok(crate::git::inspect::known_commits(&path, &oids))
+            })
+            .await;
+        lookup.unwrap_or_else(|e| {
+            tracing::warn!("cannot tell which commits the clone has ({e}); none is taken as known");
+            vec![false; count]
+        })
     }
 
     /// PR `number` of `repo` as GitHub has it now; `None` when it has no such PR (or the token

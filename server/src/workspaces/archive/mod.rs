@@ -69,7 +69,7 @@ pub async fn remove_worktree(
         .branch_name
         .clone()
         .ok_or_else(|| internal("The workspace has a worktree but no branch"))?;
-    check_state(path, branch, git.timeout()).await?;
+    check_state(git, path, branch).await?;
     refuse_nested_repositories(git, path).await?;
     commit_everything(git, path, &record.workspace.name).await?;
     let ignored = listed(git, path, &["--ignored", "--directory"]).await?;
@@ -101,20 +101,19 @@ pub async fn remove_worktree(
     }
 }
 
-/// HEAD on the workspace's branch and no operation stopped half-way (read in-process, off the
-/// async runtime, within git's timeout).
-async fn check_state(
-    worktree: &Path,
-    branch: String,
-    timeout: std::time::Duration,
-) -> Result<(), ErrorDetail> {
-    let worktree = worktree.to_owned();
-    let checked = tokio::task::spawn_blocking(move || state::ready_to_archive(&worktree, &branch));
-    match tokio::time::timeout(timeout, checked).await {
-        Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(message))) => Err(conflict(message)),
-        Ok(Err(e)) => Err(internal(format!("The worktree check failed: {e}"))),
-        Err(_) => Err(internal("Reading the worktree's state took too long")),
+/// HEAD on the workspace's branch and no operation stopped half-way (read in-process, within
+/// git's bounds).
+async fn check_state(git: &Git, worktree: &Path, branch: String) -> Result<(), ErrorDetail> {
+    let path = worktree.to_owned();
+    let checked = git
+        .read(worktree, "reading the worktree's state", move || {
+            Ok(state::ready_to_archive(&path, &branch))
+        })
+        .await;
+    match checked {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(conflict(message)),
+        Err(e) => Err(internal(format!("Nothing was archived: {e}"))),
     }
 }
 
@@ -240,4 +239,42 @@ async fn commit_everything(git: &Git, worktree: &Path, name: &str) -> Result<(),
     args.push(format!("Archive workspace {name}"));
     git.run(worktree, &args).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// An agent can put a FIFO in place of a file libgit2 reads, here the configuration of the
+    /// repository its worktree shares: the read of it then never ends. The archive says so
+    /// within git's timeout, and asking again is refused at once instead of leaving another
+    /// thread hung.
+    #[test]
+    fn a_repository_whose_config_blocks_reading_is_refused_without_gathering_hung_threads() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (_dir, tree) = crate::git::testing::worktree(&[("a.txt", b"a\n")]);
+        let config = tree.join("../repo/.git/config");
+        std::fs::remove_file(&config).unwrap();
+        nix::unistd::mkfifo(&config, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let git = Git::new(Duration::from_millis(300));
+        runtime.block_on(async {
+            let first = check_state(&git, &tree, "feature".into())
+                .await
+                .unwrap_err();
+            assert_eq!(first.code, ErrorCode::Internal);
+            assert!(
+                first.message.contains("took longer than 300 ms"),
+                "{}",
+                first.message
+            );
+            let again = check_state(&git, &tree, "feature".into())
+                .await
+                .unwrap_err();
+            assert!(again.message.contains("has not ended"), "{}", again.message);
+            assert!(again.message.starts_with("Nothing was archived"));
+        });
+        // The hung read waits for a writer that never comes; the runtime does not wait for it.
+        runtime.shutdown_background();
+    }
 }
