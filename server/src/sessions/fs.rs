@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Larger files are refused rather than streamed into an agent's context.
@@ -72,6 +73,12 @@ fn read_beneath(root: &Path, path: &Path) -> Result<String, String> {
 }
 
 fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> {
+    if names_a_folder(path) {
+        return Err(format!(
+            "cannot write {}: it names a folder, not a file",
+            path.display()
+        ));
+    }
     let (tree, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
     if let Some(parent) = relative.parent() {
         create_dirs(&tree, parent)
@@ -81,6 +88,16 @@ fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> 
         .map_err(|e| refusal(e, path, root, "write"))?
         .write_all(content.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Whether `path` as written can only name a folder. Rust's `Path` drops a trailing `/` or
+/// `/.`, which would make `new/` a file named `new`.
+fn names_a_folder(path: &Path) -> bool {
+    let text = path.as_os_str().as_bytes();
+    [b"/".as_slice(), b"/.", b"/.."]
+        .iter()
+        .any(|end| text.ends_with(end))
+        || matches!(text, b"" | b"." | b"..")
 }
 
 /// Creates the folders of `relative` that are missing, each beneath the tree.
@@ -246,6 +263,21 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.contains("missing.txt"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_write_to_a_path_naming_a_folder_is_refused_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("tree");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        for path in ["new/", "new/.", "src/..", ".", "", "/"] {
+            let e = write(&root, Path::new(path), "x").await.unwrap_err();
+            assert!(e.contains("names a folder, not a file"), "{path:?}: {e}");
+        }
+        let e = write(&root, &root.join("new/"), "x").await.unwrap_err();
+        assert!(e.contains("names a folder"), "{e}");
+        assert!(!root.join("new").exists());
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1, "only src");
     }
 
     #[tokio::test]
