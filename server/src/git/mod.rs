@@ -72,7 +72,8 @@ impl Git {
     /// Reads `repository` in-process (libgit2) off the async runtime, within this handle's
     /// timeout. A read that never ends (libgit2 opens its files with a blocking `open`, so a
     /// FIFO an agent puts in their place holds it) is kept track of as a stuck scan: the same
-    /// repository is refused at once until it ends, so asking again gathers no hung threads.
+    /// read of the same path is refused at once until it ends, so asking again gathers no hung
+    /// threads.
     pub async fn read<T: Send + 'static>(
         &self,
         repository: &Path,
@@ -194,20 +195,16 @@ mod tests {
 
     /// A FIFO where libgit2 looks for a loose object holds the lookup for good (an agent can
     /// write one into the repository its worktree shares): the read times out, and the same
-    /// repository is refused at once after that, while another one is still read.
-    #[test]
-    fn an_in_process_read_that_hangs_times_out_and_its_repository_is_refused_until_it_ends() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
+    /// read of that path is refused at once until it ends, while another path is still read.
+    #[tokio::test]
+    async fn an_in_process_read_that_hangs_times_out_and_its_path_is_refused_until_it_ends() {
         let (_a, stuck) = testing::worktree(&[("a.txt", b"a\n")]);
         let (_b, other) = testing::worktree(&[("a.txt", b"a\n")]);
         let oid = "ab".repeat(20);
         let objects = stuck.join("../repo/.git/objects/ab");
         std::fs::create_dir_all(&objects).unwrap();
-        nix::unistd::mkfifo(
-            &objects.join(&oid[2..]),
-            nix::sys::stat::Mode::from_bits_truncate(0o600),
-        )
-        .unwrap();
+        let object = objects.join(&oid[2..]);
+        let fifo = testing::Fifo::at(&object);
         let git = Git::new(Duration::from_millis(300));
         async fn lookup(git: &Git, tree: &Path, oid: &str) -> Result<Vec<bool>, String> {
             let (path, oids) = (tree.to_owned(), vec![oid.to_owned()]);
@@ -216,15 +213,21 @@ mod tests {
             })
             .await
         }
-        runtime.block_on(async {
-            let err = lookup(&git, &stuck, &oid).await.unwrap_err();
-            assert!(err.contains("took longer than 300 ms"), "{err}");
-            assert_eq!(lookup(&git, &other, &oid).await, Ok(vec![false]));
-            let err = lookup(&git, &stuck, &oid).await.unwrap_err();
-            assert!(err.contains("has not ended"), "{err}");
-        });
-        // The hung read waits for a writer that never comes; the runtime does not wait for it.
-        runtime.shutdown_background();
+        let err = lookup(&git, &stuck, &oid).await.unwrap_err();
+        assert!(err.contains("took longer than 300 ms"), "{err}");
+        assert_eq!(lookup(&git, &other, &oid).await, Ok(vec![false]));
+        let err = lookup(&git, &stuck, &oid).await.unwrap_err();
+        assert!(err.contains("has not ended"), "{err}");
+        // Once the FIFO is gone and its reader let go, the path is read again.
+        assert!(fifo.release(), "the first read still waits on the FIFO");
+        std::fs::remove_file(&object).unwrap();
+        for _ in 0..100 {
+            if lookup(&git, &stuck, &oid).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the path stayed refused after its read ended");
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
-//! Scans of worktrees run off the async runtime, bounded in number and in time, with the ones
-//! that never end kept track of, so that one worktree cannot stall the others.
+//! Scans of worktrees, and other in-process reads of repositories, run off the async runtime,
+//! bounded in number and in time, with the ones that never end kept track of, so that one
+//! worktree cannot stall the others.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,39 +9,48 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// Scans that outlived their timeout and have not ended yet. A scan can hang for good where ff
-/// cannot reach: libgit2 opens `.gitignore`, `.gitattributes` and the index with a plain
-/// blocking `open`, so a FIFO the agent puts there holds it until someone writes to it.
+/// cannot reach: libgit2 opens `.gitignore`, `.gitattributes`, the index, the configuration and
+/// objects with a plain blocking `open`, so a FIFO an agent puts there holds it until someone
+/// writes to it.
 static STUCK: LazyLock<Mutex<Stuck>> = LazyLock::new(Default::default);
 
 /// At most this many stuck scans run without a permit; past it a stuck scan keeps its permit, so
 /// the threads hung scans hold stay bounded whatever the agents do.
 const MAX_RELEASED: usize = 8;
 
+/// Longest a scan waits for a permit. Only permits kept by stuck scans make a wait this long, and
+/// then waiting longer would wait for ever.
+const MAX_QUEUE_WAIT: Duration = Duration::from_secs(60);
+
+/// A path and the kind of scan of it: each kind reads other files (the statistics read
+/// `.gitignore`, the archive check does not), so one stuck kind must not refuse the others.
+type Key = (PathBuf, &'static str);
+
 #[derive(Default)]
 struct Stuck {
-    by_worktree: HashMap<PathBuf, usize>,
+    by_key: HashMap<Key, usize>,
     /// How many of them gave their permit back.
     released: usize,
 }
 
-/// Runs `work` (a scan of `worktree`) off the async runtime, at most
+/// Runs `work` (a scan of `path`, a worktree or a repository) off the async runtime, at most
 /// `limit.available_permits()` at a time, giving up after `timeout` from when it got a permit:
 /// a stuck filesystem must stall neither a reconciliation pass nor a request. `what` names the
-/// work in the error.
+/// work in the error, and its kind.
 ///
 /// A scan that times out gives its permit back (up to [`MAX_RELEASED`] of them at once), so one
-/// stuck worktree cannot hold every other one up; the worktree is refused at once until that
-/// scan ends, so it cannot gather hung threads either.
+/// stuck worktree cannot hold every other one up; the same kind of scan of the path is refused
+/// at once until that scan ends, so it cannot gather hung threads either.
 pub async fn bounded<T: Send + 'static>(
     limit: &Arc<Semaphore>,
     timeout: Duration,
-    worktree: &Path,
+    path: &Path,
     what: &'static str,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
     // In a task of its own: a caller that goes away (a closed request) must not leave a hung
     // scan holding its permit without it being recorded as stuck.
-    let run = run_bounded(limit.clone(), timeout, worktree.to_owned(), what, work);
+    let run = run_bounded(limit.clone(), timeout, (path.to_owned(), what), work);
     tokio::spawn(run)
         .await
         .map_err(|e| format!("{what} failed: {e}"))?
@@ -49,28 +59,36 @@ pub async fn bounded<T: Send + 'static>(
 async fn run_bounded<T: Send + 'static>(
     limit: Arc<Semaphore>,
     timeout: Duration,
-    worktree: PathBuf,
-    what: &'static str,
+    key: Key,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
+    let what = key.1;
     let refused = || {
         format!(
             "{what}: an earlier scan of {} has not ended (a file there blocks reading, such as a \
              FIFO); it is scanned again once that scan ends",
-            worktree.display()
+            key.0.display()
         )
     };
     let is_stuck = || {
         STUCK
             .lock()
             .expect("stuck scans lock")
-            .by_worktree
-            .contains_key(&worktree)
+            .by_key
+            .contains_key(&key)
     };
     if is_stuck() {
         return Err(refused());
     }
-    let permit = limit.acquire_owned().await.map_err(|e| e.to_string())?;
+    let permit = tokio::time::timeout(MAX_QUEUE_WAIT, limit.acquire_owned())
+        .await
+        .map_err(|_| {
+            format!(
+                "{what}: no turn within {} s; every one is taken by scans that have not ended",
+                MAX_QUEUE_WAIT.as_secs()
+            )
+        })?
+        .map_err(|e| e.to_string())?;
     // Another scan of it may have got stuck while this one waited.
     if is_stuck() {
         return Err(refused());
@@ -83,7 +101,7 @@ async fn run_bounded<T: Send + 'static>(
     }));
     let ended = Ended {
         running: running.clone(),
-        worktree: worktree.clone(),
+        key: key.clone(),
     };
     let job = tokio::task::spawn_blocking(move || {
         let _ended = ended;
@@ -94,7 +112,7 @@ async fn run_bounded<T: Send + 'static>(
             let mut running = running.lock().expect("scan lock");
             if !running.ended {
                 let mut stuck = STUCK.lock().expect("stuck scans lock");
-                *stuck.by_worktree.entry(worktree).or_default() += 1;
+                *stuck.by_key.entry(key.clone()).or_default() += 1;
                 running.stuck = true;
                 if stuck.released < MAX_RELEASED {
                     stuck.released += 1;
@@ -124,7 +142,7 @@ struct Running {
 /// Ends a scan's bookkeeping when its work returns or panics.
 struct Ended {
     running: Arc<Mutex<Running>>,
-    worktree: PathBuf,
+    key: Key,
 }
 
 impl Drop for Ended {
@@ -139,10 +157,10 @@ impl Drop for Ended {
         if running.released {
             stuck.released -= 1;
         }
-        if let Some(count) = stuck.by_worktree.get_mut(&self.worktree) {
+        if let Some(count) = stuck.by_key.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
-                stuck.by_worktree.remove(&self.worktree);
+                stuck.by_key.remove(&self.key);
             }
         }
     }
@@ -170,6 +188,12 @@ mod tests {
         assert_eq!(bounded(&limit, long, other, "scan", || Ok(7)).await, Ok(7));
         let err = bounded(&limit, long, stuck, "scan", || Ok(1)).await;
         assert!(err.unwrap_err().contains("has not ended"));
+        let other_kind = bounded(&limit, long, stuck, "another read", || Ok(2)).await;
+        assert_eq!(
+            other_kind,
+            Ok(2),
+            "another kind of read of the path goes on"
+        );
         release.send(()).unwrap();
         for _ in 0..100 {
             if let Ok(n) = bounded(&limit, long, stuck, "scan", || Ok(1)).await {
@@ -179,6 +203,18 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the worktree stayed refused after its scan ended");
+    }
+
+    /// Past [`MAX_RELEASED`] stuck scans keep their permits: a scan waiting for one gives up.
+    #[tokio::test(start_paused = true)]
+    async fn a_scan_waits_for_a_turn_only_so_long() {
+        let limit = Arc::new(Semaphore::new(1));
+        let _kept_by_a_stuck_scan = limit.clone().acquire_owned().await.unwrap();
+        let path = Path::new("/w/waiting");
+        let err = bounded(&limit, Duration::from_secs(5), path, "scan", || Ok(()))
+            .await
+            .unwrap_err();
+        assert!(err.contains("no turn within 60 s"), "{err}");
     }
 
     #[tokio::test]

@@ -1,7 +1,39 @@
 //! Real repositories for the unit tests of the modules that read git.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A FIFO in place of a file: whoever opens it to read waits until someone opens it to write.
+/// Dropping it lets such a reader go on (it reads nothing), so the thread a test hung ends
+/// even when the test fails, and the runtime's shutdown does not wait for it for ever.
+pub struct Fifo(PathBuf);
+
+impl Fifo {
+    pub fn at(path: &Path) -> Self {
+        if path.exists() {
+            std::fs::remove_file(path).expect("the file the FIFO replaces");
+        }
+        let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
+        nix::unistd::mkfifo(path, mode).expect("a FIFO");
+        Self(path.to_owned())
+    }
+
+    /// Lets a reader waiting on it go on; `false` when none waits.
+    pub fn release(&self) -> bool {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(&self.0)
+            .is_ok()
+    }
+}
+
+impl Drop for Fifo {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
 
 /// Runs git in `dir` with a fixed identity and `main` as the first branch; its output.
 pub fn git(dir: &Path, args: &[&str]) -> String {

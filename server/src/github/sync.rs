@@ -147,6 +147,9 @@ impl Github {
 
     /// Which of `oids` are commits of the project's clone.
     async fn known_commits(&self, clone: &Path, oids: Vec<String>) -> Vec<bool> {
+        if oids.is_empty() {
+            return Vec::new();
+        }
         let count = oids.len();
         let path = clone.to_owned();
         let lookup = self

@@ -64,6 +64,7 @@ pub fn is_inside(root: &Path, path: &Path) -> bool {
 }
 
 fn read_beneath(root: &Path, path: &Path) -> Result<String, String> {
+    names_a_file(path, "read")?;
     let (tree, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
     let content = tree
         .read(&relative, MAX_READ_BYTES)
@@ -73,12 +74,7 @@ fn read_beneath(root: &Path, path: &Path) -> Result<String, String> {
 }
 
 fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> {
-    if names_a_folder(path) {
-        return Err(format!(
-            "cannot write {}: it names a folder, not a file",
-            path.display()
-        ));
-    }
+    names_a_file(path, "write")?;
     let (tree, relative) = beneath(root, path).map_err(|refused| refused.say(path, root))?;
     if let Some(parent) = relative.parent() {
         create_dirs(&tree, parent)
@@ -90,14 +86,21 @@ fn write_beneath(root: &Path, path: &Path, content: &str) -> Result<(), String> 
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Whether `path` as written can only name a folder. Rust's `Path` drops a trailing `/` or
-/// `/.`, which would make `new/` a file named `new`.
-fn names_a_folder(path: &Path) -> bool {
+/// Refuses a path that as written can only name a folder. Rust's `Path` drops a trailing `/`
+/// or `/.`, which would make `new/` a file named `new`.
+fn names_a_file(path: &Path, doing: &str) -> Result<(), String> {
     let text = path.as_os_str().as_bytes();
-    [b"/".as_slice(), b"/.", b"/.."]
+    let folder = [b"/".as_slice(), b"/.", b"/.."]
         .iter()
         .any(|end| text.ends_with(end))
-        || matches!(text, b"" | b"." | b"..")
+        || matches!(text, b"" | b"." | b"..");
+    if folder {
+        return Err(format!(
+            "cannot {doing} {}: it names a folder, not a file",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Creates the folders of `relative` that are missing, each beneath the tree.
@@ -266,18 +269,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_write_to_a_path_naming_a_folder_is_refused_and_creates_nothing() {
+    async fn a_path_naming_a_folder_is_neither_read_nor_written() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("tree");
         std::fs::create_dir_all(root.join("src")).unwrap();
-        for path in ["new/", "new/.", "src/..", ".", "", "/"] {
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        for path in ["new/", "new/.", "src/..", ".", "", "/", "a.txt/"] {
             let e = write(&root, Path::new(path), "x").await.unwrap_err();
+            assert!(e.contains("names a folder, not a file"), "{path:?}: {e}");
+            let e = read(&root, Path::new(path), None, None).await.unwrap_err();
             assert!(e.contains("names a folder, not a file"), "{path:?}: {e}");
         }
         let e = write(&root, &root.join("new/"), "x").await.unwrap_err();
         assert!(e.contains("names a folder"), "{e}");
         assert!(!root.join("new").exists());
-        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 1, "only src");
+        assert_eq!(
+            std::fs::read_dir(&root).unwrap().count(),
+            2,
+            "only src and a.txt"
+        );
+        assert_eq!(std::fs::read_to_string(root.join("a.txt")).unwrap(), "a");
     }
 
     #[tokio::test]

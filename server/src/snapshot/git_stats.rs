@@ -203,37 +203,28 @@ mod tests {
 
     /// A FIFO where libgit2 reads `.gitignore` holds its scan for good: the scan times out,
     /// the other worktrees are still scanned, and the stuck one is refused at once meanwhile.
-    #[test]
-    fn a_worktree_whose_scan_hangs_holds_up_only_itself() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
+    #[tokio::test]
+    async fn a_worktree_whose_scan_hangs_holds_up_only_itself() {
         let (_a, stuck) = worktree();
         let (_b, other) = worktree();
-        nix::unistd::mkfifo(
-            &stuck.join(".gitignore"),
-            nix::sys::stat::Mode::from_bits_truncate(0o600),
-        )
-        .unwrap();
+        let _fifo = crate::git::testing::Fifo::at(&stuck.join(".gitignore"));
         let limit = Arc::new(Semaphore::new(1));
         let timeout = Duration::from_millis(500);
-        runtime.block_on(async {
-            let err = compute_bounded(&stuck, "main", &limit, timeout)
-                .await
-                .unwrap_err();
-            assert!(err.contains("took longer"), "{err}");
-            let scanned = tokio::time::timeout(
-                Duration::from_secs(10),
-                compute_bounded(&other, "main", &limit, timeout),
-            )
+        let err = compute_bounded(&stuck, "main", &limit, timeout)
             .await
-            .expect("the other worktree waited for the stuck scan's permit");
-            assert!(scanned.is_ok(), "{scanned:?}");
-            let err = compute_bounded(&stuck, "main", &limit, timeout)
-                .await
-                .unwrap_err();
-            assert!(err.contains("has not ended"), "{err}");
-        });
-        // The stuck thread waits for a writer that never comes; the runtime does not wait for it.
-        runtime.shutdown_background();
+            .unwrap_err();
+        assert!(err.contains("took longer"), "{err}");
+        let scanned = tokio::time::timeout(
+            Duration::from_secs(10),
+            compute_bounded(&other, "main", &limit, timeout),
+        )
+        .await
+        .expect("the other worktree waited for the stuck scan's permit");
+        assert!(scanned.is_ok(), "{scanned:?}");
+        let err = compute_bounded(&stuck, "main", &limit, timeout)
+            .await
+            .unwrap_err();
+        assert!(err.contains("has not ended"), "{err}");
     }
 
     #[tokio::test]

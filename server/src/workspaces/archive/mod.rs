@@ -113,7 +113,12 @@ async fn check_state(git: &Git, worktree: &Path, branch: String) -> Result<(), E
     match checked {
         Ok(Ok(())) => Ok(()),
         Ok(Err(message)) => Err(conflict(message)),
-        Err(e) => Err(internal(format!("Nothing was archived: {e}"))),
+        // The worktree's own state, as a stopped rebase is: the user can act on it.
+        Err(e) => Err(conflict(format!(
+            "Nothing was archived: {e}. A file in the worktree or its repository that blocks \
+             reading (a FIFO an agent left, say) stops the check; remove it, then archive again \
+             (a read already waiting on it ends only when ff restarts)."
+        ))),
     }
 }
 
@@ -250,31 +255,24 @@ mod tests {
     /// repository its worktree shares: the read of it then never ends. The archive says so
     /// within git's timeout, and asking again is refused at once instead of leaving another
     /// thread hung.
-    #[test]
-    fn a_repository_whose_config_blocks_reading_is_refused_without_gathering_hung_threads() {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
+    #[tokio::test]
+    async fn a_repository_whose_config_blocks_reading_is_refused_without_gathering_hung_threads() {
         let (_dir, tree) = crate::git::testing::worktree(&[("a.txt", b"a\n")]);
-        let config = tree.join("../repo/.git/config");
-        std::fs::remove_file(&config).unwrap();
-        nix::unistd::mkfifo(&config, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let _fifo = crate::git::testing::Fifo::at(&tree.join("../repo/.git/config"));
         let git = Git::new(Duration::from_millis(300));
-        runtime.block_on(async {
-            let first = check_state(&git, &tree, "feature".into())
-                .await
-                .unwrap_err();
-            assert_eq!(first.code, ErrorCode::Internal);
-            assert!(
-                first.message.contains("took longer than 300 ms"),
-                "{}",
-                first.message
-            );
-            let again = check_state(&git, &tree, "feature".into())
-                .await
-                .unwrap_err();
-            assert!(again.message.contains("has not ended"), "{}", again.message);
-            assert!(again.message.starts_with("Nothing was archived"));
-        });
-        // The hung read waits for a writer that never comes; the runtime does not wait for it.
-        runtime.shutdown_background();
+        let first = check_state(&git, &tree, "feature".into())
+            .await
+            .unwrap_err();
+        assert_eq!(first.code, ErrorCode::Conflict);
+        assert!(
+            first.message.contains("took longer than 300 ms"),
+            "{}",
+            first.message
+        );
+        let again = check_state(&git, &tree, "feature".into())
+            .await
+            .unwrap_err();
+        assert!(again.message.contains("has not ended"), "{}", again.message);
+        assert!(again.message.starts_with("Nothing was archived"));
     }
 }
