@@ -16,7 +16,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
-use tokio::sync::Semaphore;
 
 /// In-process reads ([`Git::read`]) running at once, per handle and its clones.
 const READS: usize = 4;
@@ -25,7 +24,7 @@ const READS: usize = 4;
 pub struct Git {
     program: PathBuf,
     timeout: Duration,
-    reads: Arc<Semaphore>,
+    reads: Arc<scans::Pool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +64,7 @@ impl Git {
         Self {
             program: program.into(),
             timeout,
-            reads: Arc::new(Semaphore::new(READS)),
+            reads: scans::Pool::new(READS),
         }
     }
 
@@ -80,7 +79,8 @@ impl Git {
         what: &'static str,
         work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
     ) -> Result<T, String> {
-        scans::bounded(&self.reads, self.timeout, repository, what, work).await
+        let kind = scans::Kind::Read(what);
+        scans::bounded(&self.reads, self.timeout, repository, kind, what, work).await
     }
 
     pub fn timeout(&self) -> Duration {

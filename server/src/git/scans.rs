@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Scans that outlived their timeout and have not ended yet. A scan can hang for good where ff
 /// cannot reach: libgit2 opens `.gitignore`, `.gitattributes`, the index, the configuration and
@@ -14,55 +14,138 @@ use tokio::sync::Semaphore;
 /// writes to it.
 static STUCK: LazyLock<Mutex<Stuck>> = LazyLock::new(Default::default);
 
-/// At most this many stuck scans run without a permit; past it a stuck scan keeps its permit, so
-/// the threads hung scans hold stay bounded whatever the agents do.
+/// At most this many stuck scans of a pool run without a turn; past it a stuck scan keeps its
+/// turn, so the threads hung scans hold stay bounded whatever the agents do.
 const MAX_RELEASED: usize = 8;
 
-/// Longest a scan waits for a permit. Only permits kept by stuck scans make a wait this long, and
-/// then waiting longer would wait for ever.
-const MAX_QUEUE_WAIT: Duration = Duration::from_secs(60);
+/// What a scan reads, which decides what a stuck one refuses: scans of the same kind and path,
+/// which would meet the same blocked file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// The status and diff of a worktree (its statistics, its review): the index, every
+    /// `.gitignore` and `.gitattributes`, and the repository's configuration and objects.
+    Worktree,
+    /// Another read, named for what it does.
+    Read(&'static str),
+}
 
-/// A path and the kind of scan of it: each kind reads other files (the statistics read
-/// `.gitignore`, the archive check does not), so one stuck kind must not refuse the others.
-type Key = (PathBuf, &'static str);
+type Key = (PathBuf, Kind);
 
 #[derive(Default)]
 struct Stuck {
     by_key: HashMap<Key, usize>,
-    /// How many of them gave their permit back.
-    released: usize,
 }
 
-/// Runs `work` (a scan of `path`, a worktree or a repository) off the async runtime, at most
-/// `limit.available_permits()` at a time, giving up after `timeout` from when it got a permit:
-/// a stuck filesystem must stall neither a reconciliation pass nor a request. `what` names the
-/// work in the error, and its kind.
+/// Turns for scans: at most `size` run at once. A stuck scan past [`MAX_RELEASED`] keeps its
+/// turn; once every turn is kept so, none would ever come back, and a scan waiting for one is
+/// refused at once instead of waiting for ever.
+#[derive(Debug)]
+pub struct Pool {
+    turns: Arc<Semaphore>,
+    size: usize,
+    stuck: Mutex<StuckTurns>,
+    all_kept: Notify,
+}
+
+/// The stuck scans of a pool: those that gave their turn back, and those that keep it.
+#[derive(Debug, Default)]
+struct StuckTurns {
+    released: usize,
+    kept: usize,
+}
+
+impl Pool {
+    pub fn new(size: usize) -> Arc<Self> {
+        let size = size.max(1);
+        Arc::new(Self {
+            turns: Arc::new(Semaphore::new(size)),
+            size,
+            stuck: Mutex::default(),
+            all_kept: Notify::new(),
+        })
+    }
+
+    /// Turns no scan holds now.
+    pub fn free(&self) -> usize {
+        self.turns.available_permits()
+    }
+
+    /// A turn, or `None` once stuck scans keep every one.
+    async fn turn(&self) -> Option<OwnedSemaphorePermit> {
+        let notified = self.all_kept.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so that keeping the last turn after it still wakes us.
+        notified.as_mut().enable();
+        if self.stuck_turns().kept >= self.size {
+            return None;
+        }
+        tokio::select! {
+            turn = self.turns.clone().acquire_owned() => turn.ok(),
+            () = notified => None,
+        }
+    }
+
+    fn stuck_turns(&self) -> std::sync::MutexGuard<'_, StuckTurns> {
+        self.stuck.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A scan of this pool got stuck holding `turn`: gives it back while few of them did, and
+    /// whether it did.
+    fn stuck_with(&self, turn: &mut Option<OwnedSemaphorePermit>) -> bool {
+        let mut stuck = self.stuck_turns();
+        if stuck.released < MAX_RELEASED {
+            stuck.released += 1;
+            *turn = None;
+            return true;
+        }
+        stuck.kept += 1;
+        if stuck.kept >= self.size {
+            self.all_kept.notify_waiters();
+        }
+        false
+    }
+
+    /// A stuck scan ended.
+    fn unstuck(&self, released: bool) {
+        let mut stuck = self.stuck_turns();
+        if released {
+            stuck.released -= 1;
+        } else {
+            stuck.kept -= 1;
+        }
+    }
+}
+
+/// Runs `work` (a scan of `path`, a worktree or a repository) off the async runtime, with a turn
+/// of `pool`, giving up after `timeout` from when it got the turn: a stuck filesystem must stall
+/// neither a reconciliation pass nor a request. `what` names the work in the errors.
 ///
-/// A scan that times out gives its permit back (up to [`MAX_RELEASED`] of them at once), so one
+/// A scan that times out gives its turn back (up to [`MAX_RELEASED`] of them at once), so one
 /// stuck worktree cannot hold every other one up; the same kind of scan of the path is refused
 /// at once until that scan ends, so it cannot gather hung threads either.
 pub async fn bounded<T: Send + 'static>(
-    limit: &Arc<Semaphore>,
+    pool: &Arc<Pool>,
     timeout: Duration,
     path: &Path,
+    kind: Kind,
     what: &'static str,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
     // In a task of its own: a caller that goes away (a closed request) must not leave a hung
-    // scan holding its permit without it being recorded as stuck.
-    let run = run_bounded(limit.clone(), timeout, (path.to_owned(), what), work);
+    // scan holding its turn without it being recorded as stuck.
+    let run = run_bounded(pool.clone(), timeout, (path.to_owned(), kind), what, work);
     tokio::spawn(run)
         .await
         .map_err(|e| format!("{what} failed: {e}"))?
 }
 
 async fn run_bounded<T: Send + 'static>(
-    limit: Arc<Semaphore>,
+    pool: Arc<Pool>,
     timeout: Duration,
     key: Key,
+    what: &'static str,
     work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
 ) -> Result<T, String> {
-    let what = key.1;
     let refused = || {
         format!(
             "{what}: an earlier scan of {} has not ended (a file there blocks reading, such as a \
@@ -80,21 +163,18 @@ async fn run_bounded<T: Send + 'static>(
     if is_stuck() {
         return Err(refused());
     }
-    let permit = tokio::time::timeout(MAX_QUEUE_WAIT, limit.acquire_owned())
-        .await
-        .map_err(|_| {
-            format!(
-                "{what}: no turn within {} s; every one is taken by scans that have not ended",
-                MAX_QUEUE_WAIT.as_secs()
-            )
-        })?
-        .map_err(|e| e.to_string())?;
+    let Some(turn) = pool.turn().await else {
+        return Err(format!(
+            "{what}: every turn is kept by scans that have not ended (files that block reading, \
+             such as FIFOs); nothing is scanned until one of them ends"
+        ));
+    };
     // Another scan of it may have got stuck while this one waited.
     if is_stuck() {
         return Err(refused());
     }
     let running = Arc::new(Mutex::new(Running {
-        permit: Some(permit),
+        turn: Some(turn),
         ended: false,
         stuck: false,
         released: false,
@@ -102,6 +182,7 @@ async fn run_bounded<T: Send + 'static>(
     let ended = Ended {
         running: running.clone(),
         key: key.clone(),
+        pool: pool.clone(),
     };
     let job = tokio::task::spawn_blocking(move || {
         let _ended = ended;
@@ -112,13 +193,9 @@ async fn run_bounded<T: Send + 'static>(
             let mut running = running.lock().expect("scan lock");
             if !running.ended {
                 let mut stuck = STUCK.lock().expect("stuck scans lock");
-                *stuck.by_key.entry(key.clone()).or_default() += 1;
+                *stuck.by_key.entry(key).or_default() += 1;
                 running.stuck = true;
-                if stuck.released < MAX_RELEASED {
-                    stuck.released += 1;
-                    running.released = true;
-                    running.permit = None;
-                }
+                running.released = pool.stuck_with(&mut running.turn);
             }
             Err(format!(
                 "{what} took longer than {} ms",
@@ -132,10 +209,11 @@ async fn run_bounded<T: Send + 'static>(
 
 /// A scan as the waiting side and the scan's thread both see it.
 struct Running {
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    turn: Option<OwnedSemaphorePermit>,
     ended: bool,
     /// Timed out before it ended, and so counted in [`STUCK`].
     stuck: bool,
+    /// Stuck, and gave its turn back (else it keeps it).
     released: bool,
 }
 
@@ -143,20 +221,22 @@ struct Running {
 struct Ended {
     running: Arc<Mutex<Running>>,
     key: Key,
+    pool: Arc<Pool>,
 }
 
 impl Drop for Ended {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         running.ended = true;
-        running.permit = None;
+        if running.stuck {
+            // Counted out before its turn comes back, so a waiter then finds a turn to wait for.
+            self.pool.unstuck(running.released);
+        }
+        running.turn = None;
         if !running.stuck {
             return;
         }
         let mut stuck = STUCK.lock().unwrap_or_else(PoisonError::into_inner);
-        if running.released {
-            stuck.released -= 1;
-        }
         if let Some(count) = stuck.by_key.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
@@ -170,25 +250,38 @@ impl Drop for Ended {
 mod tests {
     use super::*;
 
+    const SCAN: Kind = Kind::Worktree;
+
     #[tokio::test]
     async fn a_timed_out_scan_frees_its_permit_and_its_worktree_once_it_ends() {
-        let limit = Arc::new(Semaphore::new(1));
+        let pool = Pool::new(1);
         let (stuck, other) = (Path::new("/w/stuck-scan"), Path::new("/w/other-scan"));
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let quick = Duration::from_millis(50);
-        let err = bounded(&limit, quick, stuck, "scan", move || {
+        let err = bounded(&pool, quick, stuck, SCAN, "scan", move || {
             wait.recv().ok();
             Ok(())
         })
         .await
         .unwrap_err();
         assert!(err.contains("took longer than 50 ms"), "{err}");
-        assert_eq!(limit.available_permits(), 1, "the permit came back");
+        assert_eq!(pool.free(), 1, "the permit came back");
         let long = Duration::from_secs(5);
-        assert_eq!(bounded(&limit, long, other, "scan", || Ok(7)).await, Ok(7));
-        let err = bounded(&limit, long, stuck, "scan", || Ok(1)).await;
+        assert_eq!(
+            bounded(&pool, long, other, SCAN, "scan", || Ok(7)).await,
+            Ok(7)
+        );
+        let err = bounded(&pool, long, stuck, SCAN, "scan", || Ok(1)).await;
         assert!(err.unwrap_err().contains("has not ended"));
-        let other_kind = bounded(&limit, long, stuck, "another read", || Ok(2)).await;
+        let other_kind = bounded(
+            &pool,
+            long,
+            stuck,
+            Kind::Read("another read"),
+            "another read",
+            || Ok(2),
+        )
+        .await;
         assert_eq!(
             other_kind,
             Ok(2),
@@ -196,7 +289,7 @@ mod tests {
         );
         release.send(()).unwrap();
         for _ in 0..100 {
-            if let Ok(n) = bounded(&limit, long, stuck, "scan", || Ok(1)).await {
+            if let Ok(n) = bounded(&pool, long, stuck, SCAN, "scan", || Ok(1)).await {
                 assert_eq!(n, 1);
                 return;
             }
@@ -205,27 +298,77 @@ mod tests {
         panic!("the worktree stayed refused after its scan ended");
     }
 
-    /// Past [`MAX_RELEASED`] stuck scans keep their permits: a scan waiting for one gives up.
-    #[tokio::test(start_paused = true)]
-    async fn a_scan_waits_for_a_turn_only_so_long() {
-        let limit = Arc::new(Semaphore::new(1));
-        let _kept_by_a_stuck_scan = limit.clone().acquire_owned().await.unwrap();
-        let path = Path::new("/w/waiting");
-        let err = bounded(&limit, Duration::from_secs(5), path, "scan", || Ok(()))
+    /// Past [`MAX_RELEASED`] stuck scans keep their turns: once they keep every one, a scan
+    /// already waiting for a turn, and any that asks later, is refused at once.
+    #[tokio::test]
+    async fn once_stuck_scans_keep_every_turn_a_scan_is_refused_instead_of_waiting() {
+        let pool = Pool::new(1);
+        let quick = Duration::from_millis(20);
+        let mut gates = Vec::new();
+        let mut stuck = |name: String| {
+            let (gate, wait) = std::sync::mpsc::channel::<()>();
+            gates.push(gate);
+            let pool = pool.clone();
+            async move {
+                let path = PathBuf::from(name);
+                bounded(&pool, quick, &path, SCAN, "scan", move || {
+                    wait.recv().ok();
+                    Ok(())
+                })
+                .await
+            }
+        };
+        for i in 0..MAX_RELEASED {
+            let err = stuck(format!("/w/released-{i}")).await.unwrap_err();
+            assert!(err.contains("took longer"), "{err}");
+        }
+        assert_eq!(pool.free(), 1, "those gave their turn back");
+        let keeping = tokio::spawn(stuck("/w/keeping".into()));
+        while pool.free() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let long = Duration::from_secs(5);
+        let waiting = bounded(
+            &pool,
+            long,
+            Path::new("/w/waiting"),
+            SCAN,
+            "scan",
+            || Ok(()),
+        );
+        let err = tokio::time::timeout(Duration::from_secs(10), waiting)
             .await
+            .expect("the waiting scan was refused, not left waiting")
             .unwrap_err();
-        assert!(err.contains("no turn within 60 s"), "{err}");
+        assert!(err.contains("every turn is kept"), "{err}");
+        assert!(keeping.await.unwrap().unwrap_err().contains("took longer"));
+        let later = bounded(&pool, long, Path::new("/w/later"), SCAN, "scan", || Ok(()));
+        let later = tokio::time::timeout(Duration::from_secs(10), later).await;
+        let err = later.expect("refused at once").unwrap_err();
+        assert!(err.contains("every turn is kept"), "{err}");
+        drop(gates);
+        for _ in 0..100 {
+            if bounded(&pool, long, Path::new("/w/after"), SCAN, "scan", || Ok(()))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the turns never came back once the stuck scans ended");
     }
 
     #[tokio::test]
     async fn a_scan_whose_caller_left_or_that_panicked_is_still_accounted_for() {
-        let limit = Arc::new(Semaphore::new(1));
+        let pool = Pool::new(1);
         let worktree = Path::new("/w/left-behind");
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let scan = bounded(
-            &limit,
+            &pool,
             Duration::from_millis(50),
             worktree,
+            SCAN,
             "scan",
             move || -> Result<(), git2::Error> {
                 wait.recv().ok();
@@ -240,16 +383,16 @@ mod tests {
         let mut refused = false;
         for _ in 0..100 {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            if let Err(e) = bounded(&limit, long, worktree, "scan", || Ok(())).await {
+            if let Err(e) = bounded(&pool, long, worktree, SCAN, "scan", || Ok(())).await {
                 refused = e.contains("has not ended");
                 break;
             }
         }
         assert!(refused, "the hung scan was recorded as stuck");
-        assert_eq!(limit.available_permits(), 1, "and gave its permit back");
+        assert_eq!(pool.free(), 1, "and gave its permit back");
         release.send(()).unwrap();
         for _ in 0..100 {
-            if bounded(&limit, long, worktree, "scan", || Ok(()))
+            if bounded(&pool, long, worktree, SCAN, "scan", || Ok(()))
                 .await
                 .is_ok()
             {

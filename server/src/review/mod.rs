@@ -10,7 +10,7 @@ use crate::clock;
 use crate::db::codec::parse_enum;
 use crate::db::Db;
 use crate::error::{DomainError, DomainResult};
-use crate::git::scans::bounded;
+use crate::git::scans::{bounded, Kind, Pool};
 use ff_core::enums::WorkspaceStatus;
 use ff_core::ids::{CommentId, SessionId, WorkspaceId};
 use ff_core::review::comments::{CommentState, CommentUpdate, NewComment, ReviewComment};
@@ -20,7 +20,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// Diffs computed at once (each is a walk of a working tree, on a blocking thread).
 const CONCURRENT_SCANS: usize = 2;
@@ -34,7 +33,7 @@ pub struct Review {
 
 struct Inner {
     db: Db,
-    scans: Arc<Semaphore>,
+    scans: Arc<Pool>,
     timeout: Duration,
 }
 
@@ -49,7 +48,7 @@ impl Review {
         Self {
             inner: Arc::new(Inner {
                 db,
-                scans: Arc::new(Semaphore::new(CONCURRENT_SCANS)),
+                scans: Pool::new(CONCURRENT_SCANS),
                 timeout: SCAN_TIMEOUT,
             }),
         }
@@ -91,6 +90,7 @@ impl Review {
             &self.inner.scans,
             self.inner.timeout,
             &path,
+            Kind::Worktree,
             "the diff",
             move || work(&tree),
         )

@@ -5,7 +5,7 @@
 //! [`crate::git::changes`], which the review diff reads too.
 
 use crate::git::changes::{open_worktree, Changes};
-use crate::git::scans::bounded;
+use crate::git::scans::{bounded, Kind, Pool};
 use crate::git::Git;
 use ff_core::entry::GitStats;
 use git2::Repository;
@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// What one scan of a worktree tells: its statistics, and the paths it changes (untracked files
 /// and both ends of a rename included), from which overlaps between workspaces are derived.
@@ -68,23 +67,30 @@ fn key_of(repo: &Repository, default_branch: &str) -> RefsKey {
     }
 }
 
-/// [`compute`] off the async runtime, at most `limit.available_permits()` at a time, giving up
-/// after `timeout` (a stuck filesystem must not stall a reconciliation pass).
+/// [`compute`] off the async runtime, with a turn of `pool`, giving up after `timeout` (a stuck
+/// filesystem must not stall a reconciliation pass).
 pub async fn compute_bounded(
     worktree: &Path,
     default_branch: &str,
-    limit: &Arc<Semaphore>,
+    pool: &Arc<Pool>,
     timeout: Duration,
 ) -> Result<(Measurement, RefsKey), String> {
     let path = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, worktree, "git statistics", move || {
-        // One repository handle for both. The key is read first: a commit landing during the
-        // scan then misses the cache next time.
-        let repo = open_worktree(&path)?;
-        let key = key_of(&repo, &branch);
-        Ok((measure(&repo, &branch)?, key))
-    })
+    bounded(
+        pool,
+        timeout,
+        worktree,
+        Kind::Worktree,
+        "git statistics",
+        move || {
+            // One repository handle for both. The key is read first: a commit landing during the
+            // scan then misses the cache next time.
+            let repo = open_worktree(&path)?;
+            let key = key_of(&repo, &branch);
+            Ok((measure(&repo, &branch)?, key))
+        },
+    )
     .await
 }
 
@@ -92,14 +98,19 @@ pub async fn compute_bounded(
 pub async fn refs_key_bounded(
     worktree: &Path,
     default_branch: &str,
-    limit: &Arc<Semaphore>,
+    pool: &Arc<Pool>,
     timeout: Duration,
 ) -> Result<RefsKey, String> {
     let path = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(limit, timeout, worktree, "git statistics", move || {
-        refs_key(&path, &branch)
-    })
+    bounded(
+        pool,
+        timeout,
+        worktree,
+        Kind::Worktree,
+        "git statistics",
+        move || refs_key(&path, &branch),
+    )
     .await
 }
 
@@ -208,20 +219,20 @@ mod tests {
         let (_a, stuck) = worktree();
         let (_b, other) = worktree();
         let _fifo = crate::git::testing::Fifo::at(&stuck.join(".gitignore"));
-        let limit = Arc::new(Semaphore::new(1));
+        let pool = Pool::new(1);
         let timeout = Duration::from_millis(500);
-        let err = compute_bounded(&stuck, "main", &limit, timeout)
+        let err = compute_bounded(&stuck, "main", &pool, timeout)
             .await
             .unwrap_err();
         assert!(err.contains("took longer"), "{err}");
         let scanned = tokio::time::timeout(
             Duration::from_secs(10),
-            compute_bounded(&other, "main", &limit, timeout),
+            compute_bounded(&other, "main", &pool, timeout),
         )
         .await
         .expect("the other worktree waited for the stuck scan's permit");
         assert!(scanned.is_ok(), "{scanned:?}");
-        let err = compute_bounded(&stuck, "main", &limit, timeout)
+        let err = compute_bounded(&stuck, "main", &pool, timeout)
             .await
             .unwrap_err();
         assert!(err.contains("has not ended"), "{err}");
@@ -231,16 +242,17 @@ mod tests {
     async fn a_missing_worktree_is_an_error_and_a_stuck_one_times_out() {
         let err = compute(Path::new("/nonexistent/worktree"), "main").unwrap_err();
         assert!(!err.message().is_empty());
-        let limit = Arc::new(Semaphore::new(1));
+        let pool = Pool::new(1);
         let stuck = || {
             std::thread::sleep(Duration::from_millis(300));
             Ok(())
         };
         let slow = Path::new("/slow/worktree");
         let err = bounded(
-            &limit,
+            &pool,
             Duration::from_millis(20),
             slow,
+            Kind::Worktree,
             "git statistics",
             stuck,
         )
@@ -248,7 +260,7 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("took longer than 20 ms"), "{err}");
         let (_dir, tree) = worktree();
-        let (measured, key) = compute_bounded(&tree, "main", &limit, Duration::from_secs(10))
+        let (measured, key) = compute_bounded(&tree, "main", &pool, Duration::from_secs(10))
             .await
             .unwrap();
         assert_eq!(measured, Measurement::default());

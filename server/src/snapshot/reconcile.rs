@@ -7,6 +7,7 @@ use super::store::Store;
 use super::watch::MonitorInput;
 use crate::db::codec::{parse_enum, parse_opt_enum, parse_opt_time, parse_time, to_u32};
 use crate::db::Db;
+use crate::git::scans::Pool;
 use crate::metrics::Metrics;
 use crate::read_model::SessionRuntimes;
 use ff_core::drift::detect_drift;
@@ -21,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Debug)]
@@ -46,7 +47,7 @@ pub struct Reconciler {
     settle: mpsc::UnboundedSender<oneshot::Sender<()>>,
     settle_requests: Mutex<Option<mpsc::UnboundedReceiver<oneshot::Sender<()>>>>,
     pub monitor: mpsc::UnboundedSender<MonitorInput>,
-    git_limit: Arc<Semaphore>,
+    git_pool: Arc<Pool>,
     /// The last measurement of every worktree: its statistics are reused while the worktree is
     /// watched and nothing they depend on changed; its paths feed the overlaps of its project.
     cache: Mutex<HashMap<WorkspaceId, Measured>>,
@@ -219,7 +220,7 @@ impl Reconciler {
         Self {
             settle,
             settle_requests: Mutex::new(Some(settle_requests)),
-            git_limit: Arc::new(Semaphore::new(config.git_concurrency.max(1))),
+            git_pool: Pool::new(config.git_concurrency),
             db,
             runtimes,
             store,
@@ -417,7 +418,7 @@ impl Reconciler {
             let refs = git_stats::refs_key_bounded(
                 path,
                 &row.default_branch,
-                &self.git_limit,
+                &self.git_pool,
                 self.config.git_timeout,
             )
             .await;
@@ -451,7 +452,7 @@ impl Reconciler {
         match git_stats::compute_bounded(
             worktree,
             default_branch,
-            &self.git_limit,
+            &self.git_pool,
             self.config.git_timeout,
         )
         .await

@@ -115,9 +115,11 @@ async fn check_state(git: &Git, worktree: &Path, branch: String) -> Result<(), E
         Ok(Err(message)) => Err(conflict(message)),
         // The worktree's own state, as a stopped rebase is: the user can act on it.
         Err(e) => Err(conflict(format!(
-            "Nothing was archived: {e}. A file in the worktree or its repository that blocks \
-             reading (a FIFO an agent left, say) stops the check; remove it, then archive again \
-             (a read already waiting on it ends only when ff restarts)."
+            "Nothing was archived: {e}. A file in the worktree or its repository's .git that \
+             blocks reading (a FIFO an agent left, say) stops the check: find it (`find {} \
+             -type p`, and the same in the repository's .git), write to it once (`: > FILE`) so \
+             the read waiting on it ends, remove it, then archive again.",
+            worktree.display()
         ))),
     }
 }
@@ -254,18 +256,20 @@ mod tests {
     /// An agent can put a FIFO in place of a file libgit2 reads, here the configuration of the
     /// repository its worktree shares: the read of it then never ends. The archive says so
     /// within git's timeout, and asking again is refused at once instead of leaving another
-    /// thread hung.
+    /// thread hung. Doing what the message says lets the archive go on.
     #[tokio::test]
     async fn a_repository_whose_config_blocks_reading_is_refused_without_gathering_hung_threads() {
         let (_dir, tree) = crate::git::testing::worktree(&[("a.txt", b"a\n")]);
-        let _fifo = crate::git::testing::Fifo::at(&tree.join("../repo/.git/config"));
+        let config = tree.join("../repo/.git/config");
+        let saved = std::fs::read(&config).unwrap();
+        let fifo = crate::git::testing::Fifo::at(&config);
         let git = Git::new(Duration::from_millis(300));
         let first = check_state(&git, &tree, "feature".into())
             .await
             .unwrap_err();
         assert_eq!(first.code, ErrorCode::Conflict);
         assert!(
-            first.message.contains("took longer than 300 ms"),
+            first.message.contains("took longer than 300 ms") && first.message.contains("-type p"),
             "{}",
             first.message
         );
@@ -274,5 +278,17 @@ mod tests {
             .unwrap_err();
         assert!(again.message.contains("has not ended"), "{}", again.message);
         assert!(again.message.starts_with("Nothing was archived"));
+
+        // Written to once, then removed: the waiting read ends and the next check goes on.
+        assert!(fifo.release(), "the first check still waits on the FIFO");
+        std::fs::remove_file(&config).unwrap();
+        std::fs::write(&config, saved).unwrap();
+        for _ in 0..100 {
+            if check_state(&git, &tree, "feature".into()).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the archive stayed refused after the FIFO was gone");
     }
 }
