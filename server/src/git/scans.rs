@@ -19,7 +19,8 @@ static STUCK: LazyLock<Mutex<Stuck>> = LazyLock::new(Default::default);
 const MAX_RELEASED: usize = 8;
 
 /// What a scan reads, which decides what a stuck one refuses: scans of the same kind and path,
-/// which would meet the same blocked file.
+/// which read the same files. (A file every kind reads, such as the repository's
+/// configuration, can still hold one scan of each kind.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// The status and diff of a worktree (its statistics, its review): the index, every
@@ -36,22 +37,17 @@ struct Stuck {
     by_key: HashMap<Key, usize>,
 }
 
-/// Turns for scans: at most `size` run at once. A stuck scan past [`MAX_RELEASED`] keeps its
-/// turn; once every turn is kept so, none would ever come back, and a scan waiting for one is
-/// refused at once instead of waiting for ever.
+/// Turns for scans: at most `size` run at once. A scan that times out holds its turn no longer:
+/// it comes back at once while at most [`MAX_RELEASED`] of the pool's scans are stuck, and past
+/// that when one of them ends. Once stuck scans keep every turn, none would come back, and a
+/// scan waiting for one is refused at once instead of waiting for ever.
 #[derive(Debug)]
 pub struct Pool {
     turns: Arc<Semaphore>,
     size: usize,
-    stuck: Mutex<StuckTurns>,
+    /// Its scans that timed out and have not ended.
+    stuck: Mutex<usize>,
     all_kept: Notify,
-}
-
-/// The stuck scans of a pool: those that gave their turn back, and those that keep it.
-#[derive(Debug, Default)]
-struct StuckTurns {
-    released: usize,
-    kept: usize,
 }
 
 impl Pool {
@@ -60,7 +56,7 @@ impl Pool {
         Arc::new(Self {
             turns: Arc::new(Semaphore::new(size)),
             size,
-            stuck: Mutex::default(),
+            stuck: Mutex::new(0),
             all_kept: Notify::new(),
         })
     }
@@ -72,47 +68,50 @@ impl Pool {
 
     /// A turn, or `None` once stuck scans keep every one.
     async fn turn(&self) -> Option<OwnedSemaphorePermit> {
-        let notified = self.all_kept.notified();
-        tokio::pin!(notified);
-        // Registered before the check, so that keeping the last turn after it still wakes us.
-        notified.as_mut().enable();
-        if self.stuck_turns().kept >= self.size {
-            return None;
-        }
-        tokio::select! {
-            turn = self.turns.clone().acquire_owned() => turn.ok(),
-            () = notified => None,
+        loop {
+            let notified = self.all_kept.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so that keeping the last turn after it still wakes us.
+            notified.as_mut().enable();
+            if self.all_kept() {
+                return None;
+            }
+            tokio::select! {
+                // A turn that came back just as the last one was kept is taken, not refused.
+                biased;
+                turn = self.turns.clone().acquire_owned() => return turn.ok(),
+                () = notified => {}
+            }
         }
     }
 
-    fn stuck_turns(&self) -> std::sync::MutexGuard<'_, StuckTurns> {
+    fn stuck(&self) -> std::sync::MutexGuard<'_, usize> {
         self.stuck.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A scan of this pool got stuck holding `turn`: gives it back while few of them did, and
-    /// whether it did.
-    fn stuck_with(&self, turn: &mut Option<OwnedSemaphorePermit>) -> bool {
-        let mut stuck = self.stuck_turns();
-        if stuck.released < MAX_RELEASED {
-            stuck.released += 1;
-            *turn = None;
-            return true;
-        }
-        stuck.kept += 1;
-        if stuck.kept >= self.size {
-            self.all_kept.notify_waiters();
-        }
-        false
+    fn all_kept(&self) -> bool {
+        self.stuck().saturating_sub(MAX_RELEASED) >= self.size
     }
 
-    /// A stuck scan ended.
-    fn unstuck(&self, released: bool) {
-        let mut stuck = self.stuck_turns();
-        if released {
-            stuck.released -= 1;
-        } else {
-            stuck.kept -= 1;
+    /// One of its scans timed out holding `turn`.
+    fn got_stuck(&self, turn: OwnedSemaphorePermit) {
+        let mut stuck = self.stuck();
+        *stuck += 1;
+        turn.forget();
+        if *stuck <= MAX_RELEASED {
+            self.turns.add_permits(1);
+        } else if *stuck - MAX_RELEASED >= self.size {
+            self.all_kept.notify_waiters();
         }
+    }
+
+    /// One of its stuck scans ended: a turn kept by one comes back.
+    fn unstuck(&self) {
+        let mut stuck = self.stuck();
+        if *stuck > MAX_RELEASED {
+            self.turns.add_permits(1);
+        }
+        *stuck -= 1;
     }
 }
 
@@ -177,33 +176,41 @@ async fn run_bounded<T: Send + 'static>(
         turn: Some(turn),
         ended: false,
         stuck: false,
-        released: false,
     }));
     let ended = Ended {
         running: running.clone(),
         key: key.clone(),
         pool: pool.clone(),
     };
-    let job = tokio::task::spawn_blocking(move || {
+    let mut job = tokio::task::spawn_blocking(move || {
         let _ended = ended;
         work()
     });
-    match tokio::time::timeout(timeout, job).await {
+    let joined = match tokio::time::timeout(timeout, &mut job).await {
+        Ok(joined) => joined,
         Err(_) => {
-            let mut running = running.lock().expect("scan lock");
-            if !running.ended {
-                let mut stuck = STUCK.lock().expect("stuck scans lock");
-                *stuck.by_key.entry(key).or_default() += 1;
-                running.stuck = true;
-                running.released = pool.stuck_with(&mut running.turn);
+            {
+                let mut running = running.lock().expect("scan lock");
+                if !running.ended {
+                    let mut stuck = STUCK.lock().expect("stuck scans lock");
+                    *stuck.by_key.entry(key).or_default() += 1;
+                    running.stuck = true;
+                    if let Some(turn) = running.turn.take() {
+                        pool.got_stuck(turn);
+                    }
+                    return Err(format!(
+                        "{what} took longer than {} ms",
+                        timeout.as_millis()
+                    ));
+                }
             }
-            Err(format!(
-                "{what} took longer than {} ms",
-                timeout.as_millis()
-            ))
+            // It ended just as its time ran out: its result is there.
+            job.await
         }
-        Ok(Err(e)) => Err(format!("{what} failed: {e}")),
-        Ok(Ok(result)) => result.map_err(|e| e.message().to_owned()),
+    };
+    match joined {
+        Err(e) => Err(format!("{what} failed: {e}")),
+        Ok(result) => result.map_err(|e| e.message().to_owned()),
     }
 }
 
@@ -211,10 +218,9 @@ async fn run_bounded<T: Send + 'static>(
 struct Running {
     turn: Option<OwnedSemaphorePermit>,
     ended: bool,
-    /// Timed out before it ended, and so counted in [`STUCK`].
+    /// Timed out before it ended, and so counted in [`STUCK`] and its pool; its turn is the
+    /// pool's to give back.
     stuck: bool,
-    /// Stuck, and gave its turn back (else it keeps it).
-    released: bool,
 }
 
 /// Ends a scan's bookkeeping when its work returns or panics.
@@ -228,14 +234,11 @@ impl Drop for Ended {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         running.ended = true;
-        if running.stuck {
-            // Counted out before its turn comes back, so a waiter then finds a turn to wait for.
-            self.pool.unstuck(running.released);
-        }
         running.turn = None;
         if !running.stuck {
             return;
         }
+        self.pool.unstuck();
         let mut stuck = STUCK.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(count) = stuck.by_key.get_mut(&self.key) {
             *count -= 1;
@@ -299,64 +302,55 @@ mod tests {
     }
 
     /// Past [`MAX_RELEASED`] stuck scans keep their turns: once they keep every one, a scan
-    /// already waiting for a turn, and any that asks later, is refused at once.
+    /// waiting for a turn, and any that asks later, is refused at once. Any stuck scan that
+    /// ends, not only the one keeping it, brings a kept turn back.
     #[tokio::test]
     async fn once_stuck_scans_keep_every_turn_a_scan_is_refused_instead_of_waiting() {
         let pool = Pool::new(1);
-        let quick = Duration::from_millis(20);
         let mut gates = Vec::new();
-        let mut stuck = |name: String| {
+        let mut stuck = |name: &str, timeout: Duration| {
             let (gate, wait) = std::sync::mpsc::channel::<()>();
             gates.push(gate);
-            let pool = pool.clone();
+            let (pool, path) = (pool.clone(), PathBuf::from(name));
             async move {
-                let path = PathBuf::from(name);
-                bounded(&pool, quick, &path, SCAN, "scan", move || {
+                bounded(&pool, timeout, &path, SCAN, "scan", move || {
                     wait.recv().ok();
                     Ok(())
                 })
                 .await
             }
         };
+        let quick = Duration::from_millis(20);
         for i in 0..MAX_RELEASED {
-            let err = stuck(format!("/w/released-{i}")).await.unwrap_err();
+            let err = stuck(&format!("/w/released-{i}"), quick).await.unwrap_err();
             assert!(err.contains("took longer"), "{err}");
         }
         assert_eq!(pool.free(), 1, "those gave their turn back");
-        let keeping = tokio::spawn(stuck("/w/keeping".into()));
+        // Long enough for the next scan to be waiting when this one gets stuck and keeps it.
+        let keeping = tokio::spawn(stuck("/w/keeping", Duration::from_millis(300)));
         while pool.free() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let long = Duration::from_secs(5);
-        let waiting = bounded(
-            &pool,
-            long,
-            Path::new("/w/waiting"),
-            SCAN,
-            "scan",
-            || Ok(()),
-        );
-        let err = tokio::time::timeout(Duration::from_secs(10), waiting)
-            .await
-            .expect("the waiting scan was refused, not left waiting")
-            .unwrap_err();
+        let (long, at_once) = (Duration::from_secs(5), Duration::from_secs(10));
+        let scan =
+            |name: &'static str| bounded(&pool, long, Path::new(name), SCAN, "scan", || Ok(()));
+        let waiting = tokio::time::timeout(at_once, scan("/w/waiting")).await;
+        let err = waiting.expect("refused, not left waiting").unwrap_err();
         assert!(err.contains("every turn is kept"), "{err}");
         assert!(keeping.await.unwrap().unwrap_err().contains("took longer"));
-        let later = bounded(&pool, long, Path::new("/w/later"), SCAN, "scan", || Ok(()));
-        let later = tokio::time::timeout(Duration::from_secs(10), later).await;
+        let later = tokio::time::timeout(at_once, scan("/w/later")).await;
         let err = later.expect("refused at once").unwrap_err();
         assert!(err.contains("every turn is kept"), "{err}");
-        drop(gates);
+
+        // One of the first stuck scans ends; the one keeping the turn is still stuck.
+        drop(gates.remove(0));
         for _ in 0..100 {
-            if bounded(&pool, long, Path::new("/w/after"), SCAN, "scan", || Ok(()))
-                .await
-                .is_ok()
-            {
+            if scan("/w/after").await.is_ok() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("the turns never came back once the stuck scans ended");
+        panic!("the kept turn never came back once a stuck scan ended");
     }
 
     #[tokio::test]

@@ -116,7 +116,7 @@ async fn check_state(git: &Git, worktree: &Path, branch: String) -> Result<(), E
         // The worktree's own state, as a stopped rebase is: the user can act on it.
         Err(e) => Err(conflict(format!(
             "Nothing was archived: {e}. A file in the worktree or its repository's .git that \
-             blocks reading (a FIFO an agent left, say) stops the check: find it (`find {} \
+             blocks reading (a FIFO an agent left, say) stops the check: find it (`find '{}' \
              -type p`, and the same in the repository's .git), write to it once (`: > FILE`) so \
              the read waiting on it ends, remove it, then archive again.",
             worktree.display()
