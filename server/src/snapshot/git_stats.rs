@@ -77,20 +77,13 @@ pub async fn compute_bounded(
 ) -> Result<(Measurement, RefsKey), String> {
     let path = worktree.to_owned();
     let branch = default_branch.to_owned();
-    bounded(
-        pool,
-        timeout,
-        worktree,
-        Kind::Worktree,
-        "git statistics",
-        move || {
-            // One repository handle for both. The key is read first: a commit landing during the
-            // scan then misses the cache next time.
-            let repo = open_worktree(&path)?;
-            let key = key_of(&repo, &branch);
-            Ok((measure(&repo, &branch)?, key))
-        },
-    )
+    bounded_stats(worktree, pool, timeout, move || {
+        // One repository handle for both. The key is read first: a commit landing during the
+        // scan then misses the cache next time.
+        let repo = open_worktree(&path)?;
+        let key = key_of(&repo, &branch);
+        Ok((measure(&repo, &branch)?, key))
+    })
     .await
 }
 
@@ -103,13 +96,24 @@ pub async fn refs_key_bounded(
 ) -> Result<RefsKey, String> {
     let path = worktree.to_owned();
     let branch = default_branch.to_owned();
+    bounded_stats(worktree, pool, timeout, move || refs_key(&path, &branch)).await
+}
+
+/// Work on a worktree's statistics under the pool's bounds: one kind of scan for both, so that a
+/// stuck one refuses the other.
+async fn bounded_stats<T: Send + 'static>(
+    worktree: &Path,
+    pool: &Arc<Pool>,
+    timeout: Duration,
+    work: impl FnOnce() -> Result<T, git2::Error> + Send + 'static,
+) -> Result<T, String> {
     bounded(
         pool,
         timeout,
         worktree,
         Kind::Worktree,
         "git statistics",
-        move || refs_key(&path, &branch),
+        work,
     )
     .await
 }
