@@ -221,13 +221,8 @@ mod tests {
         // Once the FIFO is gone and its reader let go, the path is read again.
         assert!(fifo.release(), "the first read still waits on the FIFO");
         std::fs::remove_file(&object).unwrap();
-        for _ in 0..100 {
-            if lookup(&git, &stuck, &oid).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the path stayed refused after its read ended");
+        let what = "the path stayed refused after its read ended";
+        testing::eventually_ok(what, || lookup(&git, &stuck, &oid)).await;
     }
 
     #[tokio::test]

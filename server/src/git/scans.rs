@@ -252,6 +252,7 @@ impl Drop for Ended {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::git::testing::eventually_ok;
 
     const SCAN: Kind = Kind::Worktree;
 
@@ -291,14 +292,10 @@ mod tests {
             "another kind of read of the path goes on"
         );
         release.send(()).unwrap();
-        for _ in 0..100 {
-            if let Ok(n) = bounded(&pool, long, stuck, SCAN, "scan", || Ok(1)).await {
-                assert_eq!(n, 1);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the worktree stayed refused after its scan ended");
+        let again = eventually_ok("the worktree stayed refused after its scan ended", || {
+            bounded(&pool, long, stuck, SCAN, "scan", || Ok(1))
+        });
+        assert_eq!(again.await, 1);
     }
 
     /// Past [`MAX_RELEASED`] stuck scans keep their turns: once they keep every one, a scan
@@ -344,13 +341,8 @@ mod tests {
 
         // One of the first stuck scans ends; the one keeping the turn is still stuck.
         drop(gates.remove(0));
-        for _ in 0..100 {
-            if scan("/w/after").await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the kept turn never came back once a stuck scan ended");
+        let what = "the kept turn never came back once a stuck scan ended";
+        eventually_ok(what, || scan("/w/after")).await;
     }
 
     #[tokio::test]
@@ -385,15 +377,10 @@ mod tests {
         assert!(refused, "the hung scan was recorded as stuck");
         assert_eq!(pool.free(), 1, "and gave its permit back");
         release.send(()).unwrap();
-        for _ in 0..100 {
-            if bounded(&pool, long, worktree, SCAN, "scan", || Ok(()))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("a stuck scan that panicked kept its worktree refused");
+        let what = "a stuck scan that panicked kept its worktree refused";
+        eventually_ok(what, || {
+            bounded(&pool, long, worktree, SCAN, "scan", || Ok(()))
+        })
+        .await;
     }
 }

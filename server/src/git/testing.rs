@@ -1,8 +1,25 @@
 //! Real repositories for the unit tests of the modules that read git.
 
+use std::future::Future;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+/// What `attempt` gives once it succeeds, tried every 20 ms for up to 2 s; panics saying `what`
+/// if it never does. For a scan that is refused until a stuck one ends.
+pub async fn eventually_ok<T, E, F: Future<Output = Result<T, E>>>(
+    what: &str,
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    for _ in 0..100 {
+        if let Ok(done) = attempt().await {
+            return done;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what}");
+}
 
 /// A FIFO in place of a file: whoever opens it to read waits until someone opens it to write.
 /// Dropping it lets such a reader go on (it reads nothing), so the thread a test hung ends

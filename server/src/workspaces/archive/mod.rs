@@ -283,12 +283,8 @@ mod tests {
         assert!(fifo.release(), "the first check still waits on the FIFO");
         std::fs::remove_file(&config).unwrap();
         std::fs::write(&config, saved).unwrap();
-        for _ in 0..100 {
-            if check_state(&git, &tree, "feature".into()).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the archive stayed refused after the FIFO was gone");
+        let what = "the archive stayed refused after the FIFO was gone";
+        crate::git::testing::eventually_ok(what, || check_state(&git, &tree, "feature".into()))
+            .await;
     }
 }
